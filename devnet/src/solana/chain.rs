@@ -1,0 +1,281 @@
+//! The ledger behind the devnet's JSON-RPC: LiteSVM plus the bookkeeping a cluster exposes
+//! (block height, blockhash validity, signature statuses) and a faucet.
+//!
+//! LiteSVM accepts only its latest blockhash, so the devnet keeps one blockhash until it is
+//! explicitly expired (`devnet_expireBlockhash`), which also moves the block height past that
+//! blockhash's last valid block height: "expired and absent" is then observable exactly as on
+//! a real cluster.
+
+use std::collections::HashMap;
+
+use litesvm::types::TransactionResult;
+use litesvm::LiteSVM;
+use solana_account::Account;
+use solana_address::{address, Address};
+use solana_hash::Hash;
+use solana_keypair::Keypair;
+use solana_program_pack::Pack;
+use solana_signature::Signature;
+use solana_signer::Signer;
+use solana_transaction::versioned::VersionedTransaction;
+use spl_token_interface::state::{Account as TokenAccount, Mint};
+use thiserror::Error;
+
+/// USDC's mainnet address; the devnet serves a 6-decimal mint there.
+pub const USDC_MINT: Address = address!("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v");
+pub const USDC_DECIMALS: u8 = 6;
+/// A blockhash stays valid for this many blocks after the block it was issued in.
+pub const BLOCKHASH_VALIDITY_BLOCKS: u64 = 150;
+/// Airdrops above this are refused, as on public test clusters.
+pub const MAX_AIRDROP_LAMPORTS: u64 = 1_000 * 1_000_000_000;
+
+#[derive(Debug, Error)]
+pub enum ChainError {
+    #[error("transaction simulation failed: {err}")]
+    Simulation { err: String, logs: Vec<String> },
+    #[error("airdrop of {0} lamports exceeds the faucet limit of {MAX_AIRDROP_LAMPORTS}")]
+    AirdropTooLarge(u64),
+    #[error("faucet transaction failed: {0}")]
+    Faucet(String),
+    #[error("{0} is not a token account")]
+    NotTokenAccount(Address),
+}
+
+/// Outcome of a processed transaction, as getSignatureStatuses reports it.
+#[derive(Debug, Clone)]
+pub struct SignatureStatus {
+    pub slot: u64,
+    pub err: Option<String>,
+}
+
+/// A token balance as getTokenAccountBalance reports it.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenBalance {
+    pub amount: u64,
+    pub decimals: u8,
+}
+
+pub struct Chain {
+    svm: LiteSVM,
+    faucet: Keypair,
+    block_height: u64,
+    blockhash_issued_at: u64,
+    statuses: HashMap<Signature, SignatureStatus>,
+}
+
+impl Chain {
+    /// A fresh chain with the default programs (System, SPL Token, Token-2022, ATA, Memo) and
+    /// a USDC mint whose authority is the faucet.
+    pub fn new() -> Result<Self, ChainError> {
+        let mut svm = LiteSVM::new().with_transaction_history(0);
+        let faucet = Keypair::new();
+        svm.airdrop(&faucet.pubkey(), MAX_AIRDROP_LAMPORTS)
+            .map_err(|e| ChainError::Faucet(e.err.to_string()))?;
+        let mint = Mint {
+            mint_authority: Some(faucet.pubkey()).into(),
+            supply: 0,
+            decimals: USDC_DECIMALS,
+            is_initialized: true,
+            freeze_authority: None.into(),
+        };
+        let mut data = vec![0u8; Mint::LEN];
+        Mint::pack(mint, &mut data).map_err(|e| ChainError::Faucet(e.to_string()))?;
+        svm.set_account(
+            USDC_MINT,
+            Account {
+                lamports: svm.minimum_balance_for_rent_exemption(Mint::LEN),
+                data,
+                owner: spl_token_interface::ID,
+                executable: false,
+                rent_epoch: 0,
+            },
+        )
+        .map_err(|e| ChainError::Faucet(e.to_string()))?;
+        Ok(Self {
+            svm,
+            faucet,
+            block_height: 1,
+            blockhash_issued_at: 1,
+            statuses: HashMap::new(),
+        })
+    }
+
+    pub fn slot(&self) -> u64 {
+        self.block_height
+    }
+
+    pub fn block_height(&self) -> u64 {
+        self.block_height
+    }
+
+    /// The current blockhash and the last block height at which it is valid.
+    pub fn latest_blockhash(&self) -> (Hash, u64) {
+        (
+            self.svm.latest_blockhash(),
+            self.blockhash_issued_at
+                .saturating_add(BLOCKHASH_VALIDITY_BLOCKS),
+        )
+    }
+
+    /// Replaces the blockhash and moves the block height past the old one's validity.
+    pub fn expire_blockhash(&mut self) -> u64 {
+        self.block_height = self
+            .blockhash_issued_at
+            .saturating_add(BLOCKHASH_VALIDITY_BLOCKS)
+            .saturating_add(1)
+            .max(self.block_height.saturating_add(1));
+        self.blockhash_issued_at = self.block_height;
+        self.svm.expire_blockhash();
+        self.svm.warp_to_slot(self.block_height);
+        self.block_height
+    }
+
+    /// Runs the transaction; with preflight a failing one is refused and not recorded.
+    pub fn send(
+        &mut self,
+        tx: VersionedTransaction,
+        preflight: bool,
+    ) -> Result<Signature, ChainError> {
+        let signature = tx.signatures.first().copied().unwrap_or_default();
+        if preflight {
+            if let Err(failed) = self.svm.simulate_transaction(tx.clone()) {
+                return Err(ChainError::Simulation {
+                    err: failed.err.to_string(),
+                    logs: failed.meta.logs,
+                });
+            }
+        }
+        let result = self.svm.send_transaction(tx);
+        self.record(signature, &result);
+        match result {
+            Ok(_) => Ok(signature),
+            Err(failed) if preflight => Err(ChainError::Simulation {
+                err: failed.err.to_string(),
+                logs: failed.meta.logs,
+            }),
+            Err(_) => Ok(signature),
+        }
+    }
+
+    fn record(&mut self, signature: Signature, result: &TransactionResult) {
+        let err = match result {
+            Ok(_) => None,
+            Err(failed) => Some(failed.err.to_string()),
+        };
+        // A transaction that failed sanitization or signature checks never landed.
+        let landed = result.is_ok()
+            || matches!(result, Err(failed) if failed.meta.fee > 0 || !failed.meta.logs.is_empty());
+        if landed {
+            self.statuses.insert(
+                signature,
+                SignatureStatus {
+                    slot: self.block_height,
+                    err,
+                },
+            );
+        }
+    }
+
+    pub fn simulate(
+        &self,
+        tx: VersionedTransaction,
+    ) -> Result<(Vec<String>, u64), (String, Vec<String>, u64)> {
+        match self.svm.simulate_transaction(tx) {
+            Ok(info) => Ok((info.meta.logs, info.meta.compute_units_consumed)),
+            Err(failed) => Err((
+                failed.err.to_string(),
+                failed.meta.logs,
+                failed.meta.compute_units_consumed,
+            )),
+        }
+    }
+
+    pub fn status(&self, signature: &Signature) -> Option<SignatureStatus> {
+        self.statuses.get(signature).cloned()
+    }
+
+    pub fn balance(&self, address: &Address) -> u64 {
+        self.svm.get_balance(address).unwrap_or(0)
+    }
+
+    pub fn account(&self, address: &Address) -> Option<Account> {
+        self.svm
+            .get_account(address)
+            .filter(|a| a.lamports > 0 || !a.data.is_empty())
+    }
+
+    pub fn token_balance(&self, address: &Address) -> Result<TokenBalance, ChainError> {
+        let account = self
+            .account(address)
+            .ok_or(ChainError::NotTokenAccount(*address))?;
+        if account.owner != spl_token_interface::ID {
+            return Err(ChainError::NotTokenAccount(*address));
+        }
+        let token = TokenAccount::unpack(&account.data)
+            .map_err(|_| ChainError::NotTokenAccount(*address))?;
+        let mint = self
+            .account(&token.mint)
+            .and_then(|m| Mint::unpack(&m.data).ok())
+            .ok_or(ChainError::NotTokenAccount(*address))?;
+        Ok(TokenBalance {
+            amount: token.amount,
+            decimals: mint.decimals,
+        })
+    }
+
+    pub fn minimum_balance_for_rent_exemption(&self, len: usize) -> u64 {
+        self.svm.minimum_balance_for_rent_exemption(len)
+    }
+
+    pub fn airdrop(&mut self, to: &Address, lamports: u64) -> Result<Signature, ChainError> {
+        if lamports > MAX_AIRDROP_LAMPORTS {
+            return Err(ChainError::AirdropTooLarge(lamports));
+        }
+        let result = self.svm.airdrop(to, lamports);
+        let signature = match &result {
+            Ok(meta) => meta.signature,
+            Err(failed) => return Err(ChainError::Faucet(failed.err.to_string())),
+        };
+        self.record(signature, &result);
+        Ok(signature)
+    }
+
+    /// Creates `owner`'s USDC account if needed and mints `amount` base units into it, in one
+    /// transaction signed by the faucet (the mint authority).
+    pub fn usdc_airdrop(
+        &mut self,
+        owner: &Address,
+        amount: u64,
+    ) -> Result<(Address, Signature), ChainError> {
+        use spl_associated_token_account_interface::{address, instruction};
+        let faucet = self.faucet.pubkey();
+        let account = address::get_associated_token_address(owner, &USDC_MINT);
+        let create = instruction::create_associated_token_account_idempotent(
+            &faucet,
+            owner,
+            &USDC_MINT,
+            &spl_token_interface::ID,
+        );
+        let mint_to = spl_token_interface::instruction::mint_to(
+            &spl_token_interface::ID,
+            &USDC_MINT,
+            &account,
+            &faucet,
+            &[],
+            amount,
+        )
+        .map_err(|e| ChainError::Faucet(e.to_string()))?;
+        let message = solana_message::Message::new_with_blockhash(
+            &[create, mint_to],
+            Some(&faucet),
+            &self.svm.latest_blockhash(),
+        );
+        let tx = solana_transaction::Transaction::new(
+            &[&self.faucet],
+            message,
+            self.svm.latest_blockhash(),
+        );
+        let signature = self.send(tx.into(), true)?;
+        Ok((account, signature))
+    }
+}

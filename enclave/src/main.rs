@@ -1,0 +1,110 @@
+//! `aip-enclave`: the enclave binary. For now it carries the operator and auditor tooling of
+//! the transaction engine; the service comes with the service issue.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use aip_enclave::solana::text::{decode_text, TextEncoding};
+use aip_enclave::solana::{explain_decoded, Decoded};
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+#[derive(Debug, Parser)]
+#[command(name = "aip-enclave", version, about = "aip-signer enclave")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print, as JSON, what the policy engine sees in a transaction or message.
+    ///
+    /// Reads base64, base58 or hex (auto-detected) from FILE or standard input. Exit codes:
+    /// 0 explained and signable; 1 explained but refused (the reason and the explanation are
+    /// printed); 3 not a transaction (bad encoding or malformed); 4 input unreadable.
+    ExplainTx {
+        /// File to read; `-` or nothing for standard input.
+        file: Option<String>,
+        /// Override the detected text encoding.
+        #[arg(long, value_enum)]
+        encoding: Option<TextEncoding>,
+    },
+}
+
+const EXIT_REFUSED: u8 = 1;
+const EXIT_UNDECODABLE: u8 = 3;
+const EXIT_UNREADABLE: u8 = 4;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::ExplainTx { file, encoding } => explain_tx(file.as_deref(), encoding),
+    }
+}
+
+fn explain_tx(file: Option<&str>, encoding: Option<TextEncoding>) -> ExitCode {
+    let text = match read_input(file) {
+        Ok(text) => text,
+        Err(error) => {
+            return fail(
+                EXIT_UNREADABLE,
+                "input_unreadable",
+                &error.to_string(),
+                None,
+            )
+        }
+    };
+    let bytes = match decode_text(&text, encoding) {
+        Ok(bytes) => bytes,
+        Err(error) => return fail(EXIT_UNDECODABLE, "bad_encoding", &error.to_string(), None),
+    };
+    let decoded = match Decoded::from_bytes(&bytes) {
+        Ok(decoded) => decoded,
+        Err(error) => return fail(EXIT_UNDECODABLE, error.code(), &error.to_string(), None),
+    };
+    let explanation = explain_decoded(&decoded);
+    let rendered = match serde_json::to_value(&explanation) {
+        Ok(value) => value,
+        Err(error) => return fail(EXIT_UNDECODABLE, "internal", &error.to_string(), None),
+    };
+    match explanation.refusals.first() {
+        Some(refusal) => fail(
+            EXIT_REFUSED,
+            refusal.code(),
+            &refusal.to_string(),
+            Some(rendered),
+        ),
+        None => {
+            println!("{}", pretty(&rendered));
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn read_input(file: Option<&str>) -> std::io::Result<String> {
+    // Refuse to read more than a transaction could possibly be before decoding anything.
+    const MAX_TEXT: u64 = 64 * 1024;
+    let mut text = String::new();
+    match file {
+        None | Some("-") => std::io::stdin().take(MAX_TEXT).read_to_string(&mut text)?,
+        Some(path) => std::fs::File::open(path)?
+            .take(MAX_TEXT)
+            .read_to_string(&mut text)?,
+    };
+    Ok(text)
+}
+
+/// Prints `{"error":{"code","message"}}` (plus the explanation when there is one) and exits.
+fn fail(exit: u8, code: &str, message: &str, explanation: Option<serde_json::Value>) -> ExitCode {
+    let mut body = json!({"error": {"code": code, "message": message}});
+    if let (Some(explanation), Some(object)) = (explanation, body.as_object_mut()) {
+        object.insert("explanation".to_string(), explanation);
+    }
+    println!("{}", pretty(&body));
+    ExitCode::from(exit)
+}
+
+fn pretty(value: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+}

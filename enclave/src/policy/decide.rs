@@ -1,0 +1,412 @@
+//! The one deterministic decision: (intent, usage, transaction, now, approval) -> decision.
+//!
+//! Every deny rule is checked before approval is considered (deny wins), and anything not
+//! explicitly allowed is denied: unknown signers, debits of accounts that are not the session
+//! wallet's, assets outside the intent, transactions that pay nothing.
+
+use serde::Serialize;
+use solana_address::Address;
+
+use super::intent::{Asset, FeePolicy, Intent};
+use super::time::{UnixSeconds, Window};
+use super::usage::Usage;
+use crate::solana::explain::{Debit, LamportCause, Recipient, Signable};
+use crate::solana::programs::associated_token_address;
+
+/// Whether the user has approved this exact payment (checked by the caller).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approval {
+    None,
+    Approved,
+}
+
+/// What a payment would spend, as the caps count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Spend {
+    /// In the intent's asset base units.
+    pub amount: u64,
+    /// Fees and rent the session wallet pays.
+    pub fee_lamports: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum Decision {
+    Allow { spend: Spend },
+    ApprovalRequired { spend: Spend, threshold: u64 },
+    Deny(Denial),
+}
+
+/// The rule that denied, with a human-readable detail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Denial {
+    pub rule: Rule,
+    pub detail: String,
+}
+
+/// Every reason a payment can be denied. Stable snake_case names for alerts and clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    IntentInvalid,
+    NotStarted,
+    Expired,
+    Revoked,
+    SessionKeyNotSigner,
+    UnexpectedSigner,
+    FeePayerNotAllowed,
+    ProgramNotAllowed,
+    AssetNotAllowed,
+    MintUnverifiable,
+    DecimalsMismatch,
+    ForeignDebit,
+    FeeCapExceeded,
+    RecipientNotAllowed,
+    NothingToPay,
+    PerTransactionCap,
+    DailyCap,
+    WeeklyCap,
+    MonthlyCap,
+    DailyCount,
+    WeeklyCount,
+    MonthlyCount,
+}
+
+impl Rule {
+    fn cap(window: Window) -> Self {
+        match window {
+            Window::Day => Self::DailyCap,
+            Window::Week => Self::WeeklyCap,
+            Window::Month => Self::MonthlyCap,
+        }
+    }
+
+    fn count(window: Window) -> Self {
+        match window {
+            Window::Day => Self::DailyCount,
+            Window::Week => Self::WeeklyCount,
+            Window::Month => Self::MonthlyCount,
+        }
+    }
+}
+
+fn deny(rule: Rule, detail: impl Into<String>) -> Decision {
+    Decision::Deny(Denial {
+        rule,
+        detail: detail.into(),
+    })
+}
+
+macro_rules! check {
+    ($result:expr) => {
+        if let Err(decision) = $result {
+            return decision;
+        }
+    };
+}
+
+/// Decides whether `tx` may be signed under `intent` given `usage`, at `now`.
+pub fn decide(
+    intent: &Intent,
+    usage: &Usage,
+    tx: &Signable,
+    now: UnixSeconds,
+    approval: Approval,
+) -> Decision {
+    if let Err(error) = intent.invariant() {
+        return deny(Rule::IntentInvalid, error.to_string());
+    }
+    check!(check_time(intent, now));
+    let explanation = tx.explanation();
+    check!(check_signers(
+        intent,
+        &explanation.signers,
+        &explanation.fee_payer
+    ));
+    if let Some(allowed) = &intent.allowed_programs {
+        if let Some(instruction) = explanation
+            .instructions
+            .iter()
+            .find(|i| !allowed.contains(&i.program_id))
+        {
+            return deny(
+                Rule::ProgramNotAllowed,
+                format!(
+                    "instruction {} calls {}, outside the intent's programs",
+                    instruction.index, instruction.program_id
+                ),
+            );
+        }
+    }
+    let spend = match sum_debits(intent, &explanation.debits) {
+        Ok(spend) => spend,
+        Err(decision) => return decision,
+    };
+    // In service mode the session wallet pays no lamports at all.
+    let fee_budget = match intent.fee_policy {
+        FeePolicy::Session {
+            max_lamports_per_transaction,
+        } => max_lamports_per_transaction,
+        FeePolicy::Service { .. } => 0,
+    };
+    if spend.fee_lamports > fee_budget {
+        return deny(
+            Rule::FeeCapExceeded,
+            format!(
+                "the session wallet would pay {} lamports in fees and rent; {fee_budget} allowed per transaction",
+                spend.fee_lamports
+            ),
+        );
+    }
+    check!(check_recipients(intent, &explanation.recipients));
+    check!(check_amounts(intent, usage, spend.amount, now));
+    match intent.require_approval_above {
+        Some(threshold) if spend.amount > threshold && approval == Approval::None => {
+            Decision::ApprovalRequired { spend, threshold }
+        }
+        _ => Decision::Allow { spend },
+    }
+}
+
+fn check_time(intent: &Intent, now: UnixSeconds) -> Result<(), Decision> {
+    if now < intent.starts_at {
+        return Err(deny(
+            Rule::NotStarted,
+            format!("the intent starts at {}", intent.starts_at),
+        ));
+    }
+    if let Some(revoked_at) = intent.revoked_at {
+        if now >= revoked_at {
+            return Err(deny(
+                Rule::Revoked,
+                format!("the intent was revoked at {revoked_at}"),
+            ));
+        }
+    }
+    if now >= intent.expires_at {
+        return Err(deny(
+            Rule::Expired,
+            format!("the intent expired at {}", intent.expires_at),
+        ));
+    }
+    Ok(())
+}
+
+/// The session key must sign; the only other signer allowed is the service fee payer, which
+/// must then be the fee payer. In session mode the session key pays.
+fn check_signers(
+    intent: &Intent,
+    signers: &[Address],
+    fee_payer: &Address,
+) -> Result<(), Decision> {
+    if !signers.contains(&intent.session_key) {
+        return Err(deny(
+            Rule::SessionKeyNotSigner,
+            format!(
+                "the session key {} does not sign this transaction",
+                intent.session_key
+            ),
+        ));
+    }
+    let expected_payer = match intent.fee_policy {
+        FeePolicy::Session { .. } => intent.session_key,
+        FeePolicy::Service { address } => address,
+    };
+    if *fee_payer != expected_payer {
+        return Err(deny(
+            Rule::FeePayerNotAllowed,
+            format!("fee payer {fee_payer} is not the intent's fee payer {expected_payer}"),
+        ));
+    }
+    if let Some(other) = signers
+        .iter()
+        .find(|s| **s != intent.session_key && **s != expected_payer)
+    {
+        return Err(deny(
+            Rule::UnexpectedSigner,
+            format!("signer {other} is neither the session key nor the fee payer"),
+        ));
+    }
+    Ok(())
+}
+
+/// Sums what the session wallet spends; denies debits the intent does not cover.
+fn sum_debits(intent: &Intent, debits: &[Debit]) -> Result<Spend, Decision> {
+    let overflow = || deny(Rule::PerTransactionCap, "the amounts overflow");
+    let service_payer = match intent.fee_policy {
+        FeePolicy::Service { address } => Some(address),
+        FeePolicy::Session { .. } => None,
+    };
+    let mut amount: u64 = 0;
+    let mut fee_lamports: u64 = 0;
+    for debit in debits {
+        let from_session = *debit.authority() == intent.session_key;
+        match debit {
+            Debit::Lamports {
+                lamports,
+                cause: LamportCause::Fee | LamportCause::Rent,
+                account,
+            } => {
+                if from_session {
+                    fee_lamports = fee_lamports.checked_add(*lamports).ok_or_else(overflow)?;
+                } else if Some(*account) != service_payer {
+                    return Err(deny(
+                        Rule::ForeignDebit,
+                        format!("{account} would pay fees or rent"),
+                    ));
+                }
+            }
+            Debit::Lamports {
+                lamports,
+                cause: LamportCause::Transfer,
+                account,
+            } => {
+                if !from_session {
+                    return Err(deny(
+                        Rule::ForeignDebit,
+                        format!("{account} would transfer lamports"),
+                    ));
+                }
+                if intent.asset != Asset::Native {
+                    return Err(deny(
+                        Rule::AssetNotAllowed,
+                        "SOL transfers are outside this token intent",
+                    ));
+                }
+                amount = amount.checked_add(*lamports).ok_or_else(overflow)?;
+            }
+            Debit::Token {
+                authority,
+                mint,
+                decimals,
+                amount: token_amount,
+                ..
+            } => {
+                if !from_session {
+                    return Err(deny(
+                        Rule::ForeignDebit,
+                        format!("{authority} would transfer tokens"),
+                    ));
+                }
+                let Asset::Tokens {
+                    mints,
+                    decimals: intent_decimals,
+                } = &intent.asset
+                else {
+                    return Err(deny(
+                        Rule::AssetNotAllowed,
+                        "token transfers are outside this SOL intent",
+                    ));
+                };
+                let Some(mint) = mint else {
+                    return Err(deny(
+                        Rule::MintUnverifiable,
+                        "an unchecked Transfer names no mint; use TransferChecked",
+                    ));
+                };
+                if !mints.contains(mint) {
+                    return Err(deny(
+                        Rule::AssetNotAllowed,
+                        format!("mint {mint} is not in the intent"),
+                    ));
+                }
+                if *decimals != Some(*intent_decimals) {
+                    return Err(deny(
+                        Rule::DecimalsMismatch,
+                        format!("transfer states {decimals:?} decimals, the intent's mints have {intent_decimals}"),
+                    ));
+                }
+                amount = amount.checked_add(*token_amount).ok_or_else(overflow)?;
+            }
+        }
+    }
+    if amount == 0 {
+        return Err(deny(
+            Rule::NothingToPay,
+            "the transaction moves none of the intent's asset",
+        ));
+    }
+    Ok(Spend {
+        amount,
+        fee_lamports,
+    })
+}
+
+fn check_recipients(intent: &Intent, recipients: &[Recipient]) -> Result<(), Decision> {
+    let Some(allowed) = &intent.allowed_recipients else {
+        return Ok(());
+    };
+    for recipient in recipients {
+        let permitted = match recipient {
+            Recipient::Wallet { address, .. } => allowed.contains(address),
+            Recipient::TokenAccount {
+                account,
+                owner,
+                mint,
+                program,
+                ..
+            } => {
+                allowed.contains(account)
+                    || owner.is_some_and(|o| allowed.contains(&o))
+                    || mint.is_some_and(|mint| {
+                        allowed.iter().any(|wallet| {
+                            associated_token_address(wallet, &mint, *program) == *account
+                        })
+                    })
+            }
+        };
+        if !permitted {
+            let target = match recipient {
+                Recipient::Wallet { address, .. } => address,
+                Recipient::TokenAccount { account, .. } => account,
+            };
+            return Err(deny(
+                Rule::RecipientNotAllowed,
+                format!("{target} is not an allowed recipient"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_amounts(
+    intent: &Intent,
+    usage: &Usage,
+    amount: u64,
+    now: UnixSeconds,
+) -> Result<(), Decision> {
+    if amount > intent.caps.per_transaction {
+        return Err(deny(
+            Rule::PerTransactionCap,
+            format!(
+                "{amount} exceeds the per-transaction cap {}",
+                intent.caps.per_transaction
+            ),
+        ));
+    }
+    for (window, cap) in intent.caps.windows.limits() {
+        let spent = usage.spent_in(window, now);
+        if spent.saturating_add(u128::from(amount)) > u128::from(cap) {
+            return Err(deny(
+                Rule::cap(window),
+                format!(
+                    "{spent} already spent this {} plus {amount} exceeds the cap {cap}",
+                    window.name()
+                ),
+            ));
+        }
+    }
+    for (window, limit) in intent.max_payments.limits() {
+        let made = usage.payments_in(window, now);
+        if made >= u64::from(limit) {
+            return Err(deny(
+                Rule::count(window),
+                format!(
+                    "{made} payments this {} reach the limit {limit}",
+                    window.name()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}

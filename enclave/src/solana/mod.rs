@@ -1,0 +1,26 @@
+//! Solana transactions: strict decoding, classification against the program allowlist, the
+//! accounting the policy engine needs, payment building and signing.
+//!
+//! The path from bytes to a signature is: [`wire`] decodes (structure only) -> [`explain`]
+//! classifies every instruction and computes debits, fees and recipients -> [`Signable`]
+//! exists only when nothing was refused -> the policy decides -> [`SigningKeypair`] signs.
+
+pub mod as_text;
+pub mod build;
+pub mod classify;
+pub mod error;
+pub mod explain;
+pub mod programs;
+pub mod signature;
+pub mod text;
+pub mod wire;
+
+pub use build::{FeePayer, TokenPayment};
+pub use classify::Action;
+pub use error::{BuildError, DecodeError, Refusal, SignError, TextEncodingError};
+pub use explain::{
+    explain, explain_decoded, Debit, Explanation, LamportCause, Recipient, Signable,
+};
+pub use programs::TokenProgram;
+pub use signature::{check_signatures, SignatureState, SigningKeypair};
+pub use wire::{Decoded, Message, MessageVersion, Transaction};

@@ -1,0 +1,1 @@
+//! Harness for end-to-end tests: starting binaries and talking to them.
