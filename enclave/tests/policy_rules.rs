@@ -1,4 +1,5 @@
 //! Table tests: one case per policy rule, window edges, approval, and intent invariants.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -492,7 +493,8 @@ fn invariant_rejects_each_contradiction() {
         week: Some(50),
         month: None,
     };
-    let cases: Vec<(Intent, fn(&IntentError) -> bool)> = vec![
+    type Expectation = fn(&IntentError) -> bool;
+    let cases: Vec<(Intent, Expectation)> = vec![
         (
             Intent {
                 caps: aip_enclave::policy::Caps {

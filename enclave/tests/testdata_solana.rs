@@ -1,5 +1,6 @@
 //! Every real transaction in ../shared/testdata/solana decodes, re-serializes byte for byte,
 //! and explains as its SOURCES.md describes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

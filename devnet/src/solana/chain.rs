@@ -48,6 +48,14 @@ pub struct SignatureStatus {
     pub err: Option<String>,
 }
 
+/// What simulateTransaction reports.
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    pub err: Option<String>,
+    pub logs: Vec<String>,
+    pub units_consumed: u64,
+}
+
 /// A token balance as getTokenAccountBalance reports it.
 #[derive(Debug, Clone, Copy)]
 pub struct TokenBalance {
@@ -176,17 +184,18 @@ impl Chain {
         }
     }
 
-    pub fn simulate(
-        &self,
-        tx: VersionedTransaction,
-    ) -> Result<(Vec<String>, u64), (String, Vec<String>, u64)> {
+    pub fn simulate(&self, tx: VersionedTransaction) -> Simulation {
         match self.svm.simulate_transaction(tx) {
-            Ok(info) => Ok((info.meta.logs, info.meta.compute_units_consumed)),
-            Err(failed) => Err((
-                failed.err.to_string(),
-                failed.meta.logs,
-                failed.meta.compute_units_consumed,
-            )),
+            Ok(info) => Simulation {
+                err: None,
+                logs: info.meta.logs,
+                units_consumed: info.meta.compute_units_consumed,
+            },
+            Err(failed) => Simulation {
+                err: Some(failed.err.to_string()),
+                logs: failed.meta.logs,
+                units_consumed: failed.meta.compute_units_consumed,
+            },
         }
     }
 

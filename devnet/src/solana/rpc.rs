@@ -270,14 +270,13 @@ fn dispatch(chain: &mut Chain, method: &str, params: &Value) -> Result<Value, Rp
         }
         "simulateTransaction" => {
             let tx = transaction_param(params)?;
-            let value = match chain.simulate(tx) {
-                Ok((logs, units)) => {
-                    json!({"err": null, "logs": logs, "unitsConsumed": units, "accounts": null})
-                }
-                Err((err, logs, units)) => {
-                    json!({"err": err, "logs": logs, "unitsConsumed": units, "accounts": null})
-                }
-            };
+            let simulation = chain.simulate(tx);
+            let value = json!({
+                "err": simulation.err,
+                "logs": simulation.logs,
+                "unitsConsumed": simulation.units_consumed,
+                "accounts": null,
+            });
             Ok(with_context(chain, value))
         }
         "requestAirdrop" => {

@@ -231,24 +231,22 @@ fn compute_fees(message: &Message, instructions: &[ExplainedInstruction]) -> Res
     let mut limit = None;
     let mut price = None;
     for instruction in instructions {
-        match instruction.action {
-            Some(Action::SetComputeUnitLimit { units }) => {
-                if limit.replace(units).is_some() {
-                    return Err(Refusal::DuplicateComputeBudget {
-                        index: instruction.index,
-                        instruction: "SetComputeUnitLimit",
-                    });
-                }
-            }
-            Some(Action::SetComputeUnitPrice { micro_lamports }) => {
-                if price.replace(micro_lamports).is_some() {
-                    return Err(Refusal::DuplicateComputeBudget {
-                        index: instruction.index,
-                        instruction: "SetComputeUnitPrice",
-                    });
-                }
-            }
-            _ => {}
+        let duplicate = match instruction.action {
+            Some(Action::SetComputeUnitLimit { units }) => limit
+                .replace(units)
+                .is_some()
+                .then_some("SetComputeUnitLimit"),
+            Some(Action::SetComputeUnitPrice { micro_lamports }) => price
+                .replace(micro_lamports)
+                .is_some()
+                .then_some("SetComputeUnitPrice"),
+            _ => None,
+        };
+        if let Some(name) = duplicate {
+            return Err(Refusal::DuplicateComputeBudget {
+                index: instruction.index,
+                instruction: name,
+            });
         }
     }
     let priority_lamports = match (price, limit) {

@@ -53,7 +53,7 @@ pub fn decode_text(
     let bytes = match encoding.unwrap_or_else(|| TextEncoding::detect(text)) {
         TextEncoding::Hex => {
             let body = text.strip_prefix("0x").unwrap_or(text);
-            if body.len() % 2 != 0 {
+            if !body.len().is_multiple_of(2) {
                 return Err(TextEncodingError::OddHex(body.len()));
             }
             hex::decode(body).map_err(TextEncodingError::Hex)?

@@ -1,0 +1,74 @@
+//! Starting `aip-devnet` (its own Cargo workspace) as a child process.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+
+use crate::rpc::Rpc;
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The devnet binary: `AIP_DEVNET_BIN`, or `devnet/target/debug/aip-devnet`, built on first
+/// use if missing (scripts/test builds it beforehand).
+pub fn devnet_binary() -> PathBuf {
+    static BUILD: Mutex<()> = Mutex::new(());
+    if let Some(path) = std::env::var_os("AIP_DEVNET_BIN") {
+        return PathBuf::from(path);
+    }
+    let root = repo_root();
+    let binary = root.join("devnet/target/debug/aip-devnet");
+    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    if !binary.exists() {
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["build", "--manifest-path"])
+            .arg(root.join("devnet/Cargo.toml"))
+            .status()
+            .expect("run cargo build for the devnet");
+        assert!(status.success(), "building aip-devnet failed");
+    }
+    binary
+}
+
+/// A running `aip-devnet solana`, killed on drop.
+#[derive(Debug)]
+pub struct SolanaDevnet {
+    child: Child,
+    pub rpc: Rpc,
+}
+
+impl SolanaDevnet {
+    pub fn start() -> Self {
+        Self::start_with(&devnet_binary())
+    }
+
+    pub fn start_with(binary: &Path) -> Self {
+        let mut child = Command::new(binary)
+            .args(["solana", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the listening line");
+        let event: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+        let url = event["rpc_url"].as_str().expect("rpc_url").to_string();
+        Self {
+            child,
+            rpc: Rpc::new(url),
+        }
+    }
+}
+
+impl Drop for SolanaDevnet {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
