@@ -93,6 +93,40 @@ fn reserve_and_sign(
     Ok(signed.to_bytes())
 }
 
+/// A devnet, a session wallet with 1 SOL and some USDC, a merchant, and the session's
+/// spending state under a USDC intent in which the session pays its own fees.
+struct Fixture {
+    devnet: SolanaDevnet,
+    session: SigningKeypair,
+    merchant: Address,
+    spending: SessionSpending<NoStore>,
+}
+
+impl Fixture {
+    fn session_pays(usdc: u64) -> Self {
+        let devnet = SolanaDevnet::start();
+        let session = funded_session(&devnet.rpc, SOL, usdc);
+        let spending = SessionSpending::new(
+            SessionState {
+                intent: intent(
+                    session.address(),
+                    FeePolicy::Session {
+                        max_lamports_per_transaction: 3_000_000,
+                    },
+                ),
+                usage: Usage::default(),
+            },
+            NoStore,
+        );
+        Self {
+            devnet,
+            session,
+            merchant: SigningKeypair::generate().address(),
+            spending,
+        }
+    }
+}
+
 fn funded_session(rpc: &Rpc, lamports: u64, usdc: u64) -> SigningKeypair {
     let session = SigningKeypair::generate();
     if lamports > 0 {
@@ -104,22 +138,13 @@ fn funded_session(rpc: &Rpc, lamports: u64, usdc: u64) -> SigningKeypair {
 
 #[test]
 fn a_usdc_payment_signed_here_moves_usdc_on_chain() {
-    let devnet = SolanaDevnet::start();
+    let Fixture {
+        devnet,
+        session,
+        merchant,
+        spending,
+    } = Fixture::session_pays(100 * USDC);
     let rpc = &devnet.rpc;
-    let session = funded_session(rpc, SOL, 100 * USDC);
-    let merchant = SigningKeypair::generate().address();
-    let spending = SessionSpending::new(
-        SessionState {
-            intent: intent(
-                session.address(),
-                FeePolicy::Session {
-                    max_lamports_per_transaction: 3_000_000,
-                },
-            ),
-            usage: Usage::default(),
-        },
-        NoStore,
-    );
     let lamports_before = rpc.balance(&session.address()).unwrap();
 
     let (payment, last_valid) = payment(
@@ -237,22 +262,13 @@ fn wrong_decimals_fail_on_chain_and_move_nothing() {
 
 #[test]
 fn a_refused_transaction_is_never_signed_or_sent_though_the_chain_would_run_it() {
-    let devnet = SolanaDevnet::start();
+    let Fixture {
+        devnet,
+        session,
+        merchant,
+        spending,
+    } = Fixture::session_pays(100 * USDC);
     let rpc = &devnet.rpc;
-    let session = funded_session(rpc, SOL, 100 * USDC);
-    let merchant = SigningKeypair::generate().address();
-    let spending = SessionSpending::new(
-        SessionState {
-            intent: intent(
-                session.address(),
-                FeePolicy::Session {
-                    max_lamports_per_transaction: 3_000_000,
-                },
-            ),
-            usage: Usage::default(),
-        },
-        NoStore,
-    );
     let (payment, last_valid) = payment(
         rpc,
         session.address(),
@@ -291,22 +307,13 @@ fn a_refused_transaction_is_never_signed_or_sent_though_the_chain_would_run_it()
 
 #[test]
 fn a_signed_but_unsent_payment_is_released_only_after_its_blockhash_expires() {
-    let devnet = SolanaDevnet::start();
+    let Fixture {
+        devnet,
+        session,
+        merchant,
+        spending,
+    } = Fixture::session_pays(100 * USDC);
     let rpc = &devnet.rpc;
-    let session = funded_session(rpc, SOL, 100 * USDC);
-    let merchant = SigningKeypair::generate().address();
-    let spending = SessionSpending::new(
-        SessionState {
-            intent: intent(
-                session.address(),
-                FeePolicy::Session {
-                    max_lamports_per_transaction: 3_000_000,
-                },
-            ),
-            usage: Usage::default(),
-        },
-        NoStore,
-    );
     let (payment, last_valid) = payment(
         rpc,
         session.address(),
