@@ -179,6 +179,19 @@ fn a_usdc_payment_signed_here_moves_usdc_on_chain() {
         expected_fee + rent,
         "the session paid exactly the fee and the rent the explainer counted"
     );
+
+    // The same signed bytes again: the chain refuses the replay and nothing moves twice.
+    let replay = rpc
+        .send(&wire)
+        .expect_err("a replayed transaction is refused");
+    assert!(
+        replay.message.contains("already been processed"),
+        "{replay}"
+    );
+    assert_eq!(
+        rpc.token_balance(&usdc_account(&merchant)).unwrap(),
+        Some(5 * USDC)
+    );
 }
 
 #[test]

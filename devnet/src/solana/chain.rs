@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 
-use litesvm::types::TransactionResult;
 use litesvm::LiteSVM;
 use solana_account::Account;
 use solana_address::{address, Address};
@@ -28,6 +27,10 @@ pub const USDC_DECIMALS: u8 = 6;
 pub const BLOCKHASH_VALIDITY_BLOCKS: u64 = 150;
 /// Airdrops above this are refused, as on public test clusters.
 pub const MAX_AIRDROP_LAMPORTS: u64 = 1_000 * 1_000_000_000;
+/// Transactions LiteSVM remembers: its history both answers getSignatureStatuses and refuses
+/// a replayed signature (AlreadyProcessed), as a cluster's status cache does. Beyond this
+/// many, the oldest are forgotten.
+pub const TRANSACTION_HISTORY: usize = 20_000;
 
 #[derive(Debug, Error)]
 pub enum ChainError {
@@ -68,14 +71,15 @@ pub struct Chain {
     faucet: Keypair,
     block_height: u64,
     blockhash_issued_at: u64,
-    statuses: HashMap<Signature, SignatureStatus>,
+    /// Block height at which each remembered transaction was processed.
+    processed_at: HashMap<Signature, u64>,
 }
 
 impl Chain {
     /// A fresh chain with the default programs (System, SPL Token, Token-2022, ATA, Memo) and
     /// a USDC mint whose authority is the faucet.
     pub fn new() -> Result<Self, ChainError> {
-        let mut svm = LiteSVM::new().with_transaction_history(0);
+        let mut svm = LiteSVM::new().with_transaction_history(TRANSACTION_HISTORY);
         let faucet = Keypair::new();
         svm.airdrop(&faucet.pubkey(), MAX_AIRDROP_LAMPORTS)
             .map_err(|e| ChainError::Faucet(e.err.to_string()))?;
@@ -104,7 +108,7 @@ impl Chain {
             faucet,
             block_height: 1,
             blockhash_issued_at: 1,
-            statuses: HashMap::new(),
+            processed_at: HashMap::new(),
         })
     }
 
@@ -154,7 +158,7 @@ impl Chain {
             }
         }
         let result = self.svm.send_transaction(tx);
-        self.record(signature, &result);
+        self.record(signature);
         match result {
             Ok(_) => Ok(signature),
             Err(failed) if preflight => Err(ChainError::Simulation {
@@ -165,22 +169,13 @@ impl Chain {
         }
     }
 
-    fn record(&mut self, signature: Signature, result: &TransactionResult) {
-        let err = match result {
-            Ok(_) => None,
-            Err(failed) => Some(failed.err.to_string()),
-        };
-        // A transaction that failed sanitization or signature checks never landed.
-        let landed = result.is_ok()
-            || matches!(result, Err(failed) if failed.meta.fee > 0 || !failed.meta.logs.is_empty());
-        if landed {
-            self.statuses.insert(
-                signature,
-                SignatureStatus {
-                    slot: self.block_height,
-                    err,
-                },
-            );
+    /// Notes when a transaction LiteSVM included (succeeded, or failed after paying its fee)
+    /// was processed; rejected ones never enter its history.
+    fn record(&mut self, signature: Signature) {
+        if self.svm.get_transaction(&signature).is_some() {
+            self.processed_at
+                .entry(signature)
+                .or_insert(self.block_height);
         }
     }
 
@@ -200,7 +195,15 @@ impl Chain {
     }
 
     pub fn status(&self, signature: &Signature) -> Option<SignatureStatus> {
-        self.statuses.get(signature).cloned()
+        let result = self.svm.get_transaction(signature)?;
+        Some(SignatureStatus {
+            slot: self
+                .processed_at
+                .get(signature)
+                .copied()
+                .unwrap_or(self.block_height),
+            err: result.as_ref().err().map(|failed| failed.err.to_string()),
+        })
     }
 
     pub fn balance(&self, address: &Address) -> u64 {
@@ -240,12 +243,12 @@ impl Chain {
         if lamports > MAX_AIRDROP_LAMPORTS {
             return Err(ChainError::AirdropTooLarge(lamports));
         }
-        let result = self.svm.airdrop(to, lamports);
-        let signature = match &result {
-            Ok(meta) => meta.signature,
-            Err(failed) => return Err(ChainError::Faucet(failed.err.to_string())),
-        };
-        self.record(signature, &result);
+        let signature = self
+            .svm
+            .airdrop(to, lamports)
+            .map_err(|failed| ChainError::Faucet(failed.err.to_string()))?
+            .signature;
+        self.record(signature);
         Ok(signature)
     }
 
