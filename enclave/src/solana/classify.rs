@@ -169,7 +169,6 @@ impl Context<'_> {
         instruction: &'static str,
         expected: usize,
     ) -> Result<(), Refusal> {
-        self.expect_min_accounts(program, instruction, expected)?;
         let actual = self.instruction.accounts.len();
         if actual == expected {
             Ok(())

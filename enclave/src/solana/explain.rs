@@ -258,15 +258,16 @@ fn compute_fees(message: &Message, instructions: &[ExplainedInstruction]) -> Res
             u64::try_from(lamports).map_err(|_| Refusal::PriorityFeeOverflow)?
         }
     };
-    let base = zero_fees(message).base_lamports;
+    let base = zero_fees(message);
     Ok(Fees {
         compute_unit_limit: limit,
         compute_unit_price_micro_lamports: price,
         priority_lamports,
         total_lamports: base
+            .base_lamports
             .checked_add(priority_lamports)
             .ok_or(Refusal::PriorityFeeOverflow)?,
-        ..zero_fees(message)
+        ..base
     })
 }
 
