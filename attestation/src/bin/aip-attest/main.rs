@@ -1,0 +1,199 @@
+//! aip-attest: the auditor's tool. Verifies evidence from an aip-signer enclave (or any Nitro
+//! document / SNP report) against pinned roots, a measurement policy, a nonce, at an explicit
+//! time; measures enclave images.
+//!
+//! Exit codes: 0 valid; 1 a file could not be read; 2 usage; 3 the policy or dev root file is
+//! invalid; 10 malformed, 11 signature, 12 chain, 13 expired, 14 measurement not allowed,
+//! 15 policy entry expired, 16 debug refused, 17 binding, 18 nonce.
+
+mod input;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use aip_attestation::{clock, Checks, FailureClass, MeasurementPolicy, Verifier};
+use clap::{Parser, Subcommand};
+
+/// Exit code when an input file cannot be read.
+const EXIT_UNREADABLE: u8 = 1;
+/// Exit code when a policy or root file is invalid.
+const EXIT_BAD_CONFIG: u8 = 3;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "aip-attest",
+    version,
+    about = "Verify aip-signer attestation evidence and measure enclave images"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Verify evidence: a raw Nitro document (COSE bytes or base64), a raw SEV-SNP report
+    /// with --vcek, or an aip-signer JSON envelope. Exit 0 only when valid.
+    Verify(VerifyArgs),
+    /// Print PCR0/1/2 (and PCR8 if signed) of an enclave image file (EIF), and a policy entry.
+    MeasureEif {
+        /// The .eif file.
+        file: PathBuf,
+        /// Name for the printed policy entry.
+        #[arg(long, default_value = "aip-signer enclave")]
+        name: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct VerifyArgs {
+    /// The evidence file.
+    #[arg(long)]
+    evidence: PathBuf,
+    /// The VCEK or VLEK (DER or PEM) that signed a raw SEV-SNP report.
+    #[arg(long)]
+    vcek: Option<PathBuf>,
+    /// Check certificate validity at this time (unix seconds) instead of now.
+    #[arg(long)]
+    at: Option<u64>,
+    /// Measurement policy (TOML). Without it the measurement is shown but not judged.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// The nonce the evidence must carry (hex).
+    #[arg(long, value_parser = parse_hex)]
+    nonce: Option<HexBytes>,
+    /// Trust dev evidence under this dev root certificate (PEM). Raw documents are then read
+    /// as dev evidence; never use this for production evidence.
+    #[arg(long)]
+    trust_dev_root: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Bytes given as hex on the command line (a newtype: clap reads a bare `Vec` as a list).
+#[derive(Debug, Clone)]
+struct HexBytes(Vec<u8>);
+
+fn parse_hex(text: &str) -> Result<HexBytes, String> {
+    hex::decode(text.strip_prefix("0x").unwrap_or(text))
+        .map(HexBytes)
+        .map_err(|e| format!("not hex: {e}"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Verify(args) => verify(args),
+        Command::MeasureEif { file, name, json } => measure_eif(&file, &name, json),
+    }
+}
+
+fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("aip-attest: {message}");
+    ExitCode::from(code)
+}
+
+fn read(path: &std::path::Path) -> Result<Vec<u8>, ExitCode> {
+    input::read_capped(path).map_err(|e| {
+        fail(
+            EXIT_UNREADABLE,
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })
+}
+
+fn verify(args: VerifyArgs) -> ExitCode {
+    let at = args.at.unwrap_or_else(clock::now);
+    let mut verifier = match Verifier::new() {
+        Ok(v) => v,
+        Err(e) => {
+            return fail(
+                EXIT_BAD_CONFIG,
+                format!("the built-in roots do not load: {e}"),
+            )
+        }
+    };
+    if let Some(path) = &args.trust_dev_root {
+        let pem = match read(path) {
+            Ok(p) => p,
+            Err(code) => return code,
+        };
+        verifier = match verifier.trust_dev_root(&pem) {
+            Ok(v) => v,
+            Err(e) => return fail(EXIT_BAD_CONFIG, format!("{}: {e}", path.display())),
+        };
+    }
+    let policy = match &args.policy {
+        None => None,
+        Some(path) => {
+            let text = match read(path) {
+                Ok(t) => t,
+                Err(code) => return code,
+            };
+            let text = String::from_utf8_lossy(&text);
+            match MeasurementPolicy::from_toml(&text) {
+                Ok(p) => Some(p),
+                Err(e) => return fail(EXIT_BAD_CONFIG, format!("{}: {e}", path.display())),
+            }
+        }
+    };
+    let evidence_bytes = match read(&args.evidence) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let vek = match &args.vcek {
+        None => None,
+        Some(path) => match read(path) {
+            Ok(b) => Some(b),
+            Err(code) => return code,
+        },
+    };
+    let result = input::evidence(
+        &evidence_bytes,
+        vek.as_deref(),
+        args.trust_dev_root.is_some(),
+    )
+    .and_then(|evidence| {
+        let checks = Checks {
+            at,
+            policy: policy.as_ref(),
+            nonce: args.nonce.as_ref().map(|n| n.0.as_slice()),
+            bound_keys: None,
+        };
+        verifier.verify(&evidence, &checks)
+    });
+    output::print(&result, at, args.json);
+    match result {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => ExitCode::from(e.class().exit_code()),
+    }
+}
+
+fn measure_eif(file: &std::path::Path, name: &str, json: bool) -> ExitCode {
+    match aip_attestation::eif::measure(file) {
+        Ok(m) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
+            } else {
+                println!("hash_algorithm {}", m.hash_algorithm);
+                println!("PCR0 {}", m.pcr0);
+                println!("PCR1 {}", m.pcr1);
+                println!("PCR2 {}", m.pcr2);
+                if let Some(pcr8) = &m.pcr8 {
+                    println!("PCR8 {pcr8}");
+                }
+                println!("\n# measurement policy entry\n{}", m.policy_entry(name));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(
+            FailureClass::Malformed.exit_code(),
+            format!("{}: {e}", file.display()),
+        ),
+    }
+}
