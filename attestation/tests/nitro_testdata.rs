@@ -295,3 +295,21 @@ fn flipping_any_single_byte_fails() {
         "{classes:?}"
     );
 }
+
+#[test]
+fn the_pinned_aws_root_is_the_published_one() {
+    use aip_attestation::nitro::{AnchorKind, TrustAnchor, AWS_ROOT_G1_SHA256};
+    let root = TrustAnchor::aws_nitro_root_g1().unwrap();
+    assert_eq!(root.kind(), AnchorKind::AwsNitro);
+    assert_eq!(
+        hex::encode(root.fingerprint()),
+        "641a0321a3e244efe456463195d606317ed7cdcc3c1756e09893f3c68f79bb5b"
+    );
+    assert_eq!(root.fingerprint(), AWS_ROOT_G1_SHA256);
+    let compiled_in = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/roots/nitro/aws_nitro_enclaves_root_G1.pem"
+    ))
+    .unwrap();
+    assert_eq!(compiled_in, read("nitro/aws_nitro_enclaves_root_G1.pem"));
+}
