@@ -48,6 +48,14 @@ fn write(name: &str, bytes: impl AsRef<[u8]>) -> String {
 const PROD: &str = "nitro/evervault_prod_2022-10-13_nonce.cose";
 const PROD_AT: &str = "1665651482";
 
+/// `verify` of the production document at its own time, with extra arguments; the exit code.
+fn verify_prod(extra: &[&str]) -> i32 {
+    let prod = path(PROD);
+    let mut args = vec!["verify", "--evidence", prod.as_str(), "--at", PROD_AT];
+    args.extend_from_slice(extra);
+    code(&aip_attest(&args))
+}
+
 #[test]
 fn real_documents_verify_at_their_time_and_expire_today() {
     for entry in common::manifest()["nitro"].as_array().unwrap() {
@@ -246,65 +254,21 @@ fn policy_nonce_and_input_failures_have_their_own_exit_codes() {
         "other.toml",
         entry("other", "").replace(&pcr("2")[..8], "00000000"),
     );
-    assert_eq!(
-        code(&aip_attest(&[
-            "verify",
-            "--evidence",
-            &prod,
-            "--at",
-            PROD_AT,
-            "--policy",
-            &other
-        ])),
-        14
-    );
-
+    assert_eq!(verify_prod(&["--policy", &other]), 14);
     let expired = write(
         "expired.toml",
         entry("old", "expires = 2022-10-13T00:00:00Z"),
     );
-    assert_eq!(
-        code(&aip_attest(&[
-            "verify",
-            "--evidence",
-            &prod,
-            "--at",
-            PROD_AT,
-            "--policy",
-            &expired
-        ])),
-        15
-    );
+    assert_eq!(verify_prod(&["--policy", &expired]), 15);
 
     let nonce = common::manifest()["nitro"][2]["nonce_hex"]
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(
-        code(&aip_attest(&[
-            "verify",
-            "--evidence",
-            &prod,
-            "--at",
-            PROD_AT,
-            "--nonce",
-            &nonce
-        ])),
-        0
-    );
+    assert_eq!(verify_prod(&["--nonce", &nonce]), 0);
     let wrong = format!("ff{}", &nonce[2..]);
-    assert_eq!(
-        code(&aip_attest(&[
-            "verify",
-            "--evidence",
-            &prod,
-            "--at",
-            PROD_AT,
-            "--nonce",
-            &wrong
-        ])),
-        18
-    );
+    assert_eq!(verify_prod(&["--nonce", &wrong]), 18);
+    assert_eq!(verify_prod(&["--nonce", "xyz"]), 2);
 
     let bad_policy = write("bad.toml", "[[nitro]]\nname = 1\n");
     assert_eq!(
