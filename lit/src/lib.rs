@@ -1,6 +1,25 @@
-//! aip-lit: the Lit Protocol as the enclave, the client and the devnet speak it.
+//! aip-lit: the Lit Protocol as the signer needs it, to Lit's formats.
 //!
-//! Canonical access-control conditions and their hashes, the identity string, decryption
-//! share formats (v1 and v2), Lagrange combination and time-lock decryption (blsful 3.1).
-//! See DESIGN.md, "Lit threshold decryption". Nothing is implemented here yet: the Lit issue
-//! builds it.
+//! - [`NetworkKey`]: the pinned BLS network key (G1).
+//! - [`DecryptionShare`]: node answers in both dialects (v1 hex, v2 JSON with little-endian
+//!   identifiers).
+//! - [`release`]: combine t shares (Lagrange), verify against the network key, time-lock
+//!   decrypt into `Zeroizing`.
+//! - [`encrypt`]: what a device does, as Lit's JS SDK does it.
+//! - [`identity`]: the identity string and `dataToEncryptHash`.
+//!
+//! blsful 3.1 with its `blst` backend by default; the `rust` feature selects the pure-Rust
+//! backend for the devnet workspace. See DESIGN.md, "Lit threshold decryption".
+
+pub mod ciphertext;
+pub mod error;
+pub mod identity;
+pub mod network_key;
+pub mod release;
+pub mod share;
+
+pub use ciphertext::{encrypt, Ciphertext};
+pub use error::LitError;
+pub use network_key::NetworkKey;
+pub use release::{combine, decrypt, release, verify, CombinedSignature};
+pub use share::{DecryptionShare, ShareDialect};
