@@ -2,12 +2,15 @@
 //! Dev evidence goes through the same verifier as production evidence: it verifies with the
 //! dev root, fails without it, and every binding, nonce and policy check applies to it.
 
+mod common;
+
 use aip_attestation::dev::{DevPki, DevProducer, PcrBank};
-use aip_attestation::policy::{Allowed, MeasurementPolicy, PolicyEntry};
+use aip_attestation::policy::{Allowed, MeasurementPolicy};
 use aip_attestation::{
     clock, BoundKeys, Checks, Evidence, EvidenceProducer, FailureClass, Measurement, Platform,
     Verifier,
 };
+use common::policy_allowing;
 
 fn keys() -> BoundKeys {
     BoundKeys {
@@ -34,31 +37,6 @@ fn verifier(p: &DevProducer) -> Verifier {
         .unwrap()
 }
 
-fn policy_for(m: &Measurement, expires: Option<u64>) -> MeasurementPolicy {
-    let Measurement::Nitro {
-        pcr0,
-        pcr1,
-        pcr2,
-        pcr8,
-    } = m
-    else {
-        panic!()
-    };
-    MeasurementPolicy {
-        allow_debug: false,
-        entries: vec![PolicyEntry {
-            name: "dev image".into(),
-            allowed: Allowed::Nitro {
-                pcr0: *pcr0,
-                pcr1: *pcr1,
-                pcr2: *pcr2,
-                pcr8: *pcr8,
-            },
-            expires,
-        }],
-    }
-}
-
 #[test]
 fn produce_then_verify_with_binding_nonce_and_policy() {
     let p = producer();
@@ -69,7 +47,7 @@ fn produce_then_verify_with_binding_nonce_and_policy() {
     let now = clock::now();
     let measured = v.verify(&evidence, &Checks::at(now)).unwrap();
     assert!(!measured.debug);
-    let policy = policy_for(&measured.measurement, None);
+    let policy = policy_allowing(&measured.measurement, false, None);
     let k = keys();
     let verified = v
         .verify(
@@ -83,7 +61,7 @@ fn produce_then_verify_with_binding_nonce_and_policy() {
         )
         .unwrap();
     assert!(verified.nonce_checked && verified.binding_checked);
-    assert_eq!(verified.policy_entry.as_deref(), Some("dev image"));
+    assert_eq!(verified.policy_entry.as_deref(), Some("allowed"));
     assert_eq!(
         verified.report_data.as_deref(),
         Some(k.binding(nonce).0.as_slice())
@@ -186,7 +164,7 @@ fn each_check_fails_with_its_own_class() {
         FailureClass::Binding
     );
 
-    let mut unlisted = policy_for(&m, None);
+    let mut unlisted = policy_allowing(&m, false, None);
     if let Allowed::Nitro { pcr2, .. } = &mut unlisted.entries[0].allowed {
         pcr2[0] ^= 1;
     }
@@ -199,7 +177,7 @@ fn each_check_fails_with_its_own_class() {
         FailureClass::Measurement
     );
 
-    let expired = policy_for(&m, Some(now - 1));
+    let expired = policy_allowing(&m, false, Some(now - 1));
     let checks = Checks {
         policy: Some(&expired),
         ..Checks::at(now)

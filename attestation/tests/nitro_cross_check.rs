@@ -4,34 +4,12 @@
 
 mod common;
 
-use aip_attestation::policy::{Allowed, MeasurementPolicy, PolicyEntry};
 use aip_attestation::verified::Details;
 use aip_attestation::Measurement;
 use aip_attestation::{Checks, Evidence, FailureClass, Verifier};
+use common::policy_allowing;
 use nitro_attest::UnparsedAttestationDoc;
 use time::OffsetDateTime;
-
-fn allow_any_debug(m: &Measurement) -> MeasurementPolicy {
-    let Measurement::Nitro {
-        pcr0, pcr1, pcr2, ..
-    } = m
-    else {
-        panic!()
-    };
-    MeasurementPolicy {
-        allow_debug: true,
-        entries: vec![PolicyEntry {
-            name: "doc".into(),
-            allowed: Allowed::Nitro {
-                pcr0: *pcr0,
-                pcr1: *pcr1,
-                pcr2: *pcr2,
-                pcr8: None,
-            },
-            expires: None,
-        }],
-    }
-}
 
 #[test]
 fn both_verifiers_agree_on_every_real_document() {
@@ -55,7 +33,7 @@ fn both_verifiers_agree_on_every_real_document() {
             pcr2: parsed.pcrs[&2].clone().try_into().unwrap(),
             pcr8: None,
         };
-        let policy = allow_any_debug(&measurement);
+        let policy = policy_allowing(&measurement, true, None);
         let verified = ours
             .verify(
                 &evidence,

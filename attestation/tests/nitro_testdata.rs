@@ -5,10 +5,9 @@
 mod common;
 
 use aip_attestation::nitro::document;
-use aip_attestation::policy::{Allowed, MeasurementPolicy, PolicyEntry};
 use aip_attestation::verified::Details;
 use aip_attestation::{Checks, Evidence, FailureClass, Measurement, Verifier};
-use common::{hex_field, manifest, read, rfc3339};
+use common::{hex_field, manifest, policy_allowing, read, rfc3339};
 
 struct Doc {
     bytes: Vec<u8>,
@@ -40,32 +39,6 @@ fn prod_document() -> Doc {
                 .contains("prod_2022-10-13")
         })
         .unwrap()
-}
-
-/// A policy that admits exactly this document's measurement (debug allowed for debug docs).
-fn policy_for(m: &Measurement, debug: bool) -> MeasurementPolicy {
-    let Measurement::Nitro {
-        pcr0,
-        pcr1,
-        pcr2,
-        pcr8,
-    } = m
-    else {
-        panic!("nitro")
-    };
-    MeasurementPolicy {
-        allow_debug: debug,
-        entries: vec![PolicyEntry {
-            name: "this document".into(),
-            allowed: Allowed::Nitro {
-                pcr0: *pcr0,
-                pcr1: *pcr1,
-                pcr2: *pcr2,
-                pcr8: *pcr8,
-            },
-            expires: None,
-        }],
-    }
 }
 
 #[test]
@@ -105,7 +78,7 @@ fn every_document_verifies_at_its_time_with_the_manifest_fields() {
                 pcr2: parsed.pcrs[&2].clone().try_into().unwrap(),
                 pcr8: Some(parsed.pcrs[&8].clone().try_into().unwrap()),
             };
-            let policy = policy_for(&measurement, true);
+            let policy = policy_allowing(&measurement, true, None);
             verifier
                 .verify(
                     &evidence,
@@ -239,7 +212,7 @@ fn the_wrong_nonce_fails_as_a_nonce_error() {
         .unwrap();
     // It is a debug document: admit its (zero) measurement so the nonce check is reached.
     let zero = [0u8; 48];
-    let debug_policy = policy_for(
+    let debug_policy = policy_allowing(
         &Measurement::Nitro {
             pcr0: zero,
             pcr1: zero,
@@ -247,6 +220,7 @@ fn the_wrong_nonce_fails_as_a_nonce_error() {
             pcr8: None,
         },
         true,
+        None,
     );
     let err = verifier
         .verify(

@@ -4,11 +4,11 @@
 
 mod common;
 
-use aip_attestation::policy::{Allowed, MeasurementPolicy, PolicyEntry};
+use aip_attestation::policy::{Allowed, MeasurementPolicy};
 use aip_attestation::snp::{Product, SigningKey};
 use aip_attestation::verified::Details;
 use aip_attestation::{Checks, Evidence, FailureClass, Measurement, Verifier};
-use common::{hex_field, manifest, read, rfc3339};
+use common::{hex_field, manifest, policy_allowing, read, rfc3339};
 
 struct Report {
     evidence: Evidence,
@@ -49,34 +49,7 @@ fn allow_debug(entry: &serde_json::Value) -> MeasurementPolicy {
             .unwrap(),
         vmpl: entry["vmpl"].as_u64().unwrap() as u32,
     };
-    policy_for(&measurement, true, None)
-}
-
-fn policy_for(
-    measurement: &Measurement,
-    allow_debug: bool,
-    expires: Option<u64>,
-) -> MeasurementPolicy {
-    let Measurement::SevSnp {
-        measurement,
-        host_data,
-        vmpl,
-    } = measurement
-    else {
-        panic!("snp")
-    };
-    MeasurementPolicy {
-        allow_debug,
-        entries: vec![PolicyEntry {
-            name: "this report".into(),
-            allowed: Allowed::SevSnp {
-                measurement: *measurement,
-                host_data: Some(*host_data),
-                vmpl: *vmpl,
-            },
-            expires,
-        }],
-    }
+    policy_allowing(&measurement, true, None)
 }
 
 #[test]
@@ -156,7 +129,7 @@ fn the_debug_policy_report_is_refused_unless_allowed() {
         )
         .unwrap();
     // A policy that pins its measurement but does not allow debug refuses it as debug.
-    let strict = policy_for(&verified.measurement, false, None);
+    let strict = policy_allowing(&verified.measurement, false, None);
     let err = verifier
         .verify(
             &r.evidence,
@@ -194,7 +167,7 @@ fn policy_measurement_vmpl_and_expiry() {
         .unwrap()
         .measurement;
 
-    let live = policy_for(&measurement, false, Some(t + 1));
+    let live = policy_allowing(&measurement, false, Some(t + 1));
     let ok = verifier
         .verify(
             &r.evidence,
@@ -204,9 +177,9 @@ fn policy_measurement_vmpl_and_expiry() {
             },
         )
         .unwrap();
-    assert_eq!(ok.policy_entry.as_deref(), Some("this report"));
+    assert_eq!(ok.policy_entry.as_deref(), Some("allowed"));
 
-    let expired = policy_for(&measurement, false, Some(t));
+    let expired = policy_allowing(&measurement, false, Some(t));
     let err = verifier
         .verify(
             &r.evidence,
@@ -218,7 +191,7 @@ fn policy_measurement_vmpl_and_expiry() {
         .unwrap_err();
     assert_eq!(err.class(), FailureClass::PolicyExpired, "{err}");
 
-    let mut other = policy_for(&measurement, false, None);
+    let mut other = policy_allowing(&measurement, false, None);
     if let Allowed::SevSnp { measurement, .. } = &mut other.entries[0].allowed {
         measurement[0] ^= 1;
     }
@@ -233,7 +206,7 @@ fn policy_measurement_vmpl_and_expiry() {
         .unwrap_err();
     assert_eq!(err.class(), FailureClass::Measurement);
 
-    let mut wrong_vmpl = policy_for(&measurement, false, None);
+    let mut wrong_vmpl = policy_allowing(&measurement, false, None);
     if let Allowed::SevSnp { vmpl, .. } = &mut wrong_vmpl.entries[0].allowed {
         *vmpl = 1;
     }
@@ -248,7 +221,7 @@ fn policy_measurement_vmpl_and_expiry() {
         .unwrap_err();
     assert_eq!(err.class(), FailureClass::Measurement);
 
-    let mut wrong_host_data = policy_for(&measurement, false, None);
+    let mut wrong_host_data = policy_allowing(&measurement, false, None);
     if let Allowed::SevSnp { host_data, .. } = &mut wrong_host_data.entries[0].allowed {
         *host_data = Some([7; 32]);
     }

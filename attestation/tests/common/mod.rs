@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 
 use aip_attestation::clock;
+use aip_attestation::policy::{Allowed, MeasurementPolicy, PolicyEntry};
+use aip_attestation::Measurement;
 use serde_json::Value;
 
 pub fn testdata() -> PathBuf {
@@ -48,4 +50,42 @@ pub fn rfc3339(text: &str) -> u64 {
 /// Today, as the tests run.
 pub fn now() -> u64 {
     clock::now()
+}
+
+/// A policy with one entry, named "allowed", admitting exactly `m`.
+pub fn policy_allowing(
+    m: &Measurement,
+    allow_debug: bool,
+    expires: Option<u64>,
+) -> MeasurementPolicy {
+    let allowed = match m {
+        Measurement::Nitro {
+            pcr0,
+            pcr1,
+            pcr2,
+            pcr8,
+        } => Allowed::Nitro {
+            pcr0: *pcr0,
+            pcr1: *pcr1,
+            pcr2: *pcr2,
+            pcr8: *pcr8,
+        },
+        Measurement::SevSnp {
+            measurement,
+            host_data,
+            vmpl,
+        } => Allowed::SevSnp {
+            measurement: *measurement,
+            host_data: Some(*host_data),
+            vmpl: *vmpl,
+        },
+    };
+    MeasurementPolicy {
+        allow_debug,
+        entries: vec![PolicyEntry {
+            name: "allowed".into(),
+            allowed,
+            expires,
+        }],
+    }
 }
