@@ -19,6 +19,8 @@ pub enum LitError {
     Ciphertext(String),
     #[error("the ciphertext does not decrypt with this signature")]
     DecryptFailed,
+    #[error("access-control conditions refused: {0}")]
+    Conditions(String),
     #[error("encryption failed: {0}")]
     Encrypt(String),
 }

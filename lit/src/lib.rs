@@ -6,12 +6,15 @@
 //! - [`release`]: combine t shares (Lagrange), verify against the network key, time-lock
 //!   decrypt into `Zeroizing`.
 //! - [`encrypt`]: what a device does, as Lit's JS SDK does it.
+//! - [`Conditions`]: access-control conditions in the Lit node's canonical form, their hash,
+//!   and the attested-release condition.
 //! - [`identity`]: the identity string and `dataToEncryptHash`.
 //!
 //! blsful 3.1 with its `blst` backend by default; the `rust` feature selects the pure-Rust
 //! backend for the devnet workspace. See DESIGN.md, "Lit threshold decryption".
 
 pub mod ciphertext;
+pub mod conditions;
 pub mod error;
 pub mod identity;
 pub mod network_key;
@@ -19,6 +22,7 @@ pub mod release;
 pub mod share;
 
 pub use ciphertext::{encrypt, Ciphertext};
+pub use conditions::Conditions;
 pub use error::LitError;
 pub use network_key::NetworkKey;
 pub use release::{combine, decrypt, release, verify, CombinedSignature};
