@@ -5,6 +5,8 @@
 //!   identifiers).
 //! - [`release`]: combine t shares (Lagrange), verify against the network key, time-lock
 //!   decrypt into `Zeroizing`.
+//! - [`collect::collect`]: ask all nodes at once, stop at the first t shares that verify,
+//!   survive down, slow and lying nodes.
 //! - [`encrypt`]: what a device does, as Lit's JS SDK does it.
 //! - [`Conditions`]: access-control conditions in the Lit node's canonical form, their hash,
 //!   and the attested-release condition.
@@ -14,6 +16,7 @@
 //! backend for the devnet workspace. See DESIGN.md, "Lit threshold decryption".
 
 pub mod ciphertext;
+pub mod collect;
 pub mod conditions;
 pub mod error;
 pub mod identity;

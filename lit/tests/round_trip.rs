@@ -2,45 +2,20 @@
 //! Encrypt as a device does, sign as t of n dealer-split nodes do, release.
 
 use aip_lit::identity::{data_to_encrypt_hash, identity};
-use aip_lit::{encrypt, release, DecryptionShare, LitError, NetworkKey};
-use blsful::{Bls12381G2Impl, SecretKey, SignatureSchemes, SignatureShare};
+use aip_lit::{encrypt, release, DecryptionShare, LitError};
 
-fn node_shares(
-    secret: &SecretKey<Bls12381G2Impl>,
-    t: usize,
-    n: usize,
-    message: &[u8],
-) -> Vec<DecryptionShare> {
-    secret
-        .split(t, n)
-        .unwrap()
-        .iter()
-        .enumerate()
-        .map(|(i, key_share)| {
-            let SignatureShare::ProofOfPossession(inner) = key_share
-                .sign(SignatureSchemes::ProofOfPossession, message)
-                .unwrap()
-            else {
-                panic!("PoP")
-            };
-            let json = serde_json::json!({ "ProofOfPossession": {
-                "identifier": hex::encode(inner.0.identifier.0.to_le_bytes()),
-                "value": hex::encode(inner.0.value.0.to_compressed()),
-            }})
-            .to_string();
-            DecryptionShare::from_json(i, &json).unwrap()
-        })
-        .collect()
-}
+mod common;
 
 #[test]
 fn encrypt_then_release_with_any_t_of_n() {
-    let secret = SecretKey::<Bls12381G2Impl>::new();
-    let key = NetworkKey::from_bytes(&secret.public_key().0.to_compressed()).unwrap();
+    let network = common::Network::new(3, 5);
+    let key = network.key;
     let plaintext = b"session key: 32 secret bytes....";
     let id = identity(&"ab".repeat(32), &data_to_encrypt_hash(plaintext));
     let ciphertext = encrypt(&key, plaintext, id.as_bytes()).unwrap();
-    let shares = node_shares(&secret, 3, 5, id.as_bytes());
+    let shares: Vec<DecryptionShare> = (0..5)
+        .map(|i| DecryptionShare::from_json(i, &network.share_json(i, id.as_bytes())).unwrap())
+        .collect();
     for chosen in [[0, 1, 2], [4, 2, 0], [1, 3, 4]] {
         let subset: Vec<_> = chosen.iter().map(|i| shares[*i]).collect();
         assert_eq!(
