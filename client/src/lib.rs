@@ -1,5 +1,8 @@
 //! aip-client: the SDK for user devices and agent backends.
 //!
 //! Device side: session keys, the password-sealed device-bound blob, Lit encryption for the
-//! enclave's condition, delegation and approval signatures. Backend side: a typed mTLS client.
-//! It links no server code. Nothing is implemented here yet: the payments issue builds it.
+//! enclave's condition (through aip-lit, [`lit`]), delegation and approval signatures. Backend
+//! side: a typed mTLS client. It links no server code. The payments issue builds most of it;
+//! today it holds the Lit helpers that `aipctl lit` uses.
+
+pub mod lit;

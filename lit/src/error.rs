@@ -11,6 +11,8 @@ pub enum LitError {
     DuplicateShare { first: usize, second: usize },
     #[error("need {threshold} shares, have {have}")]
     TooFewShares { have: usize, threshold: usize },
+    #[error("the shares cannot be combined: {0}")]
+    Combine(String),
     #[error("the combined signature does not verify against the network key for this identity")]
     SignatureInvalid,
     #[error("the signature is not 96 bytes of compressed G2: {0}")]

@@ -38,10 +38,11 @@ pub fn check_distinct(shares: &[DecryptionShare]) -> Result<(), LitError> {
 
 /// Lagrange-combines exactly these shares (all must be honest for the result to verify).
 pub fn combine(shares: &[DecryptionShare]) -> Result<CombinedSignature, LitError> {
-    if shares.is_empty() {
+    // A threshold scheme needs at least two shares; one share alone is never the secret.
+    if shares.len() < 2 {
         return Err(LitError::TooFewShares {
-            have: 0,
-            threshold: 1,
+            have: shares.len(),
+            threshold: 2,
         });
     }
     check_distinct(shares)?;
@@ -51,7 +52,7 @@ pub fn combine(shares: &[DecryptionShare]) -> Result<CombinedSignature, LitError
         .collect();
     Signature::from_shares(&inner)
         .map(CombinedSignature)
-        .map_err(|e| LitError::Signature(e.to_string()))
+        .map_err(|e| LitError::Combine(e.to_string()))
 }
 
 /// Verifies the combined signature over `identity` against the network key.

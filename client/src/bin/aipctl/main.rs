@@ -1,0 +1,197 @@
+//! aipctl: the operator's and device owner's command line.
+//!
+//! `aipctl lit acc-hash FILE [--data-hash HEX]`: canonical conditions, their hash, identity.
+//! `aipctl lit encrypt --network-key HEX --conditions FILE (--plaintext TEXT | --plaintext-hex HEX)`
+//! `aipctl lit decrypt --network-key HEX --identity STR --ciphertext B64 --share JSON... [--format utf8|hex]`
+//!
+//! Exit codes: 0 success, 1 an input file cannot be read, 2 usage, 3 Lit refused the input
+//! (bad key, share, ciphertext, conditions) or the shares do not release it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use aip_client::lit::{conditions_from_json, decrypt_with_shares, encrypt_for};
+use aip_lit::NetworkKey;
+use clap::{Parser, Subcommand, ValueEnum};
+use zeroize::Zeroizing;
+
+const EXIT_UNREADABLE: u8 = 1;
+const EXIT_REFUSED: u8 = 3;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "aipctl",
+    version,
+    about = "aip-signer operator and device tool"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Lit Protocol helpers.
+    #[command(subcommand)]
+    Lit(LitCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum LitCommand {
+    /// Print the canonical conditions, their SHA-256, and the identity for a data hash.
+    AccHash {
+        /// JSON: a request object with a conditions field, or a bare accessControlConditions list.
+        file: PathBuf,
+        /// dataToEncryptHash (hex) to build the identity with.
+        #[arg(long)]
+        data_hash: Option<String>,
+    },
+    /// Encrypt a secret under conditions to the network key, as Lit's JS SDK does.
+    Encrypt {
+        #[arg(long)]
+        network_key: String,
+        #[arg(long)]
+        conditions: PathBuf,
+        #[arg(
+            long,
+            conflicts_with = "plaintext_hex",
+            required_unless_present = "plaintext_hex"
+        )]
+        plaintext: Option<String>,
+        #[arg(long)]
+        plaintext_hex: Option<String>,
+    },
+    /// Combine shares, verify against the network key and decrypt.
+    Decrypt {
+        #[arg(long)]
+        network_key: String,
+        #[arg(long)]
+        identity: String,
+        #[arg(long)]
+        ciphertext: String,
+        /// A node's share JSON (v1 or v2); give it once per share.
+        #[arg(long = "share", required = true)]
+        shares: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Format::Utf8)]
+        format: Format,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Format {
+    Utf8,
+    Hex,
+}
+
+fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("aipctl: {message}");
+    ExitCode::from(code)
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Lit(command) => lit(command),
+    }
+}
+
+fn read_json(path: &std::path::Path) -> Result<serde_json::Value, ExitCode> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        fail(
+            EXIT_UNREADABLE,
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| fail(EXIT_REFUSED, format!("{} is not JSON: {e}", path.display())))
+}
+
+fn lit(command: LitCommand) -> ExitCode {
+    match command {
+        LitCommand::AccHash { file, data_hash } => {
+            let value = match read_json(&file) {
+                Ok(v) => v,
+                Err(code) => return code,
+            };
+            match conditions_from_json(&value) {
+                Ok(conditions) => {
+                    println!("field     {}", conditions.field());
+                    println!("canonical {}", conditions.canonical_json());
+                    println!("sha256    {}", conditions.hash_hex());
+                    if let Some(data_hash) = data_hash {
+                        println!("identity  {}", conditions.identity(&data_hash));
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(EXIT_REFUSED, e),
+            }
+        }
+        LitCommand::Encrypt {
+            network_key,
+            conditions,
+            plaintext,
+            plaintext_hex,
+        } => {
+            let key = match NetworkKey::from_hex(&network_key) {
+                Ok(k) => k,
+                Err(e) => return fail(EXIT_REFUSED, e),
+            };
+            let value = match read_json(&conditions) {
+                Ok(v) => v,
+                Err(code) => return code,
+            };
+            let secret = match (plaintext, plaintext_hex) {
+                (Some(text), _) => Zeroizing::new(text.into_bytes()),
+                (None, Some(h)) => match hex::decode(h) {
+                    Ok(bytes) => Zeroizing::new(bytes),
+                    Err(e) => return fail(2, format!("--plaintext-hex: {e}")),
+                },
+                (None, None) => return fail(2, "give --plaintext or --plaintext-hex"),
+            };
+            match conditions_from_json(&value).and_then(|c| encrypt_for(&key, &c, &secret)) {
+                Ok(out) => {
+                    let json = serde_json::json!({
+                        "ciphertext": out.ciphertext,
+                        "dataToEncryptHash": out.data_to_encrypt_hash,
+                        "identity": out.identity,
+                    });
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&json).unwrap_or_default()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(EXIT_REFUSED, e),
+            }
+        }
+        LitCommand::Decrypt {
+            network_key,
+            identity,
+            ciphertext,
+            shares,
+            format,
+        } => {
+            let key = match NetworkKey::from_hex(&network_key) {
+                Ok(k) => k,
+                Err(e) => return fail(EXIT_REFUSED, e),
+            };
+            match decrypt_with_shares(&key, &identity, &ciphertext, &shares) {
+                Ok(plaintext) => {
+                    match format {
+                        Format::Hex => println!("{}", hex::encode(plaintext.as_slice())),
+                        Format::Utf8 => match std::str::from_utf8(&plaintext) {
+                            Ok(text) => println!("{text}"),
+                            Err(_) => {
+                                return fail(
+                                    EXIT_REFUSED,
+                                    "the plaintext is not UTF-8; use --format hex",
+                                )
+                            }
+                        },
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(EXIT_REFUSED, e),
+            }
+        }
+    }
+}
