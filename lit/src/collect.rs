@@ -44,7 +44,7 @@ impl NodeVerificationKey {
             .map_err(|_| bad("value is not 48 bytes of hex"))?;
         let key = Option::<G1Projective>::from(G1Projective::from_compressed(&value))
             .ok_or_else(|| bad("value is not in G1"))?;
-        if bool::from(key.is_identity()) {
+        if bool::from(Group::is_identity(&key)) {
             return Err(bad("value is the identity"));
         }
         Ok(Self { identifier, key })

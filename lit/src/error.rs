@@ -23,6 +23,8 @@ pub enum LitError {
     DecryptFailed,
     #[error("access-control conditions refused: {0}")]
     Conditions(String),
+    #[error("dealer or node key: {0}")]
+    Dealer(String),
     #[error("encryption failed: {0}")]
     Encrypt(String),
 }

@@ -21,8 +21,10 @@ pub mod conditions;
 pub mod error;
 pub mod identity;
 pub mod network_key;
+pub mod node;
 pub mod release;
 pub mod share;
+pub mod wire;
 
 pub use ciphertext::{encrypt, Ciphertext};
 pub use conditions::Conditions;

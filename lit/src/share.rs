@@ -66,7 +66,7 @@ fn g2(index: usize, hex_text: &str) -> Result<G2Projective, LitError> {
 fn g2_from_bytes(index: usize, bytes: &[u8; 96]) -> Result<G2Projective, LitError> {
     let point = Option::<G2Projective>::from(G2Projective::from_compressed(bytes))
         .ok_or_else(|| share_error(index, "the value is not a point in G2"))?;
-    if bool::from(point.is_identity()) {
+    if bool::from(Group::is_identity(&point)) {
         return Err(share_error(index, "the value is the identity point"));
     }
     Ok(point)

@@ -49,3 +49,52 @@ fn identity_and_data_hash_follow_lit() {
     );
     assert_eq!(identity("aa", "bb"), "lit-accesscontrolcondition://aa/bb");
 }
+
+#[test]
+fn dealt_node_shares_sign_persist_and_verify() {
+    use aip_lit::node::{deal, NodeKeyShare};
+    let (key, nodes) = deal(2, 3).unwrap();
+    let plaintext = b"state key";
+    let id = identity(&"ef".repeat(32), &data_to_encrypt_hash(plaintext));
+    let ciphertext = encrypt(&key, plaintext, id.as_bytes()).unwrap();
+    let restored: Vec<NodeKeyShare> = nodes
+        .iter()
+        .map(|n| NodeKeyShare::from_secret_hex(&n.to_secret_hex()).unwrap())
+        .collect();
+    let shares: Vec<DecryptionShare> = restored
+        .iter()
+        .map(|n| n.sign(id.as_bytes()).unwrap())
+        .collect();
+    for (node, share) in nodes.iter().zip(&shares) {
+        assert_eq!(
+            node.sign(id.as_bytes()).unwrap(),
+            *share,
+            "a restored share signs the same"
+        );
+        assert!(node
+            .verification_key()
+            .unwrap()
+            .accepts(share, id.as_bytes()));
+        assert!(!node.verification_key().unwrap().accepts(share, b"other"));
+    }
+    assert!(
+        !nodes[0]
+            .verification_key()
+            .unwrap()
+            .accepts(&shares[1], id.as_bytes()),
+        "another node's share"
+    );
+    assert_eq!(
+        release(&key, id.as_bytes(), &ciphertext, &shares[1..], 2)
+            .unwrap()
+            .as_slice(),
+        plaintext
+    );
+    assert!(deal(1, 3).is_err() && deal(4, 3).is_err());
+    let debug = format!("{:?}", nodes[0]);
+    assert!(
+        !debug.contains(nodes[0].to_secret_hex().split(':').nth(1).unwrap()),
+        "{debug}"
+    );
+    assert!(NodeKeyShare::from_secret_hex("zz:00").is_err());
+}
