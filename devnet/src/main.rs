@@ -1,5 +1,8 @@
 //! `aip-devnet`: local stand-ins for the networks aip-signer talks to.
 //!
+//! `aip-devnet lit` serves a Lit-compatible threshold network (see `lit/`): it prints
+//! `{"event":"listening","lit":{"nodes":[URL...],"threshold":T,"networkPublicKey":HEX}}`.
+//!
 //! `aip-devnet solana` serves Solana JSON-RPC backed by LiteSVM (a real Solana runtime) with a
 //! 6-decimal USDC mint at the mainnet address and a faucet. Once listening it prints one JSON
 //! line `{"event":"listening","rpc_url":"http://ADDR"}` on standard output, so a caller that
@@ -11,6 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use clap::{Parser, Subcommand};
 
+mod lit;
 mod solana;
 
 #[derive(Debug, Parser)]
@@ -32,6 +36,30 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8899")]
         listen: SocketAddr,
     },
+    /// Serve a Lit-compatible threshold network: N nodes on loopback ports.
+    Lit {
+        /// Number of nodes.
+        #[arg(long, default_value_t = 3)]
+        nodes: usize,
+        /// Shares needed to decrypt (default: two thirds of the nodes, at least 2).
+        #[arg(long)]
+        threshold: Option<usize>,
+        /// Where the dealt key shares live (created on first start).
+        #[arg(long, default_value = ".aip-dev/lit")]
+        data_dir: std::path::PathBuf,
+        /// Treat conditions that need a chain as true (tests only).
+        #[arg(long)]
+        always_true_conditions: bool,
+        /// Node index that is down (repeatable).
+        #[arg(long)]
+        down: Vec<usize>,
+        /// NODE=MIN..MAX: node answers after a uniform latency in milliseconds (repeatable).
+        #[arg(long, value_parser = lit::faults::parse_slow)]
+        slow: Vec<(usize, std::ops::RangeInclusive<u64>)>,
+        /// Node index that answers with a wrong share (repeatable).
+        #[arg(long)]
+        wrong: Vec<usize>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -52,6 +80,32 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Solana { listen } => runtime.block_on(serve_solana(listen)),
+        Command::Lit {
+            nodes,
+            threshold,
+            data_dir,
+            always_true_conditions,
+            down,
+            slow,
+            wrong,
+        } => {
+            let faults = lit::faults::Faults { down, slow, wrong };
+            let threshold = threshold.unwrap_or_else(|| lit::default_threshold(nodes));
+            match faults.check(nodes) {
+                Err(e) => Err(e.into()),
+                Ok(()) if nodes == 0 || threshold < 2 || threshold > nodes => Err(format!(
+                    "threshold {threshold} of {nodes} nodes: need 2 <= threshold <= nodes"
+                )
+                .into()),
+                Ok(()) => runtime.block_on(lit::serve(lit::LitNetworkConfig {
+                    nodes,
+                    threshold,
+                    data_dir,
+                    always_true_conditions,
+                    faults,
+                })),
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -32,6 +32,61 @@ pub fn devnet_binary() -> PathBuf {
     binary
 }
 
+/// Starts the devnet binary with `args` and reads its one JSON "listening" line.
+fn spawn_listening(binary: &Path, args: &[&str]) -> (Child, serde_json::Value) {
+    let mut child = Command::new(binary)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the listening line");
+    let event =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{args:?} printed {line:?}: {e}"));
+    (child, event)
+}
+
+/// A running `aip-devnet lit`, killed on drop.
+#[derive(Debug)]
+pub struct LitDevnet {
+    child: Child,
+    pub nodes: Vec<String>,
+    pub threshold: usize,
+    pub network_public_key: String,
+}
+
+impl LitDevnet {
+    /// `aip-devnet lit` with these extra arguments (data dir, node count, faults...).
+    pub fn start(args: &[&str]) -> Self {
+        let mut all = vec!["lit"];
+        all.extend_from_slice(args);
+        let (child, event) = spawn_listening(&devnet_binary(), &all);
+        let lit = &event["lit"];
+        Self {
+            child,
+            nodes: lit["nodes"]
+                .as_array()
+                .expect("nodes")
+                .iter()
+                .map(|u| u.as_str().expect("url").to_owned())
+                .collect(),
+            threshold: lit["threshold"].as_u64().expect("threshold") as usize,
+            network_public_key: lit["networkPublicKey"].as_str().expect("key").to_owned(),
+        }
+    }
+}
+
+impl Drop for LitDevnet {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A running `aip-devnet solana`, killed on drop.
 #[derive(Debug)]
 pub struct SolanaDevnet {
@@ -45,19 +100,7 @@ impl SolanaDevnet {
     }
 
     pub fn start_with(binary: &Path) -> Self {
-        let mut child = Command::new(binary)
-            .args(["solana", "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the listening line");
-        let event: serde_json::Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+        let (child, event) = spawn_listening(binary, &["solana", "--listen", "127.0.0.1:0"]);
         let url = event["rpc_url"].as_str().expect("rpc_url").to_string();
         Self {
             child,

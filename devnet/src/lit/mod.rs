@@ -1,0 +1,89 @@
+//! A local Lit-compatible threshold network: N nodes on loopback, each an HTTP server speaking
+//! the Datil dialect (`/web/handshake`, `/web/encryption/sign`), holding one share of a
+//! dealer-split BLS key persisted under a data dir.
+//!
+//! Conditions are evaluated for real where no chain is needed; conditions that need a chain
+//! are refused unless the network runs with `--always-true-conditions` (tests). Faults can be
+//! injected per node: down, slow (a latency range), or answering with a wrong share.
+
+pub mod dealer;
+pub mod faults;
+pub mod node;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use faults::Faults;
+
+/// How to run the network.
+#[derive(Debug, Clone)]
+pub struct LitNetworkConfig {
+    pub nodes: usize,
+    pub threshold: usize,
+    pub data_dir: PathBuf,
+    pub always_true_conditions: bool,
+    pub faults: Faults,
+}
+
+/// Lit's rule for the threshold: two thirds of the nodes, rounded down, at least 2.
+pub fn default_threshold(nodes: usize) -> usize {
+    (nodes * 2 / 3).max(2)
+}
+
+/// Starts every node and serves until Ctrl-C. Prints one JSON line with the node URLs.
+pub async fn serve(config: LitNetworkConfig) -> Result<(), Box<dyn std::error::Error>> {
+    let (network_key, shares) =
+        dealer::load_or_deal(&config.data_dir, config.threshold, config.nodes)?;
+    let mut urls = Vec::with_capacity(config.nodes);
+    let mut servers = tokio::task::JoinSet::new();
+    for (index, share) in shares.into_iter().enumerate() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        urls.push(format!("http://{addr}"));
+        if config.faults.is_down(index) {
+            // The port was free a moment ago and nothing listens on it now: connection refused.
+            drop(listener);
+            tracing::info!(index, %addr, "lit node down (fault injection)");
+            continue;
+        }
+        let state = Arc::new(node::NodeState::new(
+            index,
+            share,
+            network_key,
+            config.always_true_conditions,
+            config.faults.for_node(index),
+        )?);
+        servers.spawn(async move { axum::serve(listener, node::router(state)).await });
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "event": "listening",
+            "lit": {
+                "nodes": urls,
+                "threshold": config.threshold,
+                "networkPublicKey": network_key.to_hex(),
+            }
+        })
+    );
+    tracing::info!(
+        nodes = config.nodes,
+        threshold = config.threshold,
+        "lit devnet listening"
+    );
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => Ok(()),
+        Some(result) = servers.join_next() => Err(format!("a lit node stopped: {result:?}").into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_default_threshold_is_two_thirds_and_at_least_two() {
+        let table = [(2, 2), (3, 2), (4, 2), (5, 3), (6, 4), (10, 6), (30, 20)];
+        for (nodes, threshold) in table {
+            assert_eq!(super::default_threshold(nodes), threshold, "{nodes} nodes");
+        }
+    }
+}
