@@ -185,6 +185,52 @@ impl MeasurementPolicy {
         Ok(())
     }
 
+    /// The allowed sets in a canonical JSON form: what a Lit attested-release condition pins
+    /// by hash (`allowed_sets_sha256_hex`). Entries keep the file's order; absent optional
+    /// values are null; bytes are lowercase hex; expiries are unix seconds.
+    pub fn canonical_json(&self) -> String {
+        let hex_opt = |v: Option<&[u8]>| v.map(hex::encode);
+        let entries: Vec<serde_json::Value> = self
+            .entries
+            .iter()
+            .map(|e| match &e.allowed {
+                Allowed::Nitro {
+                    pcr0,
+                    pcr1,
+                    pcr2,
+                    pcr8,
+                } => serde_json::json!({
+                    "kind": "nitro",
+                    "name": e.name,
+                    "pcr0": hex::encode(pcr0),
+                    "pcr1": hex::encode(pcr1),
+                    "pcr2": hex::encode(pcr2),
+                    "pcr8": hex_opt(pcr8.as_ref().map(|p| p.as_slice())),
+                    "expires": e.expires,
+                }),
+                Allowed::SevSnp {
+                    measurement,
+                    host_data,
+                    vmpl,
+                } => serde_json::json!({
+                    "kind": "sev-snp",
+                    "name": e.name,
+                    "measurement": hex::encode(measurement),
+                    "hostData": hex_opt(host_data.as_ref().map(|h| h.as_slice())),
+                    "vmpl": vmpl,
+                    "expires": e.expires,
+                }),
+            })
+            .collect();
+        serde_json::json!({ "allowDebug": self.allow_debug, "entries": entries }).to_string()
+    }
+
+    /// SHA-256 of `canonical_json`, lowercase hex.
+    pub fn allowed_sets_sha256_hex(&self) -> String {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(self.canonical_json().as_bytes()))
+    }
+
     /// The name of the first live entry that allows `measurement` at time `at`.
     pub fn check(&self, measurement: &Measurement, at: u64) -> Result<&str, VerifyError> {
         let mut expired: Option<&PolicyEntry> = None;

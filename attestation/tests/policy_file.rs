@@ -98,3 +98,34 @@ fn the_invariant_refuses_each_bad_policy() {
     let debug = format!("allow_debug = true\n[[nitro]]\nname = \"dbg\"\npcr0 = \"{zero}\"\npcr1 = \"{zero}\"\npcr2 = \"{zero}\"\n");
     assert!(MeasurementPolicy::from_toml(&debug).unwrap().allow_debug);
 }
+
+#[test]
+fn the_canonical_form_ignores_formatting_and_pins_every_value() {
+    let a = MeasurementPolicy::from_toml(&nitro("n", "expires = 2027-06-01T00:00:00Z")).unwrap();
+    let spaced = nitro("n", "expires = 2027-06-01T02:00:00+02:00").replace(" = ", "   =   ");
+    let b = MeasurementPolicy::from_toml(&format!("# comment\n\n{spaced}")).unwrap();
+    assert_eq!(a.canonical_json(), b.canonical_json());
+    assert_eq!(a.allowed_sets_sha256_hex(), b.allowed_sets_sha256_hex());
+    let json: serde_json::Value = serde_json::from_str(&a.canonical_json()).unwrap();
+    assert_eq!(json["entries"][0]["pcr0"], A);
+    assert_eq!(json["entries"][0]["pcr8"], serde_json::Value::Null);
+    for other in [
+        nitro("n", ""),
+        nitro("m", "expires = 2027-06-01T00:00:00Z"),
+        format!(
+            "allow_debug = true\n{}",
+            nitro("n", "expires = 2027-06-01T00:00:00Z")
+        ),
+        nitro(
+            "n",
+            &format!("expires = 2027-06-01T00:00:00Z\npcr8 = \"{B}\""),
+        ),
+    ] {
+        let p = MeasurementPolicy::from_toml(&other).unwrap();
+        assert_ne!(
+            p.allowed_sets_sha256_hex(),
+            a.allowed_sets_sha256_hex(),
+            "{other}"
+        );
+    }
+}

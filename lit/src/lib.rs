@@ -15,6 +15,7 @@
 //! blsful 3.1 with its `blst` backend by default; the `rust` feature selects the pure-Rust
 //! backend for the devnet workspace. See DESIGN.md, "Lit threshold decryption".
 
+pub mod action;
 pub mod ciphertext;
 pub mod collect;
 pub mod conditions;
@@ -23,6 +24,7 @@ pub mod identity;
 pub mod network_key;
 pub mod node;
 pub mod release;
+pub mod sealed;
 pub mod share;
 pub mod wire;
 

@@ -170,8 +170,12 @@ async fn without_always_true_the_nodes_refuse_chain_conditions() {
 #[test]
 fn the_dealt_key_persists_and_a_different_shape_is_refused() {
     let dir = data_dir("persist");
-    let first = LitDevnet::start(&["--nodes", "3", "--data-dir", &dir]).network_public_key.clone();
-    let second = LitDevnet::start(&["--nodes", "3", "--data-dir", &dir]).network_public_key.clone();
+    let first = LitDevnet::start(&["--nodes", "3", "--data-dir", &dir])
+        .network_public_key
+        .clone();
+    let second = LitDevnet::start(&["--nodes", "3", "--data-dir", &dir])
+        .network_public_key
+        .clone();
     assert_eq!(first, second);
     let status = std::process::Command::new(aip_tests::devnet::devnet_binary())
         .args(["lit", "--nodes", "4", "--data-dir", &dir])
