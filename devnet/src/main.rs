@@ -59,6 +59,12 @@ enum Command {
         /// Node index that answers with a wrong share (repeatable).
         #[arg(long)]
         wrong: Vec<usize>,
+        /// Evaluate the attested-release Lit Action with this measurement policy (TOML).
+        #[arg(long)]
+        attested_release_policy: Option<std::path::PathBuf>,
+        /// Accept dev evidence under this dev root certificate (PEM).
+        #[arg(long, requires = "attested_release_policy")]
+        trust_dev_root: Option<std::path::PathBuf>,
     },
 }
 
@@ -88,8 +94,20 @@ fn main() -> ExitCode {
             down,
             slow,
             wrong,
+            attested_release_policy,
+            trust_dev_root,
         } => {
             let faults = lit::faults::Faults { down, slow, wrong };
+            let attested = match attested_release(
+                attested_release_policy.as_deref(),
+                trust_dev_root.as_deref(),
+            ) {
+                Ok(a) => a,
+                Err(error) => {
+                    tracing::error!(%error, "cannot configure the attested release");
+                    return ExitCode::FAILURE;
+                }
+            };
             let threshold = threshold.unwrap_or_else(|| lit::default_threshold(nodes));
             match faults.check(nodes) {
                 Err(e) => Err(e.into()),
@@ -103,6 +121,7 @@ fn main() -> ExitCode {
                     data_dir,
                     always_true_conditions,
                     faults,
+                    attested,
                 })),
             }
         }
@@ -114,6 +133,21 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn attested_release(
+    policy: Option<&std::path::Path>,
+    dev_root: Option<&std::path::Path>,
+) -> Result<Option<Arc<lit::attested::AttestedRelease>>, Box<dyn std::error::Error>> {
+    let Some(policy) = policy else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(policy)?;
+    let root = dev_root.map(std::fs::read).transpose()?;
+    Ok(Some(Arc::new(lit::attested::AttestedRelease::new(
+        &text,
+        root.as_deref(),
+    )?)))
 }
 
 async fn serve_solana(listen: SocketAddr) -> Result<(), Box<dyn std::error::Error>> {

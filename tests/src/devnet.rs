@@ -57,6 +57,8 @@ pub struct LitDevnet {
     pub nodes: Vec<String>,
     pub threshold: usize,
     pub network_public_key: String,
+    /// `{"actionCid", "allowedSetsSha256"}` when the attested release is configured.
+    pub attested_release: serde_json::Value,
 }
 
 impl LitDevnet {
@@ -76,6 +78,7 @@ impl LitDevnet {
                 .collect(),
             threshold: lit["threshold"].as_u64().expect("threshold") as usize,
             network_public_key: lit["networkPublicKey"].as_str().expect("key").to_owned(),
+            attested_release: lit["attestedRelease"].clone(),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! are refused unless the network runs with `--always-true-conditions` (tests). Faults can be
 //! injected per node: down, slow (a latency range), or answering with a wrong share.
 
+pub mod attested;
 pub mod dealer;
 pub mod faults;
 pub mod node;
@@ -23,6 +24,8 @@ pub struct LitNetworkConfig {
     pub data_dir: PathBuf,
     pub always_true_conditions: bool,
     pub faults: Faults,
+    /// Evaluate the attested-release Lit Action against this policy.
+    pub attested: Option<Arc<attested::AttestedRelease>>,
 }
 
 /// Lit's rule for the threshold: two thirds of the nodes, rounded down, at least 2.
@@ -52,6 +55,7 @@ pub async fn serve(config: LitNetworkConfig) -> Result<(), Box<dyn std::error::E
             network_key,
             config.always_true_conditions,
             config.faults.for_node(index),
+            config.attested.clone(),
         )?);
         servers.spawn(async move { axum::serve(listener, node::router(state)).await });
     }
@@ -63,6 +67,10 @@ pub async fn serve(config: LitNetworkConfig) -> Result<(), Box<dyn std::error::E
                 "nodes": urls,
                 "threshold": config.threshold,
                 "networkPublicKey": network_key.to_hex(),
+                "attestedRelease": config.attested.as_ref().map(|a| serde_json::json!({
+                    "actionCid": aip_lit::action::attested_release_cid(),
+                    "allowedSetsSha256": a.policy_hash(),
+                })),
             }
         })
     );

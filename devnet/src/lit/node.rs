@@ -16,6 +16,7 @@ use axum::{Json, Router};
 use rand_core::{OsRng, RngCore};
 use serde_json::Value;
 
+use super::attested::{AttestedRelease, Challenges};
 use super::faults::NodeFaults;
 
 /// Requests are small JSON documents.
@@ -29,6 +30,8 @@ pub struct NodeState {
     verification_key: VerificationKeyShare,
     always_true_conditions: bool,
     faults: NodeFaults,
+    attested: Option<Arc<AttestedRelease>>,
+    challenges: Challenges,
 }
 
 impl NodeState {
@@ -38,6 +41,7 @@ impl NodeState {
         network_key: NetworkKey,
         always_true_conditions: bool,
         faults: NodeFaults,
+        attested: Option<Arc<AttestedRelease>>,
     ) -> Result<Self, aip_lit::LitError> {
         let key = share.verification_key()?;
         Ok(Self {
@@ -50,6 +54,8 @@ impl NodeState {
             network_key,
             always_true_conditions,
             faults,
+            attested,
+            challenges: Challenges::default(),
         })
     }
 }
@@ -85,8 +91,12 @@ async fn handshake(
             format!("handshake: {e}"),
         )
     })?;
+    // The latest "blockhash" doubles as this node's challenge for attested release.
     let mut blockhash = [0u8; 32];
     OsRng.fill_bytes(&mut blockhash);
+    node.challenges
+        .issue(blockhash)
+        .map_err(|e| refuse(StatusCode::SERVICE_UNAVAILABLE, "RateLimit", e))?;
     let key = node.network_key.to_hex();
     Ok(Json(HandshakeResponse {
         server_public_key: node.verification_key.value.clone(),
@@ -122,8 +132,26 @@ async fn encryption_sign(
     let as_value = serde_json::to_value(&request).unwrap_or(Value::Null);
     let conditions = Conditions::from_request(&as_value)
         .map_err(|e| refuse(StatusCode::BAD_REQUEST, "Validation", e.to_string()))?;
-    evaluate(&conditions, node.always_true_conditions)
-        .map_err(|message| refuse(StatusCode::UNAUTHORIZED, "Unauthorized", message))?;
+    let unauthorized = |message: String| refuse(StatusCode::UNAUTHORIZED, "Unauthorized", message);
+    let seal_to = match attested_release_condition(&conditions) {
+        Some(condition) => {
+            let attested = node.attested.as_ref().ok_or_else(|| {
+                unauthorized(
+                    "this network evaluates no Lit Action: start it with --attested-release-policy"
+                        .into(),
+                )
+            })?;
+            attested.check_condition(condition).map_err(unauthorized)?;
+            let recipient = attested
+                .check_attestation(request.js_params.as_ref(), &node.challenges)
+                .map_err(unauthorized)?;
+            Some(recipient)
+        }
+        None => {
+            evaluate(&conditions, node.always_true_conditions).map_err(unauthorized)?;
+            None
+        }
+    };
     let identity = conditions.identity(&data_hash);
 
     if let Some(delay) = node.faults.delay() {
@@ -132,7 +160,7 @@ async fn encryption_sign(
     let message = if node.faults.wrong_share {
         format!("{identity}#wrong")
     } else {
-        identity
+        identity.clone()
     };
     let share = node
         .share
@@ -141,13 +169,38 @@ async fn encryption_sign(
     tracing::info!(
         node = node.index,
         field = conditions.field(),
+        sealed = seal_to.is_some(),
         "signed a decryption share"
     );
+    let (signature_share, sealed_share) = match seal_to {
+        Some(recipient) => {
+            let sealed = aip_lit::sealed::seal(&recipient, identity.as_bytes(), &share)
+                .map_err(|e| refuse(StatusCode::BAD_REQUEST, "Validation", e.to_string()))?;
+            (Value::Null, Some(sealed))
+        }
+        None => (
+            serde_json::from_str(&share.to_v2_json()).unwrap_or(Value::Null),
+            None,
+        ),
+    };
     Ok(Json(EncryptionSignResponse {
         result: "success".into(),
-        signature_share: serde_json::from_str(&share.to_v2_json()).unwrap_or(Value::Null),
+        signature_share,
+        sealed_share,
         share_index: node.index,
     }))
+}
+
+/// The attested-release condition, when the request carries it. It must stand alone: mixing
+/// it with other conditions or operators is refused by `evaluate` (fail closed).
+fn attested_release_condition(conditions: &Conditions) -> Option<&EvmBasicCondition> {
+    match conditions {
+        Conditions::AccessControl(items) => match items.as_slice() {
+            [Item::Condition(c)] if c.standard_contract_type == "LitAction" => Some(c),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// Every condition must be decidable here; anything that needs a chain holds only when the
@@ -156,7 +209,7 @@ fn evaluate(conditions: &Conditions, always_true: bool) -> Result<(), String> {
     fn basic(c: &EvmBasicCondition, always_true: bool) -> Result<(), String> {
         if c.standard_contract_type == "LitAction" {
             return Err(format!(
-                "Lit Action conditions ({}) are not evaluated by this devnet",
+                "the Lit Action condition ({}) must stand alone in accessControlConditions",
                 c.contract_address
             ));
         }

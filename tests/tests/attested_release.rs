@@ -1,0 +1,296 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The attested release end to end: a device encrypts a secret under the attested-release
+//! condition; an "enclave" with dev evidence collects shares sealed to its HPKE key from the
+//! local Lit network and decrypts; replays, other measurements and other policies are refused.
+
+use aip_attestation::dev::{DevPki, DevProducer, PcrBank};
+use aip_attestation::{clock, BoundKeys, EvidenceProducer};
+use aip_client::lit::encrypt_for;
+use aip_lit::collect::{collect, CollectOptions, NodeRequest, ReleaseTarget};
+use aip_lit::conditions::{attested_release, Conditions};
+use aip_lit::sealed::{SealedShare, ShareRecipient};
+use aip_lit::wire::{challenges_nonce, AttestationParam, BoundKeysParam, HandshakeResponse};
+use aip_lit::{Ciphertext, NetworkKey};
+use aip_tests::devnet::LitDevnet;
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+struct World {
+    dir: std::path::PathBuf,
+    producer: DevProducer,
+    net: LitDevnet,
+}
+
+const IMAGE: &[u8] = b"aip-enclave image";
+
+fn world(name: &str) -> World {
+    let dir = std::env::temp_dir().join(format!("aip-attested-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let pki = DevPki::load_or_create(&dir.join("pki"), clock::now()).unwrap();
+    std::fs::write(dir.join("dev-root.pem"), pki.root_pem().unwrap()).unwrap();
+    let bank = PcrBank::for_image(IMAGE, b"aip-enclave");
+    let pcr = |i: usize| hex::encode(bank.get(i).unwrap());
+    let policy = format!(
+        "[[nitro]]\nname = \"dev enclave\"\npcr0 = \"{}\"\npcr1 = \"{}\"\npcr2 = \"{}\"\n",
+        pcr(0),
+        pcr(1),
+        pcr(2)
+    );
+    std::fs::write(dir.join("policy.toml"), &policy).unwrap();
+    let producer = DevProducer::new(pki, bank, "i-dev-attested");
+    let net = LitDevnet::start(&[
+        "--nodes",
+        "3",
+        "--data-dir",
+        dir.join("lit").to_str().unwrap(),
+        "--attested-release-policy",
+        dir.join("policy.toml").to_str().unwrap(),
+        "--trust-dev-root",
+        dir.join("dev-root.pem").to_str().unwrap(),
+    ]);
+    let local = aip_attestation::MeasurementPolicy::from_toml(&policy).unwrap();
+    assert_eq!(
+        net.attested_release["allowedSetsSha256"],
+        local.allowed_sets_sha256_hex()
+    );
+    assert_eq!(
+        net.attested_release["actionCid"],
+        aip_lit::action::attested_release_cid()
+    );
+    World { dir, producer, net }
+}
+
+fn condition(w: &World) -> Conditions {
+    attested_release(
+        w.net.attested_release["actionCid"].as_str().unwrap(),
+        w.net.attested_release["allowedSetsSha256"]
+            .as_str()
+            .unwrap(),
+    )
+}
+
+fn handshake_challenges(w: &World) -> Vec<Vec<u8>> {
+    w.net
+        .nodes
+        .iter()
+        .map(|url| {
+            let hs: HandshakeResponse = ureq::post(&format!("{url}/web/handshake"))
+                .send_json(json!({"clientPublicKey":"enclave","challenge":"00"}))
+                .unwrap()
+                .into_json()
+                .unwrap();
+            hex::decode(hs.latest_blockhash).unwrap()
+        })
+        .collect()
+}
+
+fn bound_keys(recipient: &ShareRecipient) -> BoundKeys {
+    BoundKeys {
+        tls_spki_der: b"tls spki".to_vec(),
+        signing_public_key: [7; 32],
+        hpke_public_key: recipient.public_key(),
+        config_sha256: [9; 32],
+    }
+}
+
+fn attestation(producer: &DevProducer, keys: &BoundKeys, challenges: &[Vec<u8>]) -> Value {
+    let nonce = challenges_nonce(challenges);
+    let evidence = producer.produce(keys, &nonce).unwrap();
+    serde_json::to_value(AttestationParam {
+        evidence: evidence.to_json(),
+        bound_keys: BoundKeysParam {
+            tls_spki_der: base64::engine::general_purpose::STANDARD.encode(&keys.tls_spki_der),
+            signing_public_key: hex::encode(keys.signing_public_key),
+            hpke_public_key: hex::encode(keys.hpke_public_key),
+            config_sha256: hex::encode(keys.config_sha256),
+        },
+        challenges: challenges.iter().map(hex::encode).collect(),
+    })
+    .unwrap()
+}
+
+fn sign(
+    url: &str,
+    conditions: &Conditions,
+    data_hash: &str,
+    attestation: &Value,
+) -> Result<Value, (u16, String)> {
+    let body = json!({ conditions.field(): conditions.to_value(), "chain": "ethereum", "dataToEncryptHash": data_hash, "jsParams": {"attestation": attestation} });
+    match ureq::post(&format!("{url}/web/encryption/sign")).send_json(body) {
+        Ok(r) => Ok(r.into_json().unwrap()),
+        Err(ureq::Error::Status(code, r)) => Err((code, r.into_string().unwrap())),
+        Err(e) => Err((0, e.to_string())),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_enclave_recovers_the_secret_from_sealed_shares() {
+    let w = world("release");
+    let key = NetworkKey::from_hex(&w.net.network_public_key).unwrap();
+    let conditions = condition(&w);
+    let secret = b"ed25519 seed of the session key.";
+    let encrypted = encrypt_for(&key, &conditions, secret).unwrap();
+    let ciphertext = Ciphertext::from_base64(&encrypted.ciphertext).unwrap();
+
+    let recipient = std::sync::Arc::new(ShareRecipient::generate());
+    let keys = bound_keys(&recipient);
+    let challenges = handshake_challenges(&w);
+    let param = attestation(&w.producer, &keys, &challenges);
+
+    type Answer =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send>>;
+    let requests: Vec<NodeRequest<Answer>> = w
+        .net
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, url)| {
+            let (url, conditions, data_hash, param, identity, recipient) = (
+                url.clone(),
+                conditions.clone(),
+                encrypted.data_to_encrypt_hash.clone(),
+                param.clone(),
+                encrypted.identity.clone(),
+                recipient.clone(),
+            );
+            let answer: Answer = Box::pin(async move {
+                tokio::task::spawn_blocking(move || {
+                    let response = sign(&url, &conditions, &data_hash, &param)
+                        .map_err(|(c, m)| format!("{c}: {m}"))?;
+                    assert!(
+                        response["signatureShare"].is_null(),
+                        "an attested share is never sent in the clear"
+                    );
+                    let sealed: SealedShare =
+                        serde_json::from_value(response["sealedShare"].clone())
+                            .map_err(|e| e.to_string())?;
+                    let share = recipient
+                        .open(i, identity.as_bytes(), &sealed)
+                        .map_err(|e| e.to_string())?;
+                    Ok(share.to_v2_json())
+                })
+                .await
+                .map_err(|e| e.to_string())?
+            });
+            NodeRequest {
+                answer,
+                verification_key: None,
+            }
+        })
+        .collect();
+    let target = ReleaseTarget {
+        network_key: &key,
+        identity: encrypted.identity.as_bytes(),
+        ciphertext: &ciphertext,
+    };
+    let (plaintext, _) = collect(requests, target, CollectOptions::new(w.net.threshold))
+        .await
+        .unwrap();
+    assert_eq!(plaintext.as_slice(), secret);
+    let _ = std::fs::remove_dir_all(&w.dir);
+}
+
+#[test]
+fn replays_other_measurements_and_other_policies_are_refused() {
+    let w = world("refusals");
+    let conditions = condition(&w);
+    let data_hash = aip_lit::identity::data_to_encrypt_hash(b"x");
+    let recipient = ShareRecipient::generate();
+    let keys = bound_keys(&recipient);
+    let node = &w.net.nodes[0];
+
+    // A fresh attestation works once; replayed, the node's challenge is spent.
+    let param = attestation(&w.producer, &keys, &handshake_challenges(&w));
+    sign(node, &conditions, &data_hash, &param).unwrap();
+    let (code, message) = sign(node, &conditions, &data_hash, &param).unwrap_err();
+    assert_eq!(code, 401);
+    assert!(message.contains("no fresh, unused challenge"), "{message}");
+
+    // Evidence under an untrusted dev root.
+    let other = DevProducer::new(
+        DevPki::ephemeral(clock::now()).unwrap(),
+        PcrBank::for_image(b"another image", b"aip-enclave"),
+        "i-other",
+    );
+    let (_, message) = sign(
+        node,
+        &conditions,
+        &data_hash,
+        &attestation(&other, &keys, &handshake_challenges(&w)),
+    )
+    .unwrap_err();
+    assert!(
+        message.contains("attestation refused (chain)"),
+        "another dev root: {message}"
+    );
+    // Same (trusted) dev root, another image: the measurement is not allowed.
+    let same_root = DevPki::load_or_create(&w.dir.join("pki"), clock::now()).unwrap();
+    let other_image = DevProducer::new(
+        same_root,
+        PcrBank::for_image(b"another image", b"aip-enclave"),
+        "i-other-image",
+    );
+    let (_, message) = sign(
+        node,
+        &conditions,
+        &data_hash,
+        &attestation(&other_image, &keys, &handshake_challenges(&w)),
+    )
+    .unwrap_err();
+    assert!(
+        message.contains("attestation refused (measurement)"),
+        "{message}"
+    );
+
+    // Evidence binding other keys than the ones presented.
+    let mut param = attestation(&w.producer, &keys, &handshake_challenges(&w));
+    param["boundKeys"]["configSha256"] = json!(hex::encode([1u8; 32]));
+    let (_, message) = sign(node, &conditions, &data_hash, &param).unwrap_err();
+    assert!(
+        message.contains("attestation refused (binding)"),
+        "{message}"
+    );
+
+    // A condition pinning other allowed sets, or naming another action.
+    let other_sets = attested_release(
+        w.net.attested_release["actionCid"].as_str().unwrap(),
+        &"00".repeat(32),
+    );
+    let (_, message) = sign(
+        node,
+        &other_sets,
+        &data_hash,
+        &attestation(&w.producer, &keys, &handshake_challenges(&w)),
+    )
+    .unwrap_err();
+    assert!(
+        message.contains("pins other allowed measurement sets"),
+        "{message}"
+    );
+    let other_action = attested_release(
+        "QmSomethingElse",
+        w.net.attested_release["allowedSetsSha256"]
+            .as_str()
+            .unwrap(),
+    );
+    let (_, message) = sign(
+        node,
+        &other_action,
+        &data_hash,
+        &attestation(&w.producer, &keys, &handshake_challenges(&w)),
+    )
+    .unwrap_err();
+    assert!(message.contains("unknown Lit Action"), "{message}");
+
+    // No attestation at all.
+    let body = json!({ "accessControlConditions": conditions.to_value(), "chain": "ethereum", "dataToEncryptHash": data_hash });
+    let err = ureq::post(&format!("{node}/web/encryption/sign"))
+        .send_json(body)
+        .unwrap_err();
+    let ureq::Error::Status(401, r) = err else {
+        panic!()
+    };
+    assert!(r.into_string().unwrap().contains("no jsParams.attestation"));
+    let _ = std::fs::remove_dir_all(&w.dir);
+}
