@@ -19,7 +19,7 @@ use zeroize::Zeroizing;
 use crate::ciphertext::Ciphertext;
 use crate::error::LitError;
 use crate::network_key::NetworkKey;
-use crate::release::{combine, decrypt, verify};
+use crate::release::{combine, decrypt, hash_identity, verify_hashed};
 use crate::share::DecryptionShare;
 
 /// A node's public key share, when the network publishes it.
@@ -167,6 +167,7 @@ where
             (index, request.verification_key, outcome)
         });
     }
+    let hashed_identity = hash_identity(target.identity);
     let mut pool: Vec<DecryptionShare> = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         let Ok((index, key, outcome)) = joined else {
@@ -201,7 +202,8 @@ where
         if let Some(signature) = search(
             &pool,
             threshold,
-            target,
+            target.network_key,
+            &hashed_identity,
             &mut tally,
             options.max_subset_checks,
         ) {
@@ -218,7 +220,8 @@ where
 fn search(
     pool: &[DecryptionShare],
     threshold: usize,
-    target: ReleaseTarget<'_>,
+    network_key: &NetworkKey,
+    hashed_identity: &blsful::inner_types::G2Projective,
     tally: &mut Tally,
     budget: usize,
 ) -> Option<crate::release::CombinedSignature> {
@@ -237,7 +240,7 @@ fn search(
         let mut subset: Vec<DecryptionShare> = chosen.iter().map(|i| pool[*i]).collect();
         subset.push(pool[newest]);
         if let Ok(signature) = combine(&subset) {
-            if verify(target.network_key, target.identity, &signature).is_ok() {
+            if verify_hashed(network_key, hashed_identity, &signature).is_ok() {
                 return Some(signature);
             }
         }

@@ -21,6 +21,7 @@ pub mod collect;
 pub mod conditions;
 pub mod error;
 pub mod identity;
+pub mod lagrange;
 pub mod network_key;
 pub mod node;
 pub mod release;
@@ -32,5 +33,8 @@ pub use ciphertext::{encrypt, Ciphertext};
 pub use conditions::Conditions;
 pub use error::LitError;
 pub use network_key::NetworkKey;
-pub use release::{combine, decrypt, release, verify, CombinedSignature};
+pub use release::{
+    combine, combine_verify_decrypt, decrypt, release, verify, verify_then_decrypt,
+    CombinedSignature,
+};
 pub use share::{DecryptionShare, ShareDialect};

@@ -46,13 +46,21 @@ pub fn combine(shares: &[DecryptionShare]) -> Result<CombinedSignature, LitError
         });
     }
     check_distinct(shares)?;
-    let inner: Vec<_> = shares
-        .iter()
-        .map(|s| blsful::SignatureShare::ProofOfPossession(s.to_inner()))
-        .collect();
-    Signature::from_shares(&inner)
-        .map(CombinedSignature)
-        .map_err(|e| LitError::Combine(e.to_string()))
+    let xs: Vec<_> = shares.iter().map(|s| s.identifier).collect();
+    let coefficients = crate::lagrange::coefficients_at_zero(&xs)
+        .ok_or_else(|| LitError::Combine("identifiers are not distinct and non-zero".into()))?;
+    let points: Vec<_> = shares.iter().map(|s| s.value).collect();
+    let point = crate::lagrange::multi_scalar_mul(&points, &coefficients);
+    Ok(CombinedSignature(Signature::ProofOfPossession(point)))
+}
+
+/// The point nodes sign for `identity`: hash-to-G2 with Lit's ProofOfPossession DST.
+pub fn hash_identity(identity: &[u8]) -> blsful::inner_types::G2Projective {
+    use blsful::{BlsSignaturePop, HashToPoint};
+    <Bls12381G2Impl as HashToPoint>::hash_to_point(
+        identity,
+        <Bls12381G2Impl as BlsSignaturePop>::SIG_DST,
+    )
 }
 
 /// Verifies the combined signature over `identity` against the network key.
@@ -61,10 +69,31 @@ pub fn verify(
     identity: &[u8],
     signature: &CombinedSignature,
 ) -> Result<(), LitError> {
-    signature
-        .0
-        .verify(&network_key.0, identity)
-        .map_err(|_| LitError::SignatureInvalid)
+    verify_hashed(network_key, &hash_identity(identity), signature)
+}
+
+/// The pairing check `e(H(m), pk) * e(sig, -g1) == 1` with `H(m)` computed beforehand
+/// (`hash_identity`), so hashing can overlap other work and a subset search hashes once.
+pub fn verify_hashed(
+    network_key: &NetworkKey,
+    hashed_identity: &blsful::inner_types::G2Projective,
+    signature: &CombinedSignature,
+) -> Result<(), LitError> {
+    use blsful::inner_types::{G1Projective, Group};
+    use blsful::Pairing;
+    let sig = *signature.0.as_raw_value();
+    let pk = network_key.0 .0;
+    if bool::from(Group::is_identity(&sig)) || bool::from(Group::is_identity(&pk)) {
+        return Err(LitError::SignatureInvalid);
+    }
+    let pairs = [(*hashed_identity, pk), (sig, -G1Projective::generator())];
+    if bool::from(Group::is_identity(&<Bls12381G2Impl as Pairing>::pairing(
+        &pairs,
+    ))) {
+        Ok(())
+    } else {
+        Err(LitError::SignatureInvalid)
+    }
 }
 
 /// Decrypts with a verified signature; the plaintext is wiped when dropped.
@@ -93,7 +122,74 @@ pub fn release(
             threshold,
         });
     }
-    let signature = combine(&shares[..threshold])?;
-    verify(network_key, identity, &signature)?;
-    decrypt(ciphertext, &signature)
+    combine_verify_decrypt(network_key, identity, ciphertext, &shares[..threshold])
+}
+
+/// Combines exactly `shares`, verifies and decrypts, pipelined over two cores:
+/// first half the interpolation here while the other half and the identity's hash-to-G2 run
+/// on a helper thread; then decryption here while the helper does the pairing check. Every
+/// check of the sequential path is kept; the plaintext is returned only if it verified.
+pub fn combine_verify_decrypt(
+    network_key: &NetworkKey,
+    identity: &[u8],
+    ciphertext: &Ciphertext,
+    shares: &[DecryptionShare],
+) -> Result<Zeroizing<Vec<u8>>, LitError> {
+    use crate::lagrange::{coefficients_at_zero, msm_one_thread};
+    if shares.len() < 2 {
+        return Err(LitError::TooFewShares {
+            have: shares.len(),
+            threshold: 2,
+        });
+    }
+    check_distinct(shares)?;
+    let xs: Vec<_> = shares.iter().map(|s| s.identifier).collect();
+    let coefficients = coefficients_at_zero(&xs)
+        .ok_or_else(|| LitError::Combine("identifiers are not distinct and non-zero".into()))?;
+    let points: Vec<_> = shares.iter().map(|s| s.value).collect();
+    let half = points.len() / 2;
+    let (points_a, points_b) = points.split_at(half);
+    let (coefficients_a, coefficients_b) = coefficients.split_at(half);
+    let (partial_a, helper) = std::thread::scope(|scope| {
+        let helper = scope.spawn(|| {
+            (
+                msm_one_thread(points_b, coefficients_b),
+                hash_identity(identity),
+            )
+        });
+        (msm_one_thread(points_a, coefficients_a), helper.join())
+    });
+    let (partial_b, hashed) =
+        helper.map_err(|_| LitError::Combine("the helper thread failed".into()))?;
+    let signature = CombinedSignature(Signature::ProofOfPossession(partial_a + partial_b));
+    let (verified, plaintext) = std::thread::scope(|scope| {
+        let verifying = scope.spawn(|| verify_hashed(network_key, &hashed, &signature));
+        let plaintext = decrypt(ciphertext, &signature);
+        (
+            verifying.join().unwrap_or(Err(LitError::SignatureInvalid)),
+            plaintext,
+        )
+    });
+    verified?;
+    plaintext
+}
+
+/// Verifies the signature and decrypts with it, the two pairings on two cores. The plaintext
+/// is returned only if the verification passed; otherwise it is wiped unseen.
+pub fn verify_then_decrypt(
+    network_key: &NetworkKey,
+    identity: &[u8],
+    ciphertext: &Ciphertext,
+    signature: &CombinedSignature,
+) -> Result<Zeroizing<Vec<u8>>, LitError> {
+    let (verified, plaintext) = std::thread::scope(|scope| {
+        let verifying = scope.spawn(|| verify(network_key, identity, signature));
+        let plaintext = decrypt(ciphertext, signature);
+        (
+            verifying.join().unwrap_or(Err(LitError::SignatureInvalid)),
+            plaintext,
+        )
+    });
+    verified?;
+    plaintext
 }

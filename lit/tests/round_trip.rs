@@ -98,3 +98,48 @@ fn dealt_node_shares_sign_persist_and_verify() {
     );
     assert!(NodeKeyShare::from_secret_hex("zz:00").is_err());
 }
+
+/// Our interpolation (batch-inverted coefficients, one multi-scalar multiplication) against
+/// blsful's own combination, for many share subsets and sizes.
+#[test]
+fn our_combination_equals_blsfuls() {
+    use blsful::{Bls12381G2Impl, SecretKey, Signature, SignatureSchemes, SignatureShare};
+    for (t, n) in [(2, 3), (3, 5), (7, 10), (20, 30)] {
+        let secret = SecretKey::<Bls12381G2Impl>::new();
+        let raw: Vec<SignatureShare<Bls12381G2Impl>> = secret
+            .split(t, n)
+            .unwrap()
+            .iter()
+            .map(|k| {
+                k.sign(SignatureSchemes::ProofOfPossession, b"message")
+                    .unwrap()
+            })
+            .collect();
+        let ours: Vec<DecryptionShare> = raw
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let SignatureShare::ProofOfPossession(inner) = s else { panic!() };
+                let json = serde_json::json!({"ProofOfPossession": {"identifier": hex::encode(inner.0.identifier.0.to_le_bytes()), "value": hex::encode(inner.0.value.0.to_compressed())}});
+                DecryptionShare::from_json(i, &json.to_string()).unwrap()
+            })
+            .collect();
+        for offset in [0, n - t] {
+            let expected = Signature::from_shares(&raw[offset..offset + t]).unwrap();
+            let combined = aip_lit::combine(&ours[offset..offset + t]).unwrap();
+            assert_eq!(
+                combined.to_bytes(),
+                expected.as_raw_value().to_compressed(),
+                "t={t} n={n} offset={offset}"
+            );
+            assert_eq!(
+                combined.to_bytes(),
+                secret
+                    .sign(SignatureSchemes::ProofOfPossession, b"message")
+                    .unwrap()
+                    .as_raw_value()
+                    .to_compressed()
+            );
+        }
+    }
+}
