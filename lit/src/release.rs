@@ -38,7 +38,19 @@ pub fn check_distinct(shares: &[DecryptionShare]) -> Result<(), LitError> {
 
 /// Lagrange-combines exactly these shares (all must be honest for the result to verify).
 pub fn combine(shares: &[DecryptionShare]) -> Result<CombinedSignature, LitError> {
-    // A threshold scheme needs at least two shares; one share alone is never the secret.
+    let (points, coefficients) = interpolation(shares)?;
+    let point = crate::lagrange::multi_scalar_mul(&points, &coefficients);
+    Ok(CombinedSignature(Signature::ProofOfPossession(point)))
+}
+
+type Interpolation = (
+    Vec<blsful::inner_types::G2Projective>,
+    Vec<blsful::inner_types::Scalar>,
+);
+
+/// The share values and their Lagrange coefficients at zero, after refusing fewer than two
+/// shares (one share alone is never the secret) and repeated identifiers.
+fn interpolation(shares: &[DecryptionShare]) -> Result<Interpolation, LitError> {
     if shares.len() < 2 {
         return Err(LitError::TooFewShares {
             have: shares.len(),
@@ -49,9 +61,7 @@ pub fn combine(shares: &[DecryptionShare]) -> Result<CombinedSignature, LitError
     let xs: Vec<_> = shares.iter().map(|s| s.identifier).collect();
     let coefficients = crate::lagrange::coefficients_at_zero(&xs)
         .ok_or_else(|| LitError::Combine("identifiers are not distinct and non-zero".into()))?;
-    let points: Vec<_> = shares.iter().map(|s| s.value).collect();
-    let point = crate::lagrange::multi_scalar_mul(&points, &coefficients);
-    Ok(CombinedSignature(Signature::ProofOfPossession(point)))
+    Ok((shares.iter().map(|s| s.value).collect(), coefficients))
 }
 
 /// The point nodes sign for `identity`: hash-to-G2 with Lit's ProofOfPossession DST.
@@ -135,18 +145,8 @@ pub fn combine_verify_decrypt(
     ciphertext: &Ciphertext,
     shares: &[DecryptionShare],
 ) -> Result<Zeroizing<Vec<u8>>, LitError> {
-    use crate::lagrange::{coefficients_at_zero, msm_one_thread};
-    if shares.len() < 2 {
-        return Err(LitError::TooFewShares {
-            have: shares.len(),
-            threshold: 2,
-        });
-    }
-    check_distinct(shares)?;
-    let xs: Vec<_> = shares.iter().map(|s| s.identifier).collect();
-    let coefficients = coefficients_at_zero(&xs)
-        .ok_or_else(|| LitError::Combine("identifiers are not distinct and non-zero".into()))?;
-    let points: Vec<_> = shares.iter().map(|s| s.value).collect();
+    use crate::lagrange::msm_one_thread;
+    let (points, coefficients) = interpolation(shares)?;
     let half = points.len() / 2;
     let (points_a, points_b) = points.split_at(half);
     let (coefficients_a, coefficients_b) = coefficients.split_at(half);
