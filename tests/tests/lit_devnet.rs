@@ -190,3 +190,43 @@ fn the_dealt_key_persists_and_a_different_shape_is_refused() {
         .unwrap();
     assert!(!bad.status.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_nodes_with_lits_two_thirds_threshold() {
+    let net = LitDevnet::start(&[
+        "--nodes",
+        "30",
+        "--data-dir",
+        &data_dir("thirty"),
+        "--always-true-conditions",
+        "--down",
+        "0",
+        "--wrong",
+        "1",
+        "--slow",
+        "2=10..40",
+    ]);
+    assert_eq!((net.nodes.len(), net.threshold), (30, 20));
+    let key = NetworkKey::from_hex(&net.network_public_key).unwrap();
+    let conditions = conditions();
+    let encrypted = encrypt_for(&key, &conditions, b"thirty").unwrap();
+    let ciphertext = Ciphertext::from_base64(&encrypted.ciphertext).unwrap();
+    let keys = handshakes(&net);
+    let requests = sign_requests(
+        &net,
+        &conditions,
+        &encrypted.data_to_encrypt_hash,
+        &keys,
+        true,
+    );
+    let target = ReleaseTarget {
+        network_key: &key,
+        identity: encrypted.identity.as_bytes(),
+        ciphertext: &ciphertext,
+    };
+    let (plaintext, tally) = collect(requests, target, CollectOptions::new(net.threshold))
+        .await
+        .unwrap();
+    assert_eq!(plaintext.as_slice(), b"thirty");
+    assert!(tally.valid >= 20 && tally.subset_checks == 1, "{tally:?}");
+}
