@@ -33,8 +33,5 @@ pub use ciphertext::{encrypt, Ciphertext};
 pub use conditions::Conditions;
 pub use error::LitError;
 pub use network_key::NetworkKey;
-pub use release::{
-    combine, combine_verify_decrypt, decrypt, release, verify, verify_then_decrypt,
-    CombinedSignature,
-};
+pub use release::{combine, combine_verify_decrypt, decrypt, release, verify, CombinedSignature};
 pub use share::{DecryptionShare, ShareDialect};

@@ -162,28 +162,19 @@ pub fn combine_verify_decrypt(
     let (partial_b, hashed) =
         helper.map_err(|_| LitError::Combine("the helper thread failed".into()))?;
     let signature = CombinedSignature(Signature::ProofOfPossession(partial_a + partial_b));
-    let (verified, plaintext) = std::thread::scope(|scope| {
-        let verifying = scope.spawn(|| verify_hashed(network_key, &hashed, &signature));
-        let plaintext = decrypt(ciphertext, &signature);
-        (
-            verifying.join().unwrap_or(Err(LitError::SignatureInvalid)),
-            plaintext,
-        )
-    });
-    verified?;
-    plaintext
+    verify_hashed_then_decrypt(network_key, &hashed, ciphertext, &signature)
 }
 
 /// Verifies the signature and decrypts with it, the two pairings on two cores. The plaintext
 /// is returned only if the verification passed; otherwise it is wiped unseen.
-pub fn verify_then_decrypt(
+fn verify_hashed_then_decrypt(
     network_key: &NetworkKey,
-    identity: &[u8],
+    hashed_identity: &blsful::inner_types::G2Projective,
     ciphertext: &Ciphertext,
     signature: &CombinedSignature,
 ) -> Result<Zeroizing<Vec<u8>>, LitError> {
     let (verified, plaintext) = std::thread::scope(|scope| {
-        let verifying = scope.spawn(|| verify(network_key, identity, signature));
+        let verifying = scope.spawn(|| verify_hashed(network_key, hashed_identity, signature));
         let plaintext = decrypt(ciphertext, signature);
         (
             verifying.join().unwrap_or(Err(LitError::SignatureInvalid)),
