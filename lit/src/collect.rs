@@ -95,6 +95,10 @@ impl CollectOptions {
     }
 }
 
+/// A node's answer as a boxed future, for request lists that mix transports or behaviours.
+pub type BoxedAnswer =
+    std::pin::Pin<Box<dyn Future<Output = Result<String, String>> + Send + 'static>>;
+
 /// One node's request: its answer (share JSON, or why it failed) and its key if known.
 #[derive(Debug)]
 pub struct NodeRequest<F> {

@@ -5,7 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use aip_lit::collect::{collect, CollectError, CollectOptions, NodeRequest, ReleaseTarget};
+use aip_lit::collect::{
+    collect, BoxedAnswer, CollectError, CollectOptions, NodeRequest, ReleaseTarget,
+};
 use aip_lit::identity::{data_to_encrypt_hash, identity};
 use aip_lit::{encrypt, Ciphertext};
 use common::Network;
@@ -40,9 +42,7 @@ fn setup(t: usize, n: usize) -> Setup {
     }
 }
 
-type Answer = std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send>>;
-
-fn requests(s: &Setup, behaviour: &[Node], with_keys: bool) -> Vec<NodeRequest<Answer>> {
+fn requests(s: &Setup, behaviour: &[Node], with_keys: bool) -> Vec<NodeRequest<BoxedAnswer>> {
     behaviour
         .iter()
         .enumerate()
@@ -50,7 +50,7 @@ fn requests(s: &Setup, behaviour: &[Node], with_keys: bool) -> Vec<NodeRequest<A
             let honest = s.network.share_json(i, s.identity.as_bytes());
             let wrong = s.network.share_json(i, b"another identity");
             let b = *b;
-            let answer: Answer = Box::pin(async move {
+            let answer: BoxedAnswer = Box::pin(async move {
                 match b {
                     Node::Honest => Ok(honest),
                     Node::Down => Err("connection refused".to_owned()),

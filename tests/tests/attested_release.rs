@@ -6,7 +6,7 @@
 use aip_attestation::dev::{DevPki, DevProducer, PcrBank};
 use aip_attestation::{clock, BoundKeys, EvidenceProducer};
 use aip_client::lit::encrypt_for;
-use aip_lit::collect::{collect, CollectOptions, NodeRequest, ReleaseTarget};
+use aip_lit::collect::{collect, BoxedAnswer, CollectOptions, NodeRequest, ReleaseTarget};
 use aip_lit::conditions::{attested_release, Conditions};
 use aip_lit::sealed::{SealedShare, ShareRecipient};
 use aip_lit::wire::{challenges_nonce, AttestationParam, BoundKeysParam, HandshakeResponse};
@@ -137,10 +137,7 @@ async fn the_enclave_recovers_the_secret_from_sealed_shares() {
     let keys = bound_keys(&recipient);
     let challenges = handshake_challenges(&w);
     let param = attestation(&w.producer, &keys, &challenges);
-
-    type Answer =
-        std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send>>;
-    let requests: Vec<NodeRequest<Answer>> = w
+    let requests: Vec<NodeRequest<BoxedAnswer>> = w
         .net
         .nodes
         .iter()
@@ -154,7 +151,7 @@ async fn the_enclave_recovers_the_secret_from_sealed_shares() {
                 encrypted.identity.clone(),
                 recipient.clone(),
             );
-            let answer: Answer = Box::pin(async move {
+            let answer: BoxedAnswer = Box::pin(async move {
                 tokio::task::spawn_blocking(move || {
                     let response = sign(&url, &conditions, &data_hash, &param)
                         .map_err(|(c, m)| format!("{c}: {m}"))?;

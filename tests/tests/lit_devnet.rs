@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use aip_client::lit::{conditions_from_json, encrypt_for};
 use aip_lit::collect::{
-    collect, CollectError, CollectOptions, NodeRequest, NodeVerificationKey, ReleaseTarget,
+    collect, BoxedAnswer, CollectError, CollectOptions, NodeRequest, NodeVerificationKey,
+    ReleaseTarget,
 };
 use aip_lit::wire::HandshakeResponse;
 use aip_lit::{Ciphertext, Conditions, NetworkKey};
@@ -39,22 +40,20 @@ fn handshakes(net: &LitDevnet) -> Vec<Option<NodeVerificationKey>> {
         .collect()
 }
 
-type Answer = std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send>>;
-
 fn sign_requests(
     net: &LitDevnet,
     conditions: &Conditions,
     data_hash: &str,
     keys: &[Option<NodeVerificationKey>],
     use_keys: bool,
-) -> Vec<NodeRequest<Answer>> {
+) -> Vec<NodeRequest<BoxedAnswer>> {
     net.nodes
         .iter()
         .zip(keys)
         .map(|(url, key)| {
             let url = format!("{url}/web/encryption/sign");
             let body = json!({ conditions.field(): conditions.to_value(), "chain": "ethereum", "dataToEncryptHash": data_hash, "authSig": {}, "epoch": 1 });
-            let answer: Answer = Box::pin(async move {
+            let answer: BoxedAnswer = Box::pin(async move {
                 tokio::task::spawn_blocking(move || {
                     let response = ureq::post(&url).timeout(Duration::from_secs(10)).send_json(body).map_err(|e| e.to_string())?;
                     let value: serde_json::Value = response.into_json().map_err(|e| e.to_string())?;
