@@ -8,10 +8,10 @@
 //! nested group (an array), as in the node's untagged `ControlConditionItem`.
 //!
 //! Supported: `accessControlConditions` (EVM basic, including Lit Action conditions),
-//! `solRpcConditions`, and `unifiedAccessControlConditions` of those two kinds
-//! (`conditionType` is dropped, as the node does). `evmContractConditions` are refused:
-//! their canonical form embeds ethabi's serialization of the function ABI, which this crate
-//! does not reproduce, and a wrong hash would only fail later and less clearly.
+//! `evmContractConditions` (function ABIs restricted to the form on which Lit's JS SDK and the
+//! node's ethabi agree, see [`crate::evm_abi`]), `solRpcConditions`, and
+//! `unifiedAccessControlConditions` of those three kinds (`conditionType` is dropped, as the
+//! node does). Cosmos conditions are refused.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +20,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::error::LitError;
+use crate::evm_abi::FunctionAbi;
 
 /// `returnValueTest` of EVM basic conditions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,12 +71,26 @@ pub struct SolRpcCondition {
     pub return_value_test: ReturnValueTestV2,
 }
 
-/// A unified condition: tried as EVM basic first, then Solana RPC (the node's order).
+/// An `evmContractConditions` entry (the node's EVMContractCondition).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvmContractCondition {
+    pub contract_address: String,
+    pub function_name: String,
+    pub function_params: Vec<String>,
+    pub function_abi: FunctionAbi,
+    pub chain: String,
+    pub return_value_test: ReturnValueTestV2,
+}
+
+/// A unified condition: tried as EVM basic first, then Solana RPC, then EVM contract (the
+/// node's order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum UnifiedCondition {
     EvmBasic(EvmBasicCondition),
     SolRpc(SolRpcCondition),
+    EvmContract(EvmContractCondition),
 }
 
 /// Boolean operators between conditions.
@@ -104,6 +119,7 @@ pub enum Item<T> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Conditions {
     AccessControl(Vec<Item<EvmBasicCondition>>),
+    EvmContract(Vec<Item<EvmContractCondition>>),
     SolRpc(Vec<Item<SolRpcCondition>>),
     Unified(Vec<Item<UnifiedCondition>>),
 }
@@ -128,6 +144,24 @@ fn parse_list<T: for<'de> Deserialize<'de>>(
     Ok(items)
 }
 
+/// Runs `check` on every condition of a list, nested groups included, stopping at the first
+/// error; `at` names each condition by its path (`evmContractConditions[2][0]`).
+pub fn check_each<T, E>(
+    at: &str,
+    items: &[Item<T>],
+    check: &mut impl FnMut(&str, &T) -> Result<(), E>,
+) -> Result<(), E> {
+    for (i, item) in items.iter().enumerate() {
+        let here = format!("{at}[{i}]");
+        match item {
+            Item::Condition(c) => check(&here, c)?,
+            Item::Group(group) => check_each(&here, group, check)?,
+            Item::Operator(_) => {}
+        }
+    }
+    Ok(())
+}
+
 impl Conditions {
     /// Picks the conditions from a request object (`{"accessControlConditions": [...], ...}`)
     /// by Lit's precedence: accessControlConditions > evmContractConditions >
@@ -147,11 +181,24 @@ impl Conditions {
         match field {
             "accessControlConditions" => parse_list(field, value).map(Conditions::AccessControl),
             "solRpcConditions" => parse_list(field, value).map(Conditions::SolRpc),
-            "unifiedAccessControlConditions" => parse_list(field, value).map(Conditions::Unified),
-            "evmContractConditions" => Err(LitError::Conditions(
-                "evmContractConditions are not supported (their canonical form embeds ethabi's ABI serialization)".into(),
-            )),
-            other => Err(LitError::Conditions(format!("unknown condition field {other:?}"))),
+            "unifiedAccessControlConditions" => {
+                let items = parse_list(field, value)?;
+                check_each(field, &items, &mut |at, c: &UnifiedCondition| match c {
+                    UnifiedCondition::EvmContract(c) => c.function_abi.check(at),
+                    UnifiedCondition::EvmBasic(_) | UnifiedCondition::SolRpc(_) => Ok(()),
+                })?;
+                Ok(Conditions::Unified(items))
+            }
+            "evmContractConditions" => {
+                let items = parse_list(field, value)?;
+                check_each(field, &items, &mut |at, c: &EvmContractCondition| {
+                    c.function_abi.check(at)
+                })?;
+                Ok(Conditions::EvmContract(items))
+            }
+            other => Err(LitError::Conditions(format!(
+                "unknown condition field {other:?}"
+            ))),
         }
     }
 
@@ -159,6 +206,7 @@ impl Conditions {
     pub fn field(&self) -> &'static str {
         match self {
             Conditions::AccessControl(_) => "accessControlConditions",
+            Conditions::EvmContract(_) => "evmContractConditions",
             Conditions::SolRpc(_) => "solRpcConditions",
             Conditions::Unified(_) => "unifiedAccessControlConditions",
         }
@@ -169,6 +217,7 @@ impl Conditions {
         // Serializing these plain structs to a String cannot fail.
         match self {
             Conditions::AccessControl(items) => serde_json::to_string(items),
+            Conditions::EvmContract(items) => serde_json::to_string(items),
             Conditions::SolRpc(items) => serde_json::to_string(items),
             Conditions::Unified(items) => serde_json::to_string(items),
         }

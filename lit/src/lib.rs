@@ -20,6 +20,7 @@ pub mod ciphertext;
 pub mod collect;
 pub mod conditions;
 pub mod error;
+pub mod evm_abi;
 pub mod identity;
 pub mod lagrange;
 pub mod network_key;

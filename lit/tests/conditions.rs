@@ -81,7 +81,10 @@ fn refusals_are_specific() {
             json!({"accessControlConditions": [{"chain":"ethereum"}]}),
             "accessControlConditions",
         ),
-        (json!({"evmContractConditions": [{}]}), "not supported"),
+        (
+            json!({"evmContractConditions": [{}]}),
+            "evmContractConditions",
+        ),
     ] {
         let err = Conditions::from_request(&request).unwrap_err().to_string();
         assert!(err.contains(needle), "{request}: {err}");
@@ -102,4 +105,129 @@ fn the_attested_release_condition_has_the_designed_shape() {
     assert!(c
         .identity("00")
         .starts_with(&format!("lit-accesscontrolcondition://{}/", c.hash_hex())));
+}
+
+fn evm_vectors() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vectors/evm_contract_vectors.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Hashes produced by Lit's JS SDK 7.4.0 (raw ABIs with internalType, `type`, no `constant`;
+/// operators; nested groups; unified lists) and checked against ethabi 18.0.0's round trip.
+#[test]
+fn evm_contract_conditions_hash_as_lits_js_sdk() {
+    let vectors = evm_vectors();
+    let cases = vectors["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 4);
+    for case in cases {
+        let field = case["field"].as_str().unwrap();
+        let c = Conditions::from_field(field, &case["conditions"]).unwrap();
+        assert_eq!(c.field(), field);
+        assert_eq!(
+            c.canonical_json(),
+            case["canonical"].as_str().unwrap(),
+            "{}",
+            case["name"]
+        );
+        assert_eq!(
+            c.hash_hex(),
+            case["hash"].as_str().unwrap(),
+            "{}",
+            case["name"]
+        );
+        // What we send the node is the canonical form, which parses back to itself.
+        let again = Conditions::from_field(field, &c.to_value()).unwrap();
+        assert_eq!(again.canonical_json(), c.canonical_json());
+    }
+}
+
+/// Every ABI on which the JS SDK and the node's ethabi would hash differently is refused
+/// with the place and the reason; nothing is silently rewritten.
+#[test]
+fn evm_contract_abis_outside_the_agreed_form_are_refused() {
+    let vectors = evm_vectors();
+    let base = vectors["cases"][0]["conditions"][0].clone();
+    let with = |edit: &dyn Fn(&mut Value)| {
+        let mut c = base.clone();
+        edit(&mut c);
+        json!([{"operator": "and"}, [c]])
+    };
+    let table: Vec<(Value, &str)> = vec![
+        (
+            with(&|c| c["functionAbi"]["inputs"][0]["type"] = json!("uint")),
+            "inputs[0].type \"uint\": write the size: uint256",
+        ),
+        (
+            with(&|c| c["functionAbi"]["outputs"][0]["type"] = json!("fixed128x18")),
+            "outputs[0].type",
+        ),
+        (
+            with(&|c| c["functionAbi"]["inputs"][0]["type"] = json!("uint8[0]")),
+            "array length",
+        ),
+        (
+            with(&|c| {
+                c["functionAbi"]["inputs"][0] =
+                    json!({"name":"t","type":"tuple","components":[{"name":"a","type":"uint8"}]})
+            }),
+            "tuple",
+        ),
+        (
+            with(&|c| {
+                c["functionAbi"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("stateMutability");
+            }),
+            "stateMutability is required",
+        ),
+        (
+            with(&|c| c["functionAbi"]["stateMutability"] = json!("View")),
+            "stateMutability \"View\"",
+        ),
+        (
+            with(&|c| c["functionAbi"]["type"] = json!("event")),
+            "type \"event\"",
+        ),
+        (
+            with(&|c| c["functionAbi"]["constant"] = json!("yes")),
+            "evmContractConditions",
+        ),
+        (
+            with(&|c| c["functionAbi"]["inputs"][0]["indexed"] = json!(true)),
+            "evmContractConditions",
+        ),
+        (
+            with(&|c| {
+                c.as_object_mut().unwrap().remove("functionAbi");
+            }),
+            "evmContractConditions",
+        ),
+    ];
+    for (conditions, needle) in table {
+        let err = Conditions::from_field("evmContractConditions", &conditions)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(needle), "{conditions}: {err}");
+        if needle != "evmContractConditions" {
+            assert!(
+                err.contains("evmContractConditions[1][0].functionAbi"),
+                "{err}"
+            );
+        }
+    }
+    // The same refusal inside a unified list.
+    let mut unified = base.clone();
+    unified["conditionType"] = json!("evmContract");
+    unified["functionAbi"]["inputs"][0]["type"] = json!("int");
+    let err = Conditions::from_field("unifiedAccessControlConditions", &json!([unified]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("unifiedAccessControlConditions[0].functionAbi: inputs[0]"),
+        "{err}"
+    );
 }

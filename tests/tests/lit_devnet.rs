@@ -164,6 +164,25 @@ async fn without_always_true_the_nodes_refuse_chain_conditions() {
         .into_string()
         .unwrap()
         .contains("needs chain access"));
+    // An EVM contract condition (Lit's JS SDK vector) is parsed and refused the same way.
+    let vectors: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../lit/tests/vectors/evm_contract_vectors.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let refusal = ureq::post(&format!("{}/web/encryption/sign", net.nodes[1]))
+        .send_json(json!({"evmContractConditions": vectors["cases"][2]["conditions"], "chain":"ethereum", "dataToEncryptHash": encrypted.data_to_encrypt_hash}))
+        .unwrap_err();
+    let ureq::Error::Status(401, response) = refusal else {
+        panic!("{refusal:?}")
+    };
+    assert!(response
+        .into_string()
+        .unwrap()
+        .contains("evaluating a ethereum condition needs chain access"));
 }
 
 #[test]

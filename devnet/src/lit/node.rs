@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use aip_lit::conditions::{Conditions, EvmBasicCondition, Item, UnifiedCondition};
+use aip_lit::conditions::{check_each, Conditions, EvmBasicCondition, Item, UnifiedCondition};
 use aip_lit::node::NodeKeyShare;
 use aip_lit::wire::{
     EncryptionSignRequest, EncryptionSignResponse, HandshakeRequest, HandshakeResponse, NodeError,
@@ -224,19 +224,21 @@ fn evaluate(conditions: &Conditions, always_true: bool) -> Result<(), String> {
             ))
         }
     }
-    fn walk<T>(items: &[Item<T>], check: &dyn Fn(&T) -> Result<(), String>) -> Result<(), String> {
-        items.iter().try_for_each(|item| match item {
-            Item::Condition(c) => check(c),
-            Item::Operator(_) => Ok(()),
-            Item::Group(group) => walk(group, check),
-        })
-    }
+    let field = conditions.field();
     match conditions {
-        Conditions::AccessControl(items) => walk(items, &|c| basic(c, always_true)),
-        Conditions::SolRpc(items) => walk(items, &|c| chain(always_true, &c.chain)),
-        Conditions::Unified(items) => walk(items, &|c| match c {
+        Conditions::AccessControl(items) => {
+            check_each(field, items, &mut |_, c| basic(c, always_true))
+        }
+        Conditions::EvmContract(items) => {
+            check_each(field, items, &mut |_, c| chain(always_true, &c.chain))
+        }
+        Conditions::SolRpc(items) => {
+            check_each(field, items, &mut |_, c| chain(always_true, &c.chain))
+        }
+        Conditions::Unified(items) => check_each(field, items, &mut |_, c| match c {
             UnifiedCondition::EvmBasic(c) => basic(c, always_true),
             UnifiedCondition::SolRpc(c) => chain(always_true, &c.chain),
+            UnifiedCondition::EvmContract(c) => chain(always_true, &c.chain),
         }),
     }
 }
