@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use aip_lit::identity::{data_to_encrypt_hash, identity};
 use aip_lit::node::deal;
-use aip_lit::{combine_verify_decrypt, encrypt, Ciphertext, DecryptionShare, NetworkKey};
+use aip_lit::{encrypt, release_from_json, Ciphertext, NetworkKey};
 use serde_json::{json, Value};
 
 fn main() {
@@ -65,12 +65,8 @@ fn measure(path: &str, runs: usize) {
         .collect();
     let expected = hex::decode(doc["plaintextHex"].as_str().unwrap()).unwrap();
     let run = || {
-        let parsed: Vec<DecryptionShare> = shares
-            .iter()
-            .enumerate()
-            .map(|(i, s)| DecryptionShare::from_json(i, s).unwrap())
-            .collect();
-        combine_verify_decrypt(&key, identity.as_bytes(), &ciphertext, &parsed).unwrap()
+        let json: Vec<&str> = shares.iter().map(String::as_str).collect();
+        release_from_json(&key, identity.as_bytes(), &ciphertext, &json).unwrap()
     };
     assert_eq!(
         run().as_slice(),

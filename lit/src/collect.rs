@@ -19,7 +19,7 @@ use zeroize::Zeroizing;
 use crate::ciphertext::Ciphertext;
 use crate::error::LitError;
 use crate::network_key::NetworkKey;
-use crate::release::{combine, decrypt, hash_identity, verify_hashed};
+use crate::release::{combine, decrypt, PreparedCheck};
 use crate::share::DecryptionShare;
 
 /// A node's public key share, when the network publishes it.
@@ -171,7 +171,7 @@ where
             (index, request.verification_key, outcome)
         });
     }
-    let hashed_identity = hash_identity(target.identity);
+    let check = PreparedCheck::new(target.network_key, target.identity);
     let mut pool: Vec<DecryptionShare> = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         let Ok((index, key, outcome)) = joined else {
@@ -206,8 +206,7 @@ where
         if let Some(signature) = search(
             &pool,
             threshold,
-            target.network_key,
-            &hashed_identity,
+            &check,
             &mut tally,
             options.max_subset_checks,
         ) {
@@ -224,8 +223,7 @@ where
 fn search(
     pool: &[DecryptionShare],
     threshold: usize,
-    network_key: &NetworkKey,
-    hashed_identity: &blsful::inner_types::G2Projective,
+    check: &PreparedCheck,
     tally: &mut Tally,
     budget: usize,
 ) -> Option<crate::release::CombinedSignature> {
@@ -244,7 +242,7 @@ fn search(
         let mut subset: Vec<DecryptionShare> = chosen.iter().map(|i| pool[*i]).collect();
         subset.push(pool[newest]);
         if let Ok(signature) = combine(&subset) {
-            if verify_hashed(network_key, hashed_identity, &signature).is_ok() {
+            if check.verify(&signature).is_ok() {
                 return Some(signature);
             }
         }

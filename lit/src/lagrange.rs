@@ -1,9 +1,10 @@
 //! Lagrange interpolation at zero in the exponent: the combined signature is
 //! `sum_i lambda_i * share_i` with `lambda_i = prod_{j != i} x_j / (x_j - x_i)`.
 //!
-//! Two things make this fast: the coefficients need one field inversion in all (Montgomery's
-//! batch inversion), and the sum is one multi-scalar multiplication (blst's Pippenger with the
-//! `blst` backend) instead of t separate scalar multiplications.
+//! Three things make this fast: the coefficients need one field inversion in all (Montgomery's
+//! batch inversion); the sum is one multi-scalar multiplication (blst's Pippenger with the
+//! `blst` backend) instead of t separate scalar multiplications; and the GLS endomorphism
+//! turns its 255-bit scalars into 64-bit ones (`crate::gls`).
 
 use blsful::inner_types::{Field, G2Projective, Scalar};
 
@@ -45,24 +46,57 @@ pub fn coefficients_at_zero(xs: &[Scalar]) -> Option<Vec<Scalar>> {
     Some(out)
 }
 
-/// Below this many points one thread does the whole sum; above, the points are split
-/// across the available cores and the partial sums added.
-const PARALLEL_FROM: usize = 8;
-
-/// `sum_i scalars_i * points_i`, split across cores for larger sets.
+/// `sum_i scalars_i * points_i` for points in G2 (every share is subgroup-checked when
+/// parsed): the GLS expansion to 4t points with 64-bit scalars, then blst's Pippenger, which
+/// spreads 32 points or more over the cores itself.
+#[cfg(feature = "blst")]
 pub fn multi_scalar_mul(points: &[G2Projective], scalars: &[Scalar]) -> G2Projective {
+    if points.is_empty() || points.len() != scalars.len() {
+        return G2Projective::IDENTITY;
+    }
+    match crate::gls::Gls::get() {
+        Some(gls) => {
+            let (expanded, digits) = gls.expand(points, scalars);
+            pippenger(&expanded, &digits, 64)
+        }
+        None => {
+            use blsful::inner_types::{Curve, G2Affine, PrimeCurveAffine};
+            let mut affine = vec![G2Affine::identity(); points.len()];
+            G2Projective::batch_normalize(points, &mut affine);
+            let bytes: Vec<u8> = scalars.iter().flat_map(|s| s.to_le_bytes()).collect();
+            pippenger(&affine, &bytes, 255)
+        }
+    }
+}
+
+#[cfg(feature = "blst")]
+fn pippenger(
+    points: &[blsful::inner_types::G2Affine],
+    scalars_le: &[u8],
+    bits: usize,
+) -> G2Projective {
+    use blst::MultiPoint;
+    let raw: Vec<blst::blst_p2_affine> = points.iter().map(|p| *p.as_ref()).collect();
+    let mut out = G2Projective::IDENTITY;
+    *out.as_mut() = raw.as_slice().mult(scalars_le, bits);
+    out
+}
+
+/// The pure-Rust backend (devnet): bls12_381_plus's sum of products, split over the cores.
+#[cfg(not(feature = "blst"))]
+pub fn multi_scalar_mul(points: &[G2Projective], scalars: &[Scalar]) -> G2Projective {
+    if points.is_empty() || points.len() != scalars.len() {
+        return G2Projective::IDENTITY;
+    }
     let cores = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(4);
-    if points.len() < PARALLEL_FROM || cores < 2 || points.len() != scalars.len() {
-        return msm_one_thread(points, scalars);
-    }
     let chunk = points.len().div_ceil(cores);
     std::thread::scope(|scope| {
         let parts: Vec<_> = points
             .chunks(chunk)
             .zip(scalars.chunks(chunk))
-            .map(|(p, s)| scope.spawn(move || msm_one_thread(p, s)))
+            .map(|(p, s)| scope.spawn(move || G2Projective::sum_of_products(p, s)))
             .collect();
         parts
             .into_iter()
@@ -70,26 +104,36 @@ pub fn multi_scalar_mul(points: &[G2Projective], scalars: &[Scalar]) -> G2Projec
             .map(|h| h.join().ok())
             .try_fold(G2Projective::IDENTITY, |acc, part| part.map(|p| acc + p))
     })
-    .unwrap_or_else(|| msm_one_thread(points, scalars))
+    .unwrap_or_else(|| G2Projective::sum_of_products(points, scalars))
 }
 
-#[cfg(feature = "blst")]
-pub(crate) fn msm_one_thread(points: &[G2Projective], scalars: &[Scalar]) -> G2Projective {
-    if points.is_empty() || points.len() != scalars.len() {
-        return G2Projective::IDENTITY;
-    }
-    let raw: Vec<blst::blst_p2> = points.iter().map(|p| *p.as_ref()).collect();
-    let affine = blst::p2_affines::from(&raw);
-    let mut bytes = Vec::with_capacity(32 * scalars.len());
-    for s in scalars {
-        bytes.extend_from_slice(&s.to_le_bytes());
-    }
-    let mut out = G2Projective::IDENTITY;
-    *out.as_mut() = affine.mult(&bytes, 255);
-    out
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use blsful::inner_types::Group;
 
-#[cfg(not(feature = "blst"))]
-pub(crate) fn msm_one_thread(points: &[G2Projective], scalars: &[Scalar]) -> G2Projective {
-    G2Projective::sum_of_products(points, scalars)
+    /// The fast sum equals the schoolbook one, below and above blst's 32-point threading
+    /// threshold, with scalars near both ends of the field.
+    #[test]
+    fn multi_scalar_mul_is_the_sum_of_products() {
+        let g = G2Projective::generator();
+        for n in [1usize, 2, 3, 7, 8, 9, 20, 31, 33] {
+            let points: Vec<G2Projective> = (0..n)
+                .map(|i| g * Scalar::from(1_000_003u64 * (i as u64 + 1)))
+                .collect();
+            let scalars: Vec<Scalar> = (0..n)
+                .map(|i| match i % 3 {
+                    0 => -Scalar::from(i as u64 + 1),
+                    1 => Scalar::from(u64::MAX) * Scalar::from(u64::MAX - i as u64),
+                    _ => Scalar::from(i as u64).invert().unwrap_or(Scalar::ONE),
+                })
+                .collect();
+            let expected = points
+                .iter()
+                .zip(&scalars)
+                .fold(G2Projective::IDENTITY, |acc, (p, s)| acc + p * s);
+            assert_eq!(multi_scalar_mul(&points, &scalars), expected, "n = {n}");
+        }
+        assert!(bool::from(Group::is_identity(&multi_scalar_mul(&[], &[]))));
+    }
 }

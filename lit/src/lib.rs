@@ -21,6 +21,8 @@ pub mod collect;
 pub mod conditions;
 pub mod error;
 pub mod evm_abi;
+#[cfg(feature = "blst")]
+pub mod gls;
 pub mod identity;
 pub mod lagrange;
 pub mod network_key;
@@ -34,5 +36,8 @@ pub use ciphertext::{encrypt, Ciphertext};
 pub use conditions::Conditions;
 pub use error::LitError;
 pub use network_key::NetworkKey;
-pub use release::{combine, combine_verify_decrypt, decrypt, release, verify, CombinedSignature};
+pub use release::{
+    combine, combine_verify_decrypt, decrypt, release, release_from_json, verify,
+    CombinedSignature, PreparedCheck,
+};
 pub use share::{DecryptionShare, ShareDialect};

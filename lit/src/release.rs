@@ -1,6 +1,7 @@
 //! Combining shares, verifying the combined signature, decrypting: the path that turns t
 //! node answers into a session key, and nothing less than t valid answers into anything.
 
+use blsful::inner_types::{Curve, G2Projective};
 use blsful::{Bls12381G2Impl, Signature};
 use zeroize::Zeroizing;
 
@@ -65,12 +66,57 @@ fn interpolation(shares: &[DecryptionShare]) -> Result<Interpolation, LitError> 
 }
 
 /// The point nodes sign for `identity`: hash-to-G2 with Lit's ProofOfPossession DST.
-pub fn hash_identity(identity: &[u8]) -> blsful::inner_types::G2Projective {
+pub fn hash_identity(identity: &[u8]) -> G2Projective {
     use blsful::{BlsSignaturePop, HashToPoint};
     <Bls12381G2Impl as HashToPoint>::hash_to_point(
         identity,
         <Bls12381G2Impl as BlsSignaturePop>::SIG_DST,
     )
+}
+
+#[cfg(feature = "blst")]
+type MillerLoop = <blsful::inner_types::Bls12 as blsful::inner_types::MultiMillerLoop>::Result;
+#[cfg(not(feature = "blst"))]
+type MillerLoop = blsful::inner_types::MillerLoopResult;
+
+/// The pairing check `e(pk, H(m)) * e(-g1, sig) == 1`, with the half that does not depend on
+/// the signature (hash-to-G2 of the identity and the Miller loop of `e(pk, H(m))`) done once,
+/// before or while the shares arrive. A subset search then pays one Miller loop and one
+/// final exponentiation per candidate, and the release path has them off its critical path.
+#[derive(Debug, Clone)]
+pub struct PreparedCheck {
+    key_and_hash: MillerLoop,
+}
+
+impl PreparedCheck {
+    pub fn new(network_key: &NetworkKey, identity: &[u8]) -> Self {
+        use blsful::inner_types::{multi_miller_loop, G2Prepared};
+        let hashed = G2Prepared::from(hash_identity(identity).to_affine());
+        let key = network_key.0 .0.to_affine();
+        Self {
+            key_and_hash: multi_miller_loop(&[(&key, &hashed)]),
+        }
+    }
+
+    /// Whether `signature` is the network's signature over the prepared identity. The
+    /// identity point is refused outright (it would pair to one with anything).
+    pub fn verify(&self, signature: &CombinedSignature) -> Result<(), LitError> {
+        #[allow(unused_imports)] // the trait that provides final_exponentiation with blst
+        use blsful::inner_types::MillerLoopResult;
+        use blsful::inner_types::{multi_miller_loop, G1Projective, G2Prepared, Group};
+        let sig = *signature.0.as_raw_value();
+        if bool::from(Group::is_identity(&sig)) {
+            return Err(LitError::SignatureInvalid);
+        }
+        let minus_g1 = (-G1Projective::generator()).to_affine();
+        let prepared = G2Prepared::from(sig.to_affine());
+        let product = multi_miller_loop(&[(&minus_g1, &prepared)]) + self.key_and_hash;
+        if bool::from(Group::is_identity(&product.final_exponentiation())) {
+            Ok(())
+        } else {
+            Err(LitError::SignatureInvalid)
+        }
+    }
 }
 
 /// Verifies the combined signature over `identity` against the network key.
@@ -79,31 +125,7 @@ pub fn verify(
     identity: &[u8],
     signature: &CombinedSignature,
 ) -> Result<(), LitError> {
-    verify_hashed(network_key, &hash_identity(identity), signature)
-}
-
-/// The pairing check `e(H(m), pk) * e(sig, -g1) == 1` with `H(m)` computed beforehand
-/// (`hash_identity`), so hashing can overlap other work and a subset search hashes once.
-pub fn verify_hashed(
-    network_key: &NetworkKey,
-    hashed_identity: &blsful::inner_types::G2Projective,
-    signature: &CombinedSignature,
-) -> Result<(), LitError> {
-    use blsful::inner_types::{G1Projective, Group};
-    use blsful::Pairing;
-    let sig = *signature.0.as_raw_value();
-    let pk = network_key.0 .0;
-    if bool::from(Group::is_identity(&sig)) || bool::from(Group::is_identity(&pk)) {
-        return Err(LitError::SignatureInvalid);
-    }
-    let pairs = [(*hashed_identity, pk), (sig, -G1Projective::generator())];
-    if bool::from(Group::is_identity(&<Bls12381G2Impl as Pairing>::pairing(
-        &pairs,
-    ))) {
-        Ok(())
-    } else {
-        Err(LitError::SignatureInvalid)
-    }
+    PreparedCheck::new(network_key, identity).verify(signature)
 }
 
 /// Decrypts with a verified signature; the plaintext is wiped when dropped.
@@ -135,9 +157,9 @@ pub fn release(
     combine_verify_decrypt(network_key, identity, ciphertext, &shares[..threshold])
 }
 
-/// Combines exactly `shares`, verifies and decrypts, pipelined over two cores:
-/// first half the interpolation here while the other half and the identity's hash-to-G2 run
-/// on a helper thread; then decryption here while the helper does the pairing check. Every
+/// Combines exactly `shares`, verifies and decrypts, over two cores: the interpolation
+/// (blst spreads it over the cores) while a helper prepares the signature-independent half
+/// of the pairing check, then decryption here while the helper finishes the check. Every
 /// check of the sequential path is kept; the plaintext is returned only if it verified.
 pub fn combine_verify_decrypt(
     network_key: &NetworkKey,
@@ -145,36 +167,57 @@ pub fn combine_verify_decrypt(
     ciphertext: &Ciphertext,
     shares: &[DecryptionShare],
 ) -> Result<Zeroizing<Vec<u8>>, LitError> {
-    use crate::lagrange::msm_one_thread;
-    let (points, coefficients) = interpolation(shares)?;
-    let half = points.len() / 2;
-    let (points_a, points_b) = points.split_at(half);
-    let (coefficients_a, coefficients_b) = coefficients.split_at(half);
-    let (partial_a, helper) = std::thread::scope(|scope| {
-        let helper = scope.spawn(|| {
-            (
-                msm_one_thread(points_b, coefficients_b),
-                hash_identity(identity),
-            )
-        });
-        (msm_one_thread(points_a, coefficients_a), helper.join())
+    let (signature, check) = std::thread::scope(|scope| {
+        let helper = scope.spawn(|| PreparedCheck::new(network_key, identity));
+        (combine(shares), helper.join())
     });
-    let (partial_b, hashed) =
+    let check = check.map_err(|_| LitError::Combine("the helper thread failed".into()))?;
+    verify_then_decrypt(&check, ciphertext, &signature?)
+}
+
+/// The release from the nodes' JSON answers, all on hand: parsing (decompression and the
+/// subgroup check of every share) is split over two cores, the second of which also
+/// prepares the check; then as `combine_verify_decrypt`.
+pub fn release_from_json(
+    network_key: &NetworkKey,
+    identity: &[u8],
+    ciphertext: &Ciphertext,
+    shares_json: &[&str],
+) -> Result<Zeroizing<Vec<u8>>, LitError> {
+    let parse = |offset: usize, part: &[&str]| -> Result<Vec<DecryptionShare>, LitError> {
+        part.iter()
+            .enumerate()
+            .map(|(i, json)| DecryptionShare::from_json(offset + i, json))
+            .collect()
+    };
+    // The helper also prepares the check (about a third of a share list's parsing at t=20),
+    // so it parses the smaller part.
+    let split = (shares_json.len() * 3).div_ceil(5);
+    let (first, second) = shares_json.split_at(split);
+    let (parsed_first, helper) = std::thread::scope(|scope| {
+        let helper = scope.spawn(|| {
+            let parsed = parse(split, second);
+            (parsed, PreparedCheck::new(network_key, identity))
+        });
+        (parse(0, first), helper.join())
+    });
+    let (parsed_second, check) =
         helper.map_err(|_| LitError::Combine("the helper thread failed".into()))?;
-    let signature = CombinedSignature(Signature::ProofOfPossession(partial_a + partial_b));
-    verify_hashed_then_decrypt(network_key, &hashed, ciphertext, &signature)
+    let mut shares = parsed_first?;
+    shares.extend(parsed_second?);
+    let signature = combine(&shares)?;
+    verify_then_decrypt(&check, ciphertext, &signature)
 }
 
 /// Verifies the signature and decrypts with it, the two pairings on two cores. The plaintext
 /// is returned only if the verification passed; otherwise it is wiped unseen.
-fn verify_hashed_then_decrypt(
-    network_key: &NetworkKey,
-    hashed_identity: &blsful::inner_types::G2Projective,
+fn verify_then_decrypt(
+    check: &PreparedCheck,
     ciphertext: &Ciphertext,
     signature: &CombinedSignature,
 ) -> Result<Zeroizing<Vec<u8>>, LitError> {
     let (verified, plaintext) = std::thread::scope(|scope| {
-        let verifying = scope.spawn(|| verify_hashed(network_key, hashed_identity, signature));
+        let verifying = scope.spawn(|| check.verify(signature));
         let plaintext = decrypt(ciphertext, signature);
         (
             verifying.join().unwrap_or(Err(LitError::SignatureInvalid)),

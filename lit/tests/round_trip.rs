@@ -2,7 +2,7 @@
 //! Encrypt as a device does, sign as t of n dealer-split nodes do, release.
 
 use aip_lit::identity::{data_to_encrypt_hash, identity};
-use aip_lit::{encrypt, release, DecryptionShare, LitError};
+use aip_lit::{encrypt, release, release_from_json, DecryptionShare, LitError};
 
 mod common;
 
@@ -39,6 +39,44 @@ fn encrypt_then_release_with_any_t_of_n() {
             .as_slice(),
         plaintext
     );
+}
+
+/// The JSON entry point (parsing split over two cores) releases exactly what the parsed path
+/// does, names a bad answer by its position, and refuses a wrong or short set.
+#[test]
+fn release_from_json_parses_checks_and_releases() {
+    let network = common::Network::new(5, 8);
+    let plaintext = b"another 32-byte session secret!!";
+    let id = identity(&"cd".repeat(32), &data_to_encrypt_hash(plaintext));
+    let ciphertext = encrypt(&network.key, plaintext, id.as_bytes()).unwrap();
+    let json: Vec<String> = [7, 1, 4, 0, 6]
+        .iter()
+        .map(|i| network.share_json(*i, id.as_bytes()))
+        .collect();
+    let answers: Vec<&str> = json.iter().map(String::as_str).collect();
+    let released = release_from_json(&network.key, id.as_bytes(), &ciphertext, &answers).unwrap();
+    assert_eq!(released.as_slice(), plaintext);
+
+    let mut broken = answers.clone();
+    broken[4] = r#"{"ProofOfPossession":"00"}"#;
+    assert!(matches!(
+        release_from_json(&network.key, id.as_bytes(), &ciphertext, &broken),
+        Err(LitError::Share { index: 4, .. })
+    ));
+    // A share for another identity makes the combination fail verification.
+    let other = network.share_json(2, b"another identity");
+    let mut wrong = answers.clone();
+    wrong[0] = &other;
+    assert!(matches!(
+        release_from_json(&network.key, id.as_bytes(), &ciphertext, &wrong),
+        Err(LitError::SignatureInvalid)
+    ));
+    // Four shares of a 5-of-8 key never verify; one alone is refused before combining.
+    assert!(release_from_json(&network.key, id.as_bytes(), &ciphertext, &answers[..4]).is_err());
+    assert!(matches!(
+        release_from_json(&network.key, id.as_bytes(), &ciphertext, &answers[..1]),
+        Err(LitError::TooFewShares { .. })
+    ));
 }
 
 #[test]
