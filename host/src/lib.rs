@@ -1,5 +1,11 @@
 //! aip-host: the untrusted parent side of the signer.
 //!
 //! It proxies API and Lit traffic to and from the enclave without terminating TLS, stores
-//! opaque sealed blobs in SQLite and supervises the enclave; it is trusted for liveness only.
-//! See DESIGN.md, "Parties". Nothing is implemented here yet: the service issue builds it.
+//! opaque sealed blobs in SQLite and supervises the enclave; it is trusted for liveness only
+//! (DESIGN.md, "Parties").
+//!
+//! - [`store::BlobStore`]: the sealed records, compare-and-set by version, fsynced.
+//! - [`control_server`]: the control channel (store, time hints, health) over aip-wire.
+
+pub mod control_server;
+pub mod store;

@@ -1,6 +1,19 @@
 //! aip-wire: what the untrusted host and the trusted enclave both speak.
 //!
-//! The host never links enclave code; both link this crate. It will hold the transports
-//! (vsock in production, TCP or Unix sockets locally), length-prefixed framing with a size cap
-//! checked before allocation, and the control messages (blob store, time hints, health).
-//! See DESIGN.md, "Transports". Nothing is implemented here yet: the service issue builds it.
+//! The host never links enclave code; both link this crate (DESIGN.md, "Transports").
+//!
+//! - [`Endpoint`]: `vsock:CID:PORT` in production, `tcp:IP:PORT` or `unix:PATH` locally.
+//! - [`Stream`] and [`Listener`]: one stream type over the three transports; writes are
+//!   never larger than [`frame::MAX_WRITE_CHUNK`].
+//! - [`frame`]: 4-byte big-endian length prefix, the cap checked before allocating.
+//! - [`control`]: the blob store, time hints, health, and the egress handshake.
+
+pub mod control;
+pub mod endpoint;
+pub mod error;
+pub mod frame;
+pub mod transport;
+
+pub use endpoint::Endpoint;
+pub use error::WireError;
+pub use transport::{Listener, Stream};

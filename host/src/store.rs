@@ -1,0 +1,166 @@
+//! The blob store: opaque sealed records from the enclave, kept in SQLite.
+//!
+//! The host cannot read the records (they are sealed inside the enclave); it must only not
+//! lose or reorder them. So: every write is a compare-and-set on the record's version inside
+//! an immediate transaction, the database runs in WAL mode with `synchronous = FULL` (the
+//! commit returns after the log is fsynced), and the enclave is told `Stored` only after the
+//! commit. Keys are restricted to a small alphabet and size, records to a size cap; the
+//! schema carries a version and an unknown one is refused rather than guessed at.
+
+use std::path::Path;
+
+use aip_wire::control::KeyVersion;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+const SCHEMA_VERSION: i64 = 1;
+/// Longest key accepted.
+pub const MAX_KEY_LEN: usize = 256;
+/// Largest record accepted.
+pub const MAX_RECORD_LEN: usize = 8 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("SQLite")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the store's schema version is {found}, this host knows {SCHEMA_VERSION}")]
+    UnknownSchema { found: i64 },
+    #[error("key {key:?}: {why}")]
+    BadKey { key: String, why: &'static str },
+    #[error("record of {len} bytes exceeds {MAX_RECORD_LEN}")]
+    RecordTooLarge { len: usize },
+    #[error("version {version} must be greater than the expected {expected:?}")]
+    VersionNotIncreasing { version: u64, expected: Option<u64> },
+}
+
+/// The outcome of a compare-and-set write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// Committed and fsynced.
+    Stored { version: u64 },
+    /// The stored version was not the expected one; nothing was written.
+    Conflict { current: Option<u64> },
+}
+
+#[derive(Debug)]
+pub struct BlobStore {
+    db: Connection,
+}
+
+impl BlobStore {
+    /// Opens (creating if needed) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = Connection::open(path)?;
+        db.pragma_update(None, "journal_mode", "WAL")?;
+        db.pragma_update(None, "synchronous", "FULL")?;
+        let found: i64 = db.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        match found {
+            0 => {
+                db.execute_batch(
+                    "BEGIN;
+                     CREATE TABLE blobs (
+                         key TEXT PRIMARY KEY NOT NULL,
+                         version INTEGER NOT NULL CHECK (version > 0),
+                         data BLOB NOT NULL
+                     ) STRICT;
+                     PRAGMA user_version = 1;
+                     COMMIT;",
+                )?;
+            }
+            SCHEMA_VERSION => {}
+            other => return Err(StoreError::UnknownSchema { found: other }),
+        }
+        Ok(Self { db })
+    }
+
+    /// Writes `data` as `version` if the stored version is `expected`.
+    pub fn put(
+        &mut self,
+        key: &str,
+        expected: Option<u64>,
+        version: u64,
+        data: &[u8],
+    ) -> Result<PutOutcome, StoreError> {
+        check_key(key)?;
+        if data.len() > MAX_RECORD_LEN {
+            return Err(StoreError::RecordTooLarge { len: data.len() });
+        }
+        if version <= expected.unwrap_or(0) || i64::try_from(version).is_err() {
+            return Err(StoreError::VersionNotIncreasing { version, expected });
+        }
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: Option<u64> = tx
+            .query_row("SELECT version FROM blobs WHERE key = ?1", [key], |row| {
+                row.get::<_, i64>(0)
+            })
+            .optional()?
+            .map(|v| v as u64);
+        if current != expected {
+            return Ok(PutOutcome::Conflict { current });
+        }
+        tx.execute(
+            "INSERT INTO blobs (key, version, data) VALUES (?1, ?2, ?3)
+             ON CONFLICT (key) DO UPDATE SET version = excluded.version, data = excluded.data",
+            params![key, version as i64, data],
+        )?;
+        tx.commit()?;
+        Ok(PutOutcome::Stored { version })
+    }
+
+    /// The stored version and bytes of `key`.
+    pub fn get(&self, key: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        check_key(key)?;
+        Ok(self
+            .db
+            .query_row(
+                "SELECT version, data FROM blobs WHERE key = ?1",
+                [key],
+                |row| Ok((row.get::<_, i64>(0)? as u64, row.get::<_, Vec<u8>>(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Keys under `prefix` with their versions, in key order.
+    pub fn list(&self, prefix: &str) -> Result<Vec<KeyVersion>, StoreError> {
+        if !prefix.is_empty() {
+            check_key(prefix)?;
+        }
+        let mut statement = self.db.prepare(
+            "SELECT key, version FROM blobs WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
+        )?;
+        let rows = statement.query_map([prefix], |row| {
+            Ok(KeyVersion {
+                key: row.get(0)?,
+                version: row.get::<_, i64>(1)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// Keys are 1..=256 characters of `A-Z a-z 0-9 / _ . -`, without `..`.
+fn check_key(key: &str) -> Result<(), StoreError> {
+    let bad = |why| {
+        Err(StoreError::BadKey {
+            key: key.chars().take(64).collect(),
+            why,
+        })
+    };
+    if key.is_empty() {
+        return bad("empty");
+    }
+    if key.len() > MAX_KEY_LEN {
+        return bad("longer than 256 bytes");
+    }
+    if !key
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'.' | b'-'))
+    {
+        return bad("only A-Z a-z 0-9 / _ . - are allowed");
+    }
+    if key.contains("..") {
+        return bad("contains ..");
+    }
+    Ok(())
+}
