@@ -6,6 +6,8 @@
 //!
 //! - [`store::BlobStore`]: the sealed records, compare-and-set by version, fsynced.
 //! - [`control_server`]: the control channel (store, time hints, health) over aip-wire.
+//! - [`proxy`]: ingress (public TCP -> enclave) and allowlisted egress, bytes only.
 
 pub mod control_server;
+pub mod proxy;
 pub mod store;

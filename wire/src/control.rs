@@ -2,9 +2,7 @@
 //!
 //! Control channel (enclave -> host): the blob store, time hints, health. The store is
 //! compare-and-set on a version number, so an enclave that lost track of the latest state
-//! cannot silently overwrite it. Egress channel (enclave -> host): the first frame names
-//! `host:port`; the host answers and, if it connected, only copies bytes afterwards (TLS stays
-//! end to end). Unknown fields and unknown operations are refused.
+//! cannot silently overwrite it. Unknown fields and unknown operations are refused.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -71,21 +69,6 @@ pub enum ControlResponse {
     Failed {
         reason: String,
     },
-}
-
-/// The first frame on an egress connection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EgressRequest {
-    pub host: String,
-    pub port: u16,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "result", rename_all = "snake_case", deny_unknown_fields)]
-pub enum EgressReply {
-    Connected,
-    Refused { reason: String },
 }
 
 /// Sends one message as a frame.

@@ -6,9 +6,11 @@
 //! - [`Stream`] and [`Listener`]: one stream type over the three transports; writes are
 //!   never larger than [`frame::MAX_WRITE_CHUNK`].
 //! - [`frame`]: 4-byte big-endian length prefix, the cap checked before allocating.
-//! - [`control`]: the blob store, time hints, health, and the egress handshake.
+//! - [`control`]: the blob store, time hints, health.
+//! - [`egress`]: the enclave's connections out through the host, allowlisted by the host.
 
 pub mod control;
+pub mod egress;
 pub mod endpoint;
 pub mod error;
 pub mod frame;

@@ -5,7 +5,8 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use aip_wire::control::{receive, send, ControlRequest, ControlResponse, EgressReply};
+use aip_wire::control::{receive, send, ControlRequest, ControlResponse};
+use aip_wire::egress::EgressReply;
 use aip_wire::frame::{read_frame, write_frame, MAX_WRITE_CHUNK};
 use aip_wire::{Endpoint, Listener, Stream, WireError};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
