@@ -1,8 +1,9 @@
 //! aip-enclave: the trusted half of aip-signer.
 //!
 //! Everything here runs inside the measured enclave image: it decides what may be signed and
-//! signs it. This crate starts with the two pure engines the rest stands on: the Solana
-//! transaction engine ([`solana`]) and the spending-policy engine ([`policy`]).
+//! signs it: the Solana transaction engine ([`solana`]), the spending-policy engine
+//! ([`policy`]) and the sealed state kept by the untrusted host ([`state`]).
 
 pub mod policy;
 pub mod solana;
+pub mod state;

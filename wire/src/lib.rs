@@ -7,6 +7,8 @@
 //!   never larger than [`frame::MAX_WRITE_CHUNK`].
 //! - [`frame`]: 4-byte big-endian length prefix, the cap checked before allocating.
 //! - [`control`]: the blob store, time hints, health.
+//! - [`ledger`]: the hash-chained, enclave-signed ledger's format and its verification
+//!   (shared with auditors).
 //! - [`egress`]: the enclave's connections out through the host, allowlisted by the host.
 
 pub mod control;
@@ -14,6 +16,7 @@ pub mod egress;
 pub mod endpoint;
 pub mod error;
 pub mod frame;
+pub mod ledger;
 pub mod transport;
 
 pub use endpoint::Endpoint;
