@@ -4,6 +4,7 @@
 //! signs it: the Solana transaction engine ([`solana`]), the spending-policy engine
 //! ([`policy`]) and the sealed state kept by the untrusted host ([`state`]).
 
+pub mod api;
 pub mod policy;
 pub mod solana;
 pub mod state;
