@@ -3,6 +3,8 @@
 //! Device side: session keys, the password-sealed device-bound blob, Lit encryption for the
 //! enclave's condition (through aip-lit, [`lit`]), delegation and approval signatures. Backend
 //! side: a typed mTLS client. It links no server code. The payments issue builds most of it;
-//! today it holds the Lit helpers that `aipctl lit` uses.
+//! today it holds the Lit helpers that `aipctl lit` uses and the mutual-TLS pieces ([`tls`]:
+//! operator CA, client certificates, pinning the attested server key).
 
 pub mod lit;
+pub mod tls;
