@@ -3,23 +3,16 @@
 //! client's pinning verifier, with good and bad client certificates.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use aip_client::tls::{spki_sha256, Issued, OperatorCa, PinnedServerKey};
+use aip_client::tls::{spki_sha256, Issued, OperatorCa};
 use aip_enclave::api::tls::TlsIdentity;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use aip_tests::https::client_config;
+use aip_tests::unix_now;
+use rustls::pki_types::ServerName;
 use rustls::ClientConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::{TlsAcceptor, TlsConnector};
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 /// A TLS echo server with the enclave's configuration; returns its port.
 async fn server(identity: &TlsIdentity, operator_ca_pem: &str) -> u16 {
@@ -42,24 +35,6 @@ async fn server(identity: &TlsIdentity, operator_ca_pem: &str) -> u16 {
         }
     });
     port
-}
-
-fn client_config(pin: [u8; 32], client: Option<(&str, &str)>) -> Arc<ClientConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(PinnedServerKey::new(pin)));
-    Arc::new(match client {
-        None => builder.with_no_client_auth(),
-        Some((cert_pem, key_pem)) => builder
-            .with_client_auth_cert(
-                vec![CertificateDer::from_pem_slice(cert_pem.as_bytes()).unwrap()],
-                PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap(),
-            )
-            .unwrap(),
-    })
 }
 
 fn with(pin: [u8; 32], issued: &Issued) -> Arc<ClientConfig> {
@@ -92,7 +67,7 @@ async fn the_client_certificate_matrix() {
     let pin = identity.spki_sha256();
 
     let good = operator
-        .issue_client("backend", now() - 60, now() + 3600)
+        .issue_client("backend", unix_now() - 60, unix_now() + 3600)
         .unwrap();
     assert!(echoes(port, with(pin, &good)).await);
 
@@ -100,15 +75,15 @@ async fn the_client_certificate_matrix() {
     assert!(!echoes(port, client_config(pin, None)).await);
     let stranger = OperatorCa::generate("another CA").unwrap();
     let foreign = stranger
-        .issue_client("backend", now() - 60, now() + 3600)
+        .issue_client("backend", unix_now() - 60, unix_now() + 3600)
         .unwrap();
     assert!(!echoes(port, with(pin, &foreign)).await);
     let expired = operator
-        .issue_client("backend", now() - 7200, now() - 3600)
+        .issue_client("backend", unix_now() - 7200, unix_now() - 3600)
         .unwrap();
     assert!(!echoes(port, with(pin, &expired)).await);
     let early = operator
-        .issue_client("backend", now() + 3600, now() + 7200)
+        .issue_client("backend", unix_now() + 3600, unix_now() + 7200)
         .unwrap();
     assert!(!echoes(port, with(pin, &early)).await);
 

@@ -1,8 +1,12 @@
 //! The API's own pieces that do not depend on the HTTP stack: API keys and their scopes
-//! ([`keys`], [`scope`]), per-key rate limits ([`rate`]) and the mutual TLS ([`tls`]).
+//! ([`keys`], [`scope`]), per-key rate limits ([`rate`]), the mutual TLS ([`tls`]), JSON
+//! errors ([`error`]), the routes ([`routes`]) and serving them inside TLS ([`server`]).
 //! DESIGN.md, "API".
 
+pub mod error;
 pub mod keys;
 pub mod rate;
+pub mod routes;
 pub mod scope;
+pub mod server;
 pub mod tls;

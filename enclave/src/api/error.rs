@@ -1,0 +1,97 @@
+//! Every API error is `{"error":{"code":"...","message":"..."}}` with a distinct code per
+//! cause, so a backend can act on the code and an operator can read the message. Messages
+//! never carry secrets (keys, plaintexts) — only what the caller sent or may know.
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    Unauthorized,
+    ScopeMissing,
+    RateLimited,
+    BodyTooLarge,
+    NotFound,
+    RollbackDetected,
+    PolicyDenied,
+    ApprovalRequired,
+    SessionExpired,
+    SessionRevoked,
+    LitThresholdUnmet,
+    AttestationInvalid,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::ScopeMissing => StatusCode::FORBIDDEN,
+            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::RollbackDetected => StatusCode::CONFLICT,
+            ErrorCode::PolicyDenied | ErrorCode::SessionExpired | ErrorCode::SessionRevoked => {
+                StatusCode::FORBIDDEN
+            }
+            ErrorCode::ApprovalRequired => StatusCode::ACCEPTED,
+            ErrorCode::LitThresholdUnmet | ErrorCode::Unavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ErrorCode::AttestationInvalid => StatusCode::BAD_GATEWAY,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Seconds, for `Retry-After` on rate limiting.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    code: ErrorCode,
+    message: &'a str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Body {
+            error: Inner {
+                code: self.code,
+                message: &self.message,
+            },
+        };
+        let mut response = (self.code.status(), axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                response.headers_mut().insert("retry-after", value);
+            }
+        }
+        response
+    }
+}
