@@ -5,6 +5,7 @@
 //! ([`policy`]) and the sealed state kept by the untrusted host ([`state`]).
 
 pub mod api;
+pub mod config;
 pub mod policy;
 pub mod solana;
 pub mod state;
