@@ -7,5 +7,6 @@
 pub mod api;
 pub mod config;
 pub mod policy;
+pub mod release;
 pub mod solana;
 pub mod state;

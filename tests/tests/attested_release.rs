@@ -11,64 +11,10 @@ use aip_lit::conditions::{attested_release, Conditions};
 use aip_lit::sealed::{SealedShare, ShareRecipient};
 use aip_lit::wire::{challenges_nonce, AttestationParam, BoundKeysParam, HandshakeResponse};
 use aip_lit::{Ciphertext, NetworkKey};
-use aip_tests::devnet::LitDevnet;
+mod common;
 use base64::Engine as _;
+use common::attested::{condition, world, World};
 use serde_json::{json, Value};
-
-struct World {
-    dir: std::path::PathBuf,
-    producer: DevProducer,
-    net: LitDevnet,
-}
-
-const IMAGE: &[u8] = b"aip-enclave image";
-
-fn world(name: &str) -> World {
-    let dir = std::env::temp_dir().join(format!("aip-attested-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let pki = DevPki::load_or_create(&dir.join("pki"), clock::now()).unwrap();
-    std::fs::write(dir.join("dev-root.pem"), pki.root_pem().unwrap()).unwrap();
-    let bank = PcrBank::for_image(IMAGE, b"aip-enclave");
-    let pcr = |i: usize| hex::encode(bank.get(i).unwrap());
-    let policy = format!(
-        "[[nitro]]\nname = \"dev enclave\"\npcr0 = \"{}\"\npcr1 = \"{}\"\npcr2 = \"{}\"\n",
-        pcr(0),
-        pcr(1),
-        pcr(2)
-    );
-    std::fs::write(dir.join("policy.toml"), &policy).unwrap();
-    let producer = DevProducer::new(pki, bank, "i-dev-attested");
-    let net = LitDevnet::start(&[
-        "--nodes",
-        "3",
-        "--data-dir",
-        dir.join("lit").to_str().unwrap(),
-        "--attested-release-policy",
-        dir.join("policy.toml").to_str().unwrap(),
-        "--trust-dev-root",
-        dir.join("dev-root.pem").to_str().unwrap(),
-    ]);
-    let local = aip_attestation::MeasurementPolicy::from_toml(&policy).unwrap();
-    assert_eq!(
-        net.attested_release["allowedSetsSha256"],
-        local.allowed_sets_sha256_hex()
-    );
-    assert_eq!(
-        net.attested_release["actionCid"],
-        aip_lit::action::attested_release_cid()
-    );
-    World { dir, producer, net }
-}
-
-fn condition(w: &World) -> Conditions {
-    attested_release(
-        w.net.attested_release["actionCid"].as_str().unwrap(),
-        w.net.attested_release["allowedSetsSha256"]
-            .as_str()
-            .unwrap(),
-    )
-}
 
 fn handshake_challenges(w: &World) -> Vec<Vec<u8>> {
     w.net

@@ -1,0 +1,123 @@
+//! JSON over HTTP/1.1 to a Lit node, through the host's egress proxy.
+//!
+//! The host only connects the bytes (its allowlist decides where); the request and answer are
+//! read here. Devnet nodes speak plain HTTP on loopback. Answers are capped in size and in
+//! time.
+
+use std::time::Duration;
+
+use aip_wire::egress::connect_via_host;
+use aip_wire::Endpoint;
+use axum::body::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+
+/// Largest node answer read.
+const MAX_ANSWER_BYTES: usize = 256 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeHttpError {
+    #[error("the host refused egress to {target}: {reason}")]
+    Refused { target: String, reason: String },
+    #[error("egress to {target}")]
+    Egress {
+        target: String,
+        #[source]
+        source: aip_wire::WireError,
+    },
+    #[error("HTTP with {target}")]
+    Http {
+        target: String,
+        #[source]
+        source: hyper::Error,
+    },
+    #[error("{target} answered more than {MAX_ANSWER_BYTES} bytes or broke off")]
+    Body { target: String },
+    #[error("{target} answered {status}: {body}")]
+    Status {
+        target: String,
+        status: u16,
+        body: String,
+    },
+    #[error("{target} answered something that is not JSON")]
+    NotJson { target: String },
+    #[error("{target} did not answer within {0:?}", .timeout)]
+    Timeout { target: String, timeout: Duration },
+    #[error("building the request to {target}")]
+    Request { target: String },
+}
+
+/// POSTs `body` to `http://host:port/path` through the egress proxy; the JSON answer of a 2xx.
+pub async fn post_json(
+    egress: &Endpoint,
+    host: &str,
+    port: u16,
+    path: &str,
+    body: &Value,
+    timeout: Duration,
+) -> Result<Value, NodeHttpError> {
+    let target = format!("{host}:{port}");
+    tokio::time::timeout(timeout, exchange(egress, host, port, path, body, &target))
+        .await
+        .map_err(|_| NodeHttpError::Timeout {
+            target: target.clone(),
+            timeout,
+        })?
+}
+
+async fn exchange(
+    egress: &Endpoint,
+    host: &str,
+    port: u16,
+    path: &str,
+    body: &Value,
+    target: &str,
+) -> Result<Value, NodeHttpError> {
+    let stream = connect_via_host(egress, host, port)
+        .await
+        .map_err(|source| NodeHttpError::Egress {
+            target: target.to_owned(),
+            source,
+        })?
+        .map_err(|reason| NodeHttpError::Refused {
+            target: target.to_owned(),
+            reason,
+        })?;
+    let http = |source| NodeHttpError::Http {
+        target: target.to_owned(),
+        source,
+    };
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(http)?;
+    let driver = tokio::spawn(connection);
+    let request = Request::post(path)
+        .header("host", target)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .map_err(|_| NodeHttpError::Request {
+            target: target.to_owned(),
+        })?;
+    let response = sender.send_request(request).await.map_err(http)?;
+    let status = response.status().as_u16();
+    let bytes = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
+        .collect()
+        .await
+        .map_err(|_| NodeHttpError::Body {
+            target: target.to_owned(),
+        })?
+        .to_bytes();
+    driver.abort();
+    if !(200..300).contains(&status) {
+        return Err(NodeHttpError::Status {
+            target: target.to_owned(),
+            status,
+            body: String::from_utf8_lossy(&bytes).chars().take(300).collect(),
+        });
+    }
+    serde_json::from_slice(&bytes).map_err(|_| NodeHttpError::NotJson {
+        target: target.to_owned(),
+    })
+}

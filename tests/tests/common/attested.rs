@@ -1,0 +1,66 @@
+//! A Lit devnet that evaluates the attested-release condition natively, with a dev PKI and a
+//! measurement policy for a dev "image", and the producer whose evidence it accepts.
+
+use aip_attestation::clock;
+use aip_attestation::dev::{DevPki, DevProducer, PcrBank};
+use aip_lit::conditions::{attested_release, Conditions};
+
+use aip_tests::devnet::LitDevnet;
+
+pub struct World {
+    pub dir: std::path::PathBuf,
+    pub producer: DevProducer,
+    pub net: LitDevnet,
+}
+
+pub const IMAGE: &[u8] = b"aip-enclave image";
+
+pub fn world(name: &str) -> World {
+    let dir = std::env::temp_dir().join(format!("aip-attested-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let pki = DevPki::load_or_create(&dir.join("pki"), clock::now()).unwrap();
+    std::fs::write(dir.join("dev-root.pem"), pki.root_pem().unwrap()).unwrap();
+    let bank = PcrBank::for_image(IMAGE, b"aip-enclave");
+    let pcr = |i: usize| hex::encode(bank.get(i).unwrap());
+    let policy = format!(
+        "[[nitro]]\nname = \"dev enclave\"\npcr0 = \"{}\"\npcr1 = \"{}\"\npcr2 = \"{}\"\n",
+        pcr(0),
+        pcr(1),
+        pcr(2)
+    );
+    std::fs::write(dir.join("policy.toml"), &policy).unwrap();
+    let producer = DevProducer::new(pki, bank, "i-dev-attested");
+    let net = LitDevnet::start(&[
+        "--nodes",
+        "3",
+        "--data-dir",
+        dir.join("lit").to_str().unwrap(),
+        "--attested-release-policy",
+        dir.join("policy.toml").to_str().unwrap(),
+        "--trust-dev-root",
+        dir.join("dev-root.pem").to_str().unwrap(),
+    ]);
+    let local = aip_attestation::MeasurementPolicy::from_toml(&policy).unwrap();
+    assert_eq!(
+        net.attested_release["allowedSetsSha256"],
+        local.allowed_sets_sha256_hex()
+    );
+    assert_eq!(
+        net.attested_release["actionCid"],
+        aip_lit::action::attested_release_cid()
+    );
+    World { dir, producer, net }
+}
+
+pub fn condition(w: &World) -> Conditions {
+    condition_of(&w.net)
+}
+
+/// The attested-release condition the devnet evaluates.
+pub fn condition_of(net: &LitDevnet) -> Conditions {
+    attested_release(
+        net.attested_release["actionCid"].as_str().unwrap(),
+        net.attested_release["allowedSetsSha256"].as_str().unwrap(),
+    )
+}

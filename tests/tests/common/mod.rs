@@ -1,0 +1,4 @@
+//! Helpers shared by the end-to-end tests that need a dev-attested world.
+#![allow(dead_code)]
+
+pub mod attested;

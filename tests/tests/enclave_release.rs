@@ -1,0 +1,109 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The enclave's attested release through the host: HTTP to the Lit devnet nodes goes over
+//! the host's egress proxy (a real socket, a real allowlist), evidence is produced for the
+//! nodes' fresh challenges, shares come back sealed to the enclave's HPKE key.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aip_attestation::BoundKeys;
+use aip_client::lit::encrypt_for;
+use aip_enclave::release::{EnclaveIdentity, LitNetwork, ReleaseError};
+use aip_host::proxy::{serve_egress, EgressAllowlist};
+use aip_lit::sealed::ShareRecipient;
+use aip_lit::NetworkKey;
+use aip_wire::{Endpoint, Listener};
+
+mod common;
+use common::attested::{condition_of, world, World};
+
+/// `http://127.0.0.1:PORT` -> ("127.0.0.1", PORT)
+fn host_port(url: &str) -> (String, u16) {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, port) = rest.rsplit_once(':').unwrap();
+    (host.to_owned(), port.parse().unwrap())
+}
+
+async fn egress(dir: &std::path::Path, allowed: &[(String, u16)]) -> Endpoint {
+    let endpoint = Endpoint::Unix(dir.join(format!("egress-{}.sock", allowed.len())));
+    let listener = Listener::bind(&endpoint).await.unwrap();
+    let allowlist = EgressAllowlist::new(allowed.iter().map(|(h, p)| format!("{h}:{p}")));
+    tokio::spawn(serve_egress(listener, Arc::new(allowlist)));
+    endpoint
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_enclave_releases_through_the_hosts_egress() {
+    let World { dir, producer, net } = world("egress-release");
+    let key = NetworkKey::from_hex(&net.network_public_key).unwrap();
+    let conditions = condition_of(&net);
+    let secret = b"the enclave's 32-byte state key!";
+    let encrypted = encrypt_for(&key, &conditions, secret).unwrap();
+    let nodes: Vec<(String, u16)> = net.nodes.iter().map(|u| host_port(u)).collect();
+
+    let recipient = Arc::new(ShareRecipient::generate());
+    let me = EnclaveIdentity {
+        producer: Arc::new(producer),
+        keys: BoundKeys {
+            tls_spki_der: b"tls spki".to_vec(),
+            signing_public_key: [7; 32],
+            hpke_public_key: recipient.public_key(),
+            config_sha256: [9; 32],
+        },
+        recipient,
+    };
+    let network = |egress: Endpoint| LitNetwork {
+        egress,
+        nodes: nodes.clone(),
+        network_key: key,
+        threshold: net.threshold,
+        conditions: conditions.clone(),
+        node_timeout: Duration::from_secs(10),
+    };
+
+    // Every node allowed.
+    let all = network(egress(&dir, &nodes).await);
+    let (plaintext, tally) = all
+        .release(&me, &encrypted.ciphertext, &encrypted.data_to_encrypt_hash)
+        .await
+        .unwrap();
+    assert_eq!(plaintext.as_slice(), secret);
+    assert!(tally.valid >= 2, "{tally:?}");
+
+    // One node off the allowlist: the other two still meet the threshold of 2.
+    let two = network(egress(&dir, &nodes[1..]).await);
+    let (plaintext, _) = two
+        .release(&me, &encrypted.ciphertext, &encrypted.data_to_encrypt_hash)
+        .await
+        .unwrap();
+    assert_eq!(plaintext.as_slice(), secret);
+
+    // Two off: the handshake count is already below the threshold; nothing is released.
+    let one = network(egress(&dir, &nodes[2..]).await);
+    let err = one
+        .release(&me, &encrypted.ciphertext, &encrypted.data_to_encrypt_hash)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ReleaseError::TooFewHandshakes {
+                answered: 1,
+                asked: 3,
+                threshold: 2
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().starts_with("lit_threshold_unmet"));
+
+    // A ciphertext for another plaintext hash: the nodes sign another identity and the
+    // combination does not decrypt this ciphertext.
+    let other = encrypt_for(&key, &conditions, b"another secret, same condition..").unwrap();
+    let err = all
+        .release(&me, &encrypted.ciphertext, &other.data_to_encrypt_hash)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ReleaseError::Collect(_)), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
