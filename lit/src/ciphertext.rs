@@ -84,3 +84,31 @@ pub fn encrypt(
         })
         .map_err(|e| LitError::Encrypt(e.to_string()))
 }
+
+/// What a device (or the enclave, for its state key) stores: the Lit encryption of a secret
+/// and how to find its identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encrypted {
+    /// base64 of the time-lock ciphertext.
+    pub ciphertext: String,
+    /// `dataToEncryptHash`: SHA-256 of the plaintext, hex.
+    pub data_to_encrypt_hash: String,
+    /// The identity the nodes will sign.
+    pub identity: String,
+}
+
+/// Encrypts `plaintext` under `conditions` to the network key, as the JS SDK's `encrypt`.
+pub fn encrypt_for(
+    network_key: &NetworkKey,
+    conditions: &crate::conditions::Conditions,
+    plaintext: &[u8],
+) -> Result<Encrypted, LitError> {
+    let data_hash = crate::identity::data_to_encrypt_hash(plaintext);
+    let identity = conditions.identity(&data_hash);
+    let ciphertext = encrypt(network_key, plaintext, identity.as_bytes())?;
+    Ok(Encrypted {
+        ciphertext: ciphertext.to_base64(),
+        data_to_encrypt_hash: data_hash,
+        identity,
+    })
+}

@@ -32,7 +32,7 @@ pub mod sealed;
 pub mod share;
 pub mod wire;
 
-pub use ciphertext::{encrypt, Ciphertext};
+pub use ciphertext::{encrypt, encrypt_for, Ciphertext, Encrypted};
 pub use conditions::Conditions;
 pub use error::LitError;
 pub use network_key::NetworkKey;

@@ -6,31 +6,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aip_attestation::BoundKeys;
 use aip_client::lit::encrypt_for;
-use aip_enclave::release::{EnclaveIdentity, LitNetwork, ReleaseError};
-use aip_host::proxy::{serve_egress, EgressAllowlist};
-use aip_lit::sealed::ShareRecipient;
+use aip_enclave::release::{LitNetwork, ReleaseError};
 use aip_lit::NetworkKey;
-use aip_wire::{Endpoint, Listener};
+use aip_wire::Endpoint;
 
 mod common;
-use common::attested::{condition_of, world, World};
-
-/// `http://127.0.0.1:PORT` -> ("127.0.0.1", PORT)
-fn host_port(url: &str) -> (String, u16) {
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, port) = rest.rsplit_once(':').unwrap();
-    (host.to_owned(), port.parse().unwrap())
-}
-
-async fn egress(dir: &std::path::Path, allowed: &[(String, u16)]) -> Endpoint {
-    let endpoint = Endpoint::Unix(dir.join(format!("egress-{}.sock", allowed.len())));
-    let listener = Listener::bind(&endpoint).await.unwrap();
-    let allowlist = EgressAllowlist::new(allowed.iter().map(|(h, p)| format!("{h}:{p}")));
-    tokio::spawn(serve_egress(listener, Arc::new(allowlist)));
-    endpoint
-}
+use common::attested::{condition_of, enclave_identity, host_egress, node_addresses, world, World};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_enclave_releases_through_the_hosts_egress() {
@@ -39,19 +21,8 @@ async fn the_enclave_releases_through_the_hosts_egress() {
     let conditions = condition_of(&net);
     let secret = b"the enclave's 32-byte state key!";
     let encrypted = encrypt_for(&key, &conditions, secret).unwrap();
-    let nodes: Vec<(String, u16)> = net.nodes.iter().map(|u| host_port(u)).collect();
-
-    let recipient = Arc::new(ShareRecipient::generate());
-    let me = EnclaveIdentity {
-        producer: Arc::new(producer),
-        keys: BoundKeys {
-            tls_spki_der: b"tls spki".to_vec(),
-            signing_public_key: [7; 32],
-            hpke_public_key: recipient.public_key(),
-            config_sha256: [9; 32],
-        },
-        recipient,
-    };
+    let nodes = node_addresses(&net);
+    let me = enclave_identity(Arc::new(producer));
     let network = |egress: Endpoint| LitNetwork {
         egress,
         nodes: nodes.clone(),
@@ -62,7 +33,7 @@ async fn the_enclave_releases_through_the_hosts_egress() {
     };
 
     // Every node allowed.
-    let all = network(egress(&dir, &nodes).await);
+    let all = network(host_egress(&dir, "all", &nodes).await);
     let (plaintext, tally) = all
         .release(&me, &encrypted.ciphertext, &encrypted.data_to_encrypt_hash)
         .await
@@ -71,7 +42,7 @@ async fn the_enclave_releases_through_the_hosts_egress() {
     assert!(tally.valid >= 2, "{tally:?}");
 
     // One node off the allowlist: the other two still meet the threshold of 2.
-    let two = network(egress(&dir, &nodes[1..]).await);
+    let two = network(host_egress(&dir, "two", &nodes[1..]).await);
     let (plaintext, _) = two
         .release(&me, &encrypted.ciphertext, &encrypted.data_to_encrypt_hash)
         .await
@@ -79,7 +50,7 @@ async fn the_enclave_releases_through_the_hosts_egress() {
     assert_eq!(plaintext.as_slice(), secret);
 
     // Two off: the handshake count is already below the threshold; nothing is released.
-    let one = network(egress(&dir, &nodes[2..]).await);
+    let one = network(host_egress(&dir, "one", &nodes[2..]).await);
     let err = one
         .release(&me, &encrypted.ciphertext, &encrypted.data_to_encrypt_hash)
         .await

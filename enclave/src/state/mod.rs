@@ -1,6 +1,10 @@
 //! State the enclave keeps through the untrusted host: every record sealed with the state key
-//! before it leaves the enclave ([`sealed`]). DESIGN.md, "State, ledger, rollback".
+//! before it leaves the enclave ([`sealed`]), written through the host's versioned store
+//! ([`host_store`]); the state key itself lives only as a Lit ciphertext ([`state_key`]).
+//! DESIGN.md, "State, ledger, rollback".
 
+pub mod host_store;
 pub mod sealed;
+pub mod state_key;
 
 pub use sealed::{open, seal, SealError, StateKey};
