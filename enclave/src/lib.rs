@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod config;
+pub mod ledger;
 pub mod policy;
 pub mod release;
 pub mod solana;
