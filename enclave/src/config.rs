@@ -8,6 +8,7 @@
 
 use std::str::FromStr;
 
+pub use aip_attestation::Platform;
 use aip_lit::NetworkKey;
 use aip_wire::Endpoint;
 use serde::Deserialize;
@@ -19,15 +20,6 @@ pub enum ConfigError {
     Parse(#[source] toml::de::Error),
     #[error("configuration: {0}")]
     Invalid(String),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Platform {
-    Nitro,
-    SevSnp,
-    /// Dev evidence signed by a local dev root (debug builds only).
-    Dev,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -66,6 +58,7 @@ fn default_node_timeout_ms() -> u64 {
 pub struct EnclaveConfig {
     /// The name in the enclave's TLS certificate.
     pub server_name: String,
+    /// nitro, sev-snp, or dev (debug builds only).
     pub platform: Platform,
     /// PEM of the operator CA that client certificates must chain to.
     pub operator_ca_pem: String,

@@ -5,6 +5,7 @@
 //! ([`policy`]) and the sealed state kept by the untrusted host ([`state`]).
 
 pub mod api;
+pub mod boot;
 pub mod config;
 pub mod ledger;
 pub mod policy;

@@ -10,20 +10,24 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use aip_wire::control::{receive, send, ControlRequest, ControlResponse};
 use aip_wire::frame::DEFAULT_FRAME_CAP;
+use aip_wire::process::error_chain;
 use aip_wire::{Listener, Stream, WireError};
 
+use crate::metrics::{HostMetrics, OpLabels};
 use crate::store::{BlobStore, PutOutcome};
 
 /// Accepts control connections until the listener fails.
 pub async fn serve_control(
     listener: Listener,
     store: Arc<Mutex<BlobStore>>,
+    metrics: Arc<HostMetrics>,
 ) -> Result<(), WireError> {
     loop {
         let (stream, peer) = listener.accept().await?;
         let store = Arc::clone(&store);
+        let metrics = Arc::clone(&metrics);
         tokio::spawn(async move {
-            if let Err(error) = serve_connection(stream, store).await {
+            if let Err(error) = serve_connection(stream, store, metrics).await {
                 tracing::warn!(%peer, %error, "control connection closed");
             }
         });
@@ -33,14 +37,27 @@ pub async fn serve_control(
 async fn serve_connection(
     mut stream: Stream,
     store: Arc<Mutex<BlobStore>>,
+    metrics: Arc<HostMetrics>,
 ) -> Result<(), WireError> {
     while let Some(request) = receive::<_, ControlRequest>(&mut stream, DEFAULT_FRAME_CAP).await? {
         let store = Arc::clone(&store);
+        let op = operation(&request);
+        let started = std::time::Instant::now();
         let response = tokio::task::spawn_blocking(move || answer(&store, request))
             .await
             .unwrap_or_else(|_| ControlResponse::Failed {
                 reason: "the store task failed".into(),
             });
+        metrics
+            .store_seconds
+            .observe(started.elapsed().as_secs_f64());
+        metrics
+            .store_ops
+            .get_or_create(&OpLabels {
+                op: op.into(),
+                outcome: outcome(&response).into(),
+            })
+            .inc();
         send(&mut stream, &response, DEFAULT_FRAME_CAP).await?;
     }
     Ok(())
@@ -90,13 +107,25 @@ pub fn answer(store: &Mutex<BlobStore>, request: ControlRequest) -> ControlRespo
     }
 }
 
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+fn operation(request: &ControlRequest) -> &'static str {
+    match request {
+        ControlRequest::Put { .. } => "put",
+        ControlRequest::Get { .. } => "get",
+        ControlRequest::List { .. } => "list",
+        ControlRequest::Time => "time",
+        ControlRequest::Health => "health",
     }
-    text
+}
+
+fn outcome(response: &ControlResponse) -> &'static str {
+    match response {
+        ControlResponse::Stored { .. } => "stored",
+        ControlResponse::Found { .. } => "found",
+        ControlResponse::Missing => "missing",
+        ControlResponse::Conflict { .. } => "conflict",
+        ControlResponse::Keys { .. } => "keys",
+        ControlResponse::Time { .. } => "time",
+        ControlResponse::Healthy => "healthy",
+        ControlResponse::Failed { .. } => "failed",
+    }
 }

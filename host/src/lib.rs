@@ -7,7 +7,13 @@
 //! - [`store::BlobStore`]: the sealed records, compare-and-set by version, fsynced.
 //! - [`control_server`]: the control channel (store, time hints, health) over aip-wire.
 //! - [`proxy`]: ingress (public TCP -> enclave) and allowlisted egress, bytes only.
+//! - [`supervisor`]: the enclave process in dev; [`metrics`] and [`metrics_server`]: Prometheus.
+//! - [`config`]: the host's TOML.
 
+pub mod config;
 pub mod control_server;
+pub mod metrics;
+pub mod metrics_server;
 pub mod proxy;
 pub mod store;
+pub mod supervisor;

@@ -15,6 +15,8 @@ use aip_wire::egress::{EgressReply, EgressRequest, EGRESS_FRAME_CAP};
 use aip_wire::{Endpoint, Listener, Stream, WireError};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::metrics::{HostMetrics, OpLabels};
+
 /// Exact `host:port` entries the enclave may reach.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EgressAllowlist(BTreeSet<String>);
@@ -30,9 +32,14 @@ impl EgressAllowlist {
 }
 
 /// Joins every client connection on `public` to a new connection to the enclave.
-pub async fn serve_ingress(public: TcpListener, enclave: Endpoint) -> Result<(), WireError> {
+pub async fn serve_ingress(
+    public: TcpListener,
+    enclave: Endpoint,
+    metrics: Arc<HostMetrics>,
+) -> Result<(), WireError> {
     loop {
         let (mut client, peer) = public.accept().await?;
+        metrics.ingress_connections.inc();
         let enclave = enclave.clone();
         tokio::spawn(async move {
             let outcome = async {
@@ -53,12 +60,14 @@ pub async fn serve_ingress(public: TcpListener, enclave: Endpoint) -> Result<(),
 pub async fn serve_egress(
     listener: Listener,
     allowlist: Arc<EgressAllowlist>,
+    metrics: Arc<HostMetrics>,
 ) -> Result<(), WireError> {
     loop {
         let (stream, _) = listener.accept().await?;
         let allowlist = Arc::clone(&allowlist);
+        let metrics = Arc::clone(&metrics);
         tokio::spawn(async move {
-            if let Err(error) = egress_connection(stream, &allowlist).await {
+            if let Err(error) = egress_connection(stream, &allowlist, &metrics).await {
                 tracing::info!(%error, "egress connection ended");
             }
         });
@@ -68,11 +77,23 @@ pub async fn serve_egress(
 async fn egress_connection(
     mut enclave: Stream,
     allowlist: &EgressAllowlist,
+    metrics: &HostMetrics,
 ) -> Result<(), WireError> {
     let Some(request) = receive::<_, EgressRequest>(&mut enclave, EGRESS_FRAME_CAP).await? else {
         return Ok(());
     };
+    let count = |target: &str, outcome: &str| {
+        metrics
+            .egress
+            .get_or_create(&OpLabels {
+                op: target.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    };
     if !allowlist.allows(&request.host, request.port) {
+        // Refused targets are not labelled by name: the label set stays bounded.
+        count("not_allowed", "refused");
         tracing::warn!(host = %request.host, port = request.port, "egress refused: not on the allowlist");
         let reason = format!(
             "{}:{} is not on the host's egress allowlist",
@@ -88,6 +109,10 @@ async fn egress_connection(
     let mut target = match TcpStream::connect((request.host.as_str(), request.port)).await {
         Ok(target) => target,
         Err(error) => {
+            count(
+                &format!("{}:{}", request.host, request.port),
+                "connect_failed",
+            );
             let reason = format!("connecting to {}:{}: {error}", request.host, request.port);
             return send(
                 &mut enclave,
@@ -98,6 +123,7 @@ async fn egress_connection(
         }
     };
     target.set_nodelay(true)?;
+    count(&format!("{}:{}", request.host, request.port), "connected");
     send(&mut enclave, &EgressReply::Connected, EGRESS_FRAME_CAP).await?;
     tokio::io::copy_bidirectional(&mut enclave, &mut target).await?;
     Ok(())

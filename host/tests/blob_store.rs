@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use aip_host::control_server::serve_control;
+use aip_host::metrics::HostMetrics;
 use aip_host::store::{BlobStore, PutOutcome, StoreError, MAX_RECORD_LEN};
 use aip_wire::control::{receive, send, ControlRequest, ControlResponse, KeyVersion};
 use aip_wire::frame::DEFAULT_FRAME_CAP;
@@ -156,7 +157,11 @@ async fn the_control_channel_serves_the_store_over_a_socket() {
     let store = Arc::new(Mutex::new(BlobStore::open(&dir.join("store.db")).unwrap()));
     let endpoint = Endpoint::Unix(dir.join("control.sock"));
     let listener = Listener::bind(&endpoint).await.unwrap();
-    let server = tokio::spawn(serve_control(listener, Arc::clone(&store)));
+    let server = tokio::spawn(serve_control(
+        listener,
+        Arc::clone(&store),
+        HostMetrics::new(),
+    ));
 
     let mut enclave = Stream::connect(&endpoint).await.unwrap();
     let mut ask = async |request: ControlRequest| -> ControlResponse {

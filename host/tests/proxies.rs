@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use aip_host::metrics::HostMetrics;
 use aip_host::proxy::{serve_egress, serve_ingress, EgressAllowlist};
 use aip_wire::egress::connect_via_host;
 use aip_wire::{Endpoint, Listener};
@@ -38,7 +39,8 @@ async fn egress_reaches_allowlisted_targets_only() {
     let endpoint = socket("egress.sock");
     let listener = Listener::bind(&endpoint).await.unwrap();
     let allowlist = Arc::new(EgressAllowlist::new([format!("127.0.0.1:{port}")]));
-    tokio::spawn(serve_egress(listener, allowlist));
+    let metrics = HostMetrics::new();
+    tokio::spawn(serve_egress(listener, allowlist, Arc::clone(&metrics)));
 
     let mut stream = connect_via_host(&endpoint, "127.0.0.1", port)
         .await
@@ -70,6 +72,17 @@ async fn egress_reaches_allowlisted_targets_only() {
             "{host}:{p}: {refused}"
         );
     }
+    let exposed = metrics.render();
+    assert!(
+        exposed.contains(&format!(
+            r#"aip_host_egress_requests_total{{op="127.0.0.1:{port}",outcome="connected"}} 1"#
+        )),
+        "{exposed}"
+    );
+    assert!(
+        exposed.contains(r#"aip_host_egress_requests_total{op="not_allowed",outcome="refused"} 3"#),
+        "{exposed}"
+    );
 }
 
 #[tokio::test]
@@ -88,7 +101,7 @@ async fn ingress_joins_public_clients_to_the_enclave() {
     });
     let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = public.local_addr().unwrap();
-    tokio::spawn(serve_ingress(public, enclave));
+    tokio::spawn(serve_ingress(public, enclave, HostMetrics::new()));
 
     for _ in 0..3 {
         let mut client = tokio::net::TcpStream::connect(address).await.unwrap();

@@ -2,31 +2,20 @@
 //! The enclave's API served inside TLS over an aip-wire listener (as the host forwards it):
 //! authorization, scopes, rate limits, JSON error codes and the ledger head on every response.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
-use aip_client::tls::OperatorCa;
 use aip_enclave::api::keys::{issue, KeyRing};
 use aip_enclave::api::rate::RateLimit;
-use aip_enclave::api::routes::{router, ApiState};
 use aip_enclave::api::scope::Scope;
-use aip_enclave::api::server::serve;
-use aip_enclave::api::tls::TlsIdentity;
 use aip_tests::https::{client_config, request};
-use aip_tests::unix_now;
 use aip_wire::ledger::LedgerHead;
-use aip_wire::{Endpoint, Listener};
-use ed25519_dalek::SigningKey;
-use rand_core::OsRng;
+
+mod common;
+use common::api::start;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authorization_scopes_rate_limits_and_the_ledger_head() {
-    let identity = TlsIdentity::generate("localhost").unwrap();
-    let operator = OperatorCa::generate("operator").unwrap();
-    let ledger_key = SigningKey::generate(&mut OsRng);
-    let head = LedgerHead::sign(&ledger_key, 3, [9u8; 32]);
-
     let (reader, reader_record) = issue(
         "auditor",
         BTreeSet::from([Scope::ReadAnalytics]),
@@ -47,27 +36,15 @@ async fn authorization_scopes_rate_limits_and_the_ledger_head() {
     let mut keys = KeyRing::default();
     keys.insert(reader_record);
     keys.insert(payer_record);
-    let state = Arc::new(ApiState {
-        keys: Mutex::new(keys),
-        buckets: Mutex::new(HashMap::new()),
-        ledger_head: Mutex::new(head),
-        started: Instant::now(),
-        platform: "dev".into(),
-    });
-
-    let dir = std::env::temp_dir().join(format!("aip-api-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let endpoint = Endpoint::Unix(dir.join("ingress.sock"));
-    let listener = Listener::bind(&endpoint).await.unwrap();
-    let tls = identity.server_config(operator.certificate_pem()).unwrap();
-    tokio::spawn(serve(listener, tls, router(Arc::clone(&state))));
-
-    let client = operator
-        .issue_client("backend", unix_now() - 60, unix_now() + 3600)
-        .unwrap();
-    let config = client_config(
-        identity.spki_sha256(),
-        Some((&client.certificate_pem, &client.key_pem)),
+    let api = start("authorization", keys, 3).await;
+    let head = api.state.head().unwrap();
+    assert_eq!(head.seq, 3);
+    let ledger_key = api.state.signing.clone();
+    let (endpoint, config, identity, dir) = (
+        api.endpoint.clone(),
+        api.config(),
+        &api.tls,
+        api.dir.clone(),
     );
     let get = |path: &'static str, headers: Vec<(&'static str, String)>| {
         let config = Arc::clone(&config);
@@ -116,7 +93,7 @@ async fn authorization_scopes_rate_limits_and_the_ledger_head() {
         let ok = get("/v1/ledger/head", bearer(&reader.secret)).await;
         assert_eq!(ok.status, 200, "{ok:?}");
         assert_eq!(ok.json()["seq"], 3);
-        assert_eq!(ok.json()["hash"], hex::encode([9u8; 32]));
+        assert_eq!(ok.json()["hash"], hex::encode(head.hash));
     }
     let limited = get("/v1/ledger/head", bearer(&reader.secret)).await;
     assert_eq!(

@@ -8,21 +8,16 @@ use std::sync::{Arc, Mutex};
 use aip_enclave::ledger::{Ledger, LedgerStoreError};
 use aip_enclave::state::host_store::HostStore;
 use aip_enclave::state::sealed::{seal, StateKey};
-use aip_host::control_server::serve_control;
 use aip_host::store::BlobStore;
 use aip_wire::ledger::{verify_chain, LedgerEntry};
-use aip_wire::{Endpoint, Listener};
+
+mod common;
 
 async fn host(name: &str) -> (std::path::PathBuf, HostStore, Arc<Mutex<BlobStore>>) {
     let dir = std::env::temp_dir().join(format!("aip-ledger-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let control = Endpoint::Unix(dir.join("control.sock"));
-    let blobs = Arc::new(Mutex::new(BlobStore::open(&dir.join("store.db")).unwrap()));
-    tokio::spawn(serve_control(
-        Listener::bind(&control).await.unwrap(),
-        Arc::clone(&blobs),
-    ));
+    let (control, blobs) = common::host::control_channel(&dir).await;
     (dir, HostStore::new(control), blobs)
 }
 

@@ -3,7 +3,7 @@
 //! socket, its egress proxy, the Lit devnet with the attested-release condition. Created once,
 //! recovered by a later boot of the same measurement, refused to another measurement.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aip_attestation::dev::{DevPki, DevProducer, PcrBank};
@@ -11,10 +11,7 @@ use aip_attestation::{clock, EvidenceProducer};
 use aip_enclave::release::LitNetwork;
 use aip_enclave::state::host_store::HostStore;
 use aip_enclave::state::state_key::{recover_or_create, Origin, StateKeyError, STATE_KEY_RECORD};
-use aip_host::control_server::serve_control;
-use aip_host::store::BlobStore;
 use aip_lit::NetworkKey;
-use aip_wire::{Endpoint, Listener};
 
 mod common;
 use common::attested::{condition_of, enclave_identity, host_egress, node_addresses, world, World};
@@ -23,12 +20,7 @@ use common::attested::{condition_of, enclave_identity, host_egress, node_address
 async fn created_once_recovered_later_refused_to_another_measurement() {
     let World { dir, producer, net } = world("state-key");
     // The host: store on its control socket, egress allowing the devnet nodes.
-    let control = Endpoint::Unix(dir.join("control.sock"));
-    let blob_store = Arc::new(Mutex::new(BlobStore::open(&dir.join("store.db")).unwrap()));
-    tokio::spawn(serve_control(
-        Listener::bind(&control).await.unwrap(),
-        Arc::clone(&blob_store),
-    ));
+    let (control, blob_store) = common::host::control_channel(&dir).await;
     let nodes = node_addresses(&net);
     let egress = host_egress(&dir, "egress", &nodes).await;
 

@@ -9,6 +9,7 @@
 //! - [`control`]: the blob store, time hints, health.
 //! - [`ledger`]: the hash-chained, enclave-signed ledger's format and its verification
 //!   (shared with auditors).
+//! - [`process`]: JSON logs, the runtime and error chains for both processes.
 //! - [`egress`]: the enclave's connections out through the host, allowlisted by the host.
 
 pub mod control;
@@ -17,6 +18,7 @@ pub mod endpoint;
 pub mod error;
 pub mod frame;
 pub mod ledger;
+pub mod process;
 pub mod transport;
 
 pub use endpoint::Endpoint;

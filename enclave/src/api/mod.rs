@@ -3,10 +3,15 @@
 //! errors ([`error`]), the routes ([`routes`]) and serving them inside TLS ([`server`]).
 //! DESIGN.md, "API".
 
+pub mod agent_keys;
+pub mod attestation;
+pub mod body;
 pub mod error;
 pub mod keys;
+pub mod ledger_export;
 pub mod rate;
 pub mod routes;
 pub mod scope;
 pub mod server;
+pub mod state;
 pub mod tls;

@@ -7,6 +7,7 @@ use aip_attestation::clock;
 use aip_attestation::dev::{DevPki, DevProducer, PcrBank};
 use aip_attestation::{BoundKeys, EvidenceProducer};
 use aip_enclave::release::EnclaveIdentity;
+use aip_host::metrics::HostMetrics;
 use aip_host::proxy::{serve_egress, EgressAllowlist};
 use aip_lit::conditions::{attested_release, Conditions};
 use aip_lit::sealed::ShareRecipient;
@@ -107,6 +108,10 @@ pub async fn host_egress(dir: &std::path::Path, name: &str, allowed: &[(String, 
     let endpoint = Endpoint::Unix(dir.join(format!("{name}.sock")));
     let listener = Listener::bind(&endpoint).await.unwrap();
     let allowlist = EgressAllowlist::new(allowed.iter().map(|(h, p)| format!("{h}:{p}")));
-    tokio::spawn(serve_egress(listener, Arc::new(allowlist)));
+    tokio::spawn(serve_egress(
+        listener,
+        Arc::new(allowlist),
+        HostMetrics::new(),
+    ));
     endpoint
 }

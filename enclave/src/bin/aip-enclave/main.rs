@@ -1,5 +1,7 @@
-//! `aip-enclave`: the enclave binary. For now it carries the operator and auditor tooling of
-//! the transaction engine; the service comes with the service issue.
+//! `aip-enclave`: the enclave binary: `serve` boots and serves the API; `explain-tx` and
+//! `dev-policy` are operator and auditor tooling.
+
+mod serve;
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -18,6 +20,18 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Boot (config -> keys -> attestation -> state key via Lit -> state) and serve the API.
+    /// Any failed stage stops the boot with exit code 20 and a logged stage and reason.
+    Serve {
+        /// The measured configuration (TOML).
+        #[arg(long)]
+        config: std::path::PathBuf,
+        /// Dev attestation only: the dev PKI directory (root key created on first use).
+        #[arg(long)]
+        dev_pki: Option<std::path::PathBuf>,
+    },
+    /// Print the measurement policy entry of this binary under dev attestation (dev builds).
+    DevPolicy,
     /// Print, as JSON, what the policy engine sees in a transaction or message.
     ///
     /// Reads base64, base58 or hex (auto-detected) from FILE or standard input. Exit codes:
@@ -38,7 +52,16 @@ const EXIT_UNREADABLE: u8 = 4;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    aip_wire::process::init_json_logs();
     match cli.command {
+        Command::Serve { config, dev_pki } => serve::run(&config, dev_pki),
+        Command::DevPolicy => match serve::dev::policy() {
+            Ok(policy) => {
+                print!("{policy}");
+                ExitCode::SUCCESS
+            }
+            Err(reason) => fail(2, "dev_unavailable", &reason, None),
+        },
         Command::ExplainTx { file, encoding } => explain_tx(file.as_deref(), encoding),
     }
 }

@@ -1,0 +1,117 @@
+//! `POST /v1/agent-keys`: create a scoped API key; the key is in the answer once and nowhere
+//! else.
+//!
+//! Who may create what: a key with `full` any scopes; a key with `manage_delegates` only
+//! agent scopes (`create_payments`, `read_analytics`), so a delegate manager cannot mint a key
+//! stronger than itself. Bootstrap: while no key exists, a client with a valid operator
+//! certificate (the mutual TLS already checked it) may create the first one.
+//!
+//! The sealed key record is stored and the creation is in the ledger before the answer.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::body::read_json;
+use super::error::{ApiError, ErrorCode};
+use super::keys::issue;
+use super::rate::RateLimit;
+use super::scope::Scope;
+use super::state::{internal, ApiState};
+use crate::state::host_store::Written;
+use crate::state::sealed::seal;
+
+/// Prefix of the sealed key records in the host's store.
+pub const KEY_RECORD_PREFIX: &str = "keys/";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKey {
+    pub label: String,
+    pub scopes: BTreeSet<Scope>,
+    #[serde(default)]
+    pub rate: Option<RateLimit>,
+}
+
+const AGENT_SCOPES: [Scope; 2] = [Scope::CreatePayments, Scope::ReadAnalytics];
+
+pub async fn create(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let request: CreateKey = read_json(body, state.max_body_bytes).await?;
+    if request.label.is_empty() || request.label.len() > 128 {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "label must be 1..128 characters",
+        ));
+    }
+    let bootstrap = state.has_no_keys()? && !headers.contains_key("authorization");
+    if !bootstrap {
+        let creator = state.authorize(&headers, Scope::ManageDelegates)?;
+        let full = creator.scopes.contains(&Scope::Full);
+        if let Some(scope) = request
+            .scopes
+            .iter()
+            .find(|s| !full && !AGENT_SCOPES.contains(s))
+        {
+            return Err(ApiError::new(
+                ErrorCode::ScopeMissing,
+                format!("a manage_delegates key may grant only create_payments and read_analytics, not {}", scope.as_str()),
+            ));
+        }
+    }
+    let (issued, record) = issue(
+        &request.label,
+        request.scopes.clone(),
+        request.rate.unwrap_or(RateLimit::DEFAULT),
+        state.now_ms(),
+    )
+    .map_err(|e| ApiError::new(ErrorCode::BadRequest, e.to_string()))?;
+
+    // Persist before answering: the sealed record, then the ledger entry.
+    let name = format!("{KEY_RECORD_PREFIX}{}", record.id);
+    let bytes = serde_json::to_vec(&record).map_err(|_| internal("serializing the key record"))?;
+    let sealed =
+        seal(&state.state_key, &name, 1, &bytes).map_err(|_| internal("sealing the key record"))?;
+    match state.store.put(&name, None, 1, sealed).await {
+        Ok(Written::Stored { .. }) => {}
+        Ok(Written::Conflict { .. }) => return Err(internal("a key record with this id exists")),
+        Err(e) => {
+            tracing::error!(error = %e, "storing a key record failed");
+            return Err(ApiError::new(
+                ErrorCode::Unavailable,
+                "the key could not be stored; nothing was created",
+            ));
+        }
+    }
+    let scopes: Vec<&str> = record.scopes.iter().map(|s| s.as_str()).collect();
+    state
+        .record(
+            "api_key_created",
+            &json!({ "id": record.id, "label": record.label, "scopes": scopes, "bootstrap": bootstrap }),
+        )
+        .await?;
+    state
+        .keys
+        .lock()
+        .map_err(|_| internal("the key ring is unavailable"))?
+        .insert(record.clone());
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "id": record.id,
+            "key": issued.secret.as_str(),
+            "scopes": scopes,
+            "label": record.label,
+            "rate": { "burst": record.rate.burst, "per_minute": record.rate.per_minute },
+        })),
+    ))
+}

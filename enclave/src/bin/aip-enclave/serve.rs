@@ -1,0 +1,112 @@
+//! `aip-enclave serve`: boot (fail closed) and serve the API. `aip-enclave dev-policy`: the
+//! measurement policy entry of this very binary under dev attestation, for the Lit devnet.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use aip_attestation::EvidenceProducer;
+use aip_enclave::boot::{boot, serve};
+use aip_enclave::config::{EnclaveConfig, Platform};
+
+/// Boot failures exit with this code after logging the stage and reason.
+const EXIT_BOOT_FAILED: u8 = 20;
+
+pub fn run(config: &Path, dev_pki: Option<PathBuf>) -> ExitCode {
+    let text = match std::fs::read_to_string(config) {
+        Ok(text) => text,
+        Err(error) => {
+            tracing::error!(stage = "load_config", %error, path = %config.display(), "boot failed");
+            return ExitCode::from(EXIT_BOOT_FAILED);
+        }
+    };
+    let runtime = match aip_wire::process::runtime() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "no async runtime");
+            return ExitCode::from(EXIT_BOOT_FAILED);
+        }
+    };
+    let outcome = runtime.block_on(async move {
+        let booted = boot(&text, |config| producer_for(config, dev_pki.as_deref())).await?;
+        serve(booted).await
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(stage = %error.stage, reason = %error.reason, "boot failed; not serving");
+            ExitCode::from(EXIT_BOOT_FAILED)
+        }
+    }
+}
+
+fn producer_for(
+    config: &EnclaveConfig,
+    dev_pki: Option<&Path>,
+) -> Result<Arc<dyn EvidenceProducer>, String> {
+    match config.platform {
+        Platform::Nitro => aip_attestation::nitro::nsm::NsmProducer::open()
+            .map(|p| Arc::new(p) as Arc<dyn EvidenceProducer>)
+            .map_err(|e| e.to_string()),
+        Platform::SevSnp => Ok(Arc::new(aip_attestation::snp::producer::SnpProducer::new(
+            0, None,
+        ))),
+        Platform::Dev => dev::producer(dev_pki),
+    }
+}
+
+#[cfg(feature = "dev")]
+pub mod dev {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use aip_attestation::dev::{DevPki, DevProducer, PcrBank};
+    use aip_attestation::{clock, EvidenceProducer};
+
+    /// The dev PCRs measure this executable's bytes, as PCR0 measures a Nitro image.
+    pub fn bank() -> Result<PcrBank, String> {
+        let image =
+            std::fs::read("/proc/self/exe").map_err(|e| format!("reading /proc/self/exe: {e}"))?;
+        Ok(PcrBank::for_image(&image, b"aip-enclave"))
+    }
+
+    pub fn producer(pki: Option<&Path>) -> Result<Arc<dyn EvidenceProducer>, String> {
+        let dir = pki.ok_or("platform dev needs --dev-pki DIR")?;
+        let pki = DevPki::load_or_create(dir, clock::now()).map_err(|e| e.to_string())?;
+        Ok(Arc::new(DevProducer::new(pki, bank()?, "aip-enclave-dev")))
+    }
+
+    /// A `[[nitro]]` policy entry for this binary's dev PCRs.
+    pub fn policy() -> Result<String, String> {
+        let bank = bank()?;
+        let pcr = |i: usize| {
+            bank.get(i)
+                .map(hex::encode)
+                .ok_or(format!("PCR{i} missing"))
+        };
+        Ok(format!(
+            "[[nitro]]\nname = \"aip-enclave dev build\"\npcr0 = \"{}\"\npcr1 = \"{}\"\npcr2 = \"{}\"\n",
+            pcr(0)?,
+            pcr(1)?,
+            pcr(2)?
+        ))
+    }
+}
+
+#[cfg(not(feature = "dev"))]
+pub mod dev {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use aip_attestation::EvidenceProducer;
+
+    const ABSENT: &str = "this build has no dev attestation (a debug build with --features dev)";
+
+    pub fn producer(_: Option<&Path>) -> Result<Arc<dyn EvidenceProducer>, String> {
+        Err(ABSENT.into())
+    }
+
+    pub fn policy() -> Result<String, String> {
+        Err(ABSENT.into())
+    }
+}

@@ -1,0 +1,229 @@
+//! Boot as a fail-closed state machine (after tkhq/qos): every stage must succeed before the
+//! next starts, and the API is served only after all of them did. A failure stops the boot
+//! with the stage and the reason; nothing is served half-initialized.
+//!
+//! LoadConfig -> GenerateKeys -> Attest -> StateKey -> LoadState -> Serve
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aip_attestation::{BoundKeys, EvidenceProducer};
+use aip_lit::conditions::attested_release;
+use aip_lit::sealed::ShareRecipient;
+use aip_lit::NetworkKey;
+use aip_wire::process::error_chain;
+use aip_wire::{Endpoint, Listener};
+use ed25519_dalek::SigningKey;
+use rand_core::{OsRng, RngCore};
+use rustls::ServerConfig;
+use serde_json::json;
+
+use crate::api::agent_keys::KEY_RECORD_PREFIX;
+use crate::api::keys::{KeyRecord, KeyRing};
+use crate::api::state::{ApiState, Attestation};
+use crate::api::tls::TlsIdentity;
+use crate::config::{EnclaveConfig, MeasuredConfig};
+use crate::ledger::Ledger;
+use crate::release::{EnclaveIdentity, LitNetwork};
+use crate::state::host_store::HostStore;
+use crate::state::sealed::{open, StateKey};
+use crate::state::state_key::{recover_or_create, Origin};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    LoadConfig,
+    GenerateKeys,
+    Attest,
+    StateKey,
+    LoadState,
+    Serve,
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Stage::LoadConfig => "load_config",
+            Stage::GenerateKeys => "generate_keys",
+            Stage::Attest => "attest",
+            Stage::StateKey => "state_key",
+            Stage::LoadState => "load_state",
+            Stage::Serve => "serve",
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("boot stopped at {stage}: {reason}")]
+pub struct BootError {
+    pub stage: Stage,
+    pub reason: String,
+}
+
+fn at<E: std::error::Error>(stage: Stage) -> impl FnOnce(E) -> BootError {
+    move |error| BootError {
+        stage,
+        reason: error_chain(&error),
+    }
+}
+
+fn enter(stage: Stage) {
+    tracing::info!(%stage, "boot stage");
+}
+
+/// Everything needed to serve.
+#[derive(Debug)]
+pub struct Booted {
+    pub api: Arc<ApiState>,
+    pub tls: Arc<ServerConfig>,
+    pub ingress: Endpoint,
+    pub origin: Origin,
+}
+
+/// Runs the stages up to serving. `producer_for` picks the evidence source for the
+/// configured platform (the binary decides what this build may offer).
+pub async fn boot(
+    config_text: &str,
+    producer_for: impl FnOnce(&EnclaveConfig) -> Result<Arc<dyn EvidenceProducer>, String>,
+) -> Result<Booted, BootError> {
+    enter(Stage::LoadConfig);
+    let measured = MeasuredConfig::from_toml(config_text).map_err(at(Stage::LoadConfig))?;
+    let config = &measured.config;
+
+    enter(Stage::GenerateKeys);
+    let tls = TlsIdentity::generate(&config.server_name).map_err(at(Stage::GenerateKeys))?;
+    let signing = SigningKey::generate(&mut OsRng);
+    let recipient = Arc::new(ShareRecipient::generate());
+    let keys = BoundKeys {
+        tls_spki_der: tls.spki_der().to_vec(),
+        signing_public_key: signing.verifying_key().to_bytes(),
+        hpke_public_key: recipient.public_key(),
+        config_sha256: measured.sha256,
+    };
+
+    enter(Stage::Attest);
+    let producer = producer_for(config).map_err(|reason| BootError {
+        stage: Stage::Attest,
+        reason,
+    })?;
+    if producer.platform() != config.platform {
+        return Err(BootError {
+            stage: Stage::Attest,
+            reason: format!(
+                "the configuration says {} but this build's evidence is {}",
+                config.platform,
+                producer.platform()
+            ),
+        });
+    }
+    // A device that cannot attest now would fail every release later: find out first.
+    let mut probe = [0u8; 32];
+    OsRng.fill_bytes(&mut probe);
+    let (probe_producer, probe_keys) = (Arc::clone(&producer), keys.clone());
+    tokio::task::spawn_blocking(move || probe_producer.produce(&probe_keys, &probe))
+        .await
+        .map_err(|_| BootError {
+            stage: Stage::Attest,
+            reason: "the evidence task stopped".into(),
+        })?
+        .map_err(at(Stage::Attest))?;
+
+    enter(Stage::StateKey);
+    let store = HostStore::new(config.transport.control.clone());
+    let network_key =
+        NetworkKey::from_hex(&config.lit.network_public_key).map_err(at(Stage::StateKey))?;
+    let lit = LitNetwork {
+        egress: config.transport.egress.clone(),
+        nodes: config.lit_nodes(),
+        network_key,
+        threshold: config.lit.threshold,
+        conditions: attested_release(&config.lit.action_cid, &config.lit.allowed_sets_sha256),
+        node_timeout: Duration::from_millis(config.lit.node_timeout_ms),
+    };
+    let me = EnclaveIdentity {
+        producer: Arc::clone(&producer),
+        keys: keys.clone(),
+        recipient,
+    };
+    let (state_key, origin) = recover_or_create(&store, &lit, &me)
+        .await
+        .map_err(at(Stage::StateKey))?;
+    tracing::info!(?origin, "state key ready");
+
+    enter(Stage::LoadState);
+    let ring = load_keys(&store, &state_key)
+        .await
+        .map_err(|reason| BootError {
+            stage: Stage::LoadState,
+            reason,
+        })?;
+    let ledger = Ledger::load(&store, &state_key)
+        .await
+        .map_err(at(Stage::LoadState))?;
+    let server_config = tls
+        .server_config(&config.operator_ca_pem)
+        .map_err(at(Stage::LoadState))?;
+    let api = Arc::new(ApiState::new(
+        ring,
+        config.max_body_bytes,
+        store,
+        state_key,
+        ledger,
+        signing,
+        Attestation { producer, keys },
+    ));
+    api.record(
+        "enclave_booted",
+        &json!({
+            "platform": config.platform.to_string(),
+            "state_key": match origin { Origin::Created => "created", Origin::Recovered => "recovered" },
+            "tls_spki_sha256": hex::encode(tls.spki_sha256()),
+            "signing_public_key": hex::encode(api.signing.verifying_key().to_bytes()),
+            "config_sha256": hex::encode(measured.sha256),
+        }),
+    )
+    .await
+    .map_err(|e| BootError {
+        stage: Stage::LoadState,
+        reason: e.message,
+    })?;
+    Ok(Booted {
+        api,
+        tls: server_config,
+        ingress: config.transport.ingress.clone(),
+        origin,
+    })
+}
+
+async fn load_keys(store: &HostStore, state_key: &StateKey) -> Result<KeyRing, String> {
+    let mut ring = KeyRing::default();
+    for entry in store
+        .list(KEY_RECORD_PREFIX)
+        .await
+        .map_err(|e| error_chain(&e))?
+    {
+        let (version, sealed) = store
+            .get(&entry.key)
+            .await
+            .map_err(|e| error_chain(&e))?
+            .ok_or_else(|| format!("{} vanished while loading", entry.key))?;
+        let bytes = open(state_key, &entry.key, version, &sealed).map_err(|e| error_chain(&e))?;
+        let record: KeyRecord = serde_json::from_slice(&bytes)
+            .map_err(|_| format!("{} is not a key record", entry.key))?;
+        ring.insert(record);
+    }
+    Ok(ring)
+}
+
+/// Serves the API on the ingress endpoint until the listener fails.
+pub async fn serve(booted: Booted) -> Result<(), BootError> {
+    enter(Stage::Serve);
+    let listener = Listener::bind(&booted.ingress)
+        .await
+        .map_err(at(Stage::Serve))?;
+    tracing::info!(ingress = %booted.ingress, "serving");
+    let router = crate::api::routes::router(booted.api);
+    crate::api::server::serve(listener, booted.tls, router)
+        .await
+        .map_err(at(Stage::Serve))
+}
