@@ -4,7 +4,10 @@
 //! enclave's condition (through aip-lit, [`lit`]), delegation and approval signatures. Backend
 //! side: a typed mTLS client. It links no server code. The payments issue builds most of it;
 //! today it holds the Lit helpers that `aipctl lit` uses and the mutual-TLS pieces ([`tls`]:
-//! operator CA, client certificates, pinning the attested server key).
+//! operator CA, client certificates, pinning the attested server key), an HTTPS client
+//! ([`http`]) and first contact with a signer by its attestation ([`attested`]).
 
+pub mod attested;
+pub mod http;
 pub mod lit;
 pub mod tls;

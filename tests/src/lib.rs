@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod devnet;
-pub mod https;
 pub mod rpc;
 
 /// Seconds since the Unix epoch, for certificate validity windows.

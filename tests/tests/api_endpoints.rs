@@ -4,8 +4,8 @@
 //! TLS key, and the ledger export verifying as an auditor would.
 
 use aip_attestation::{clock, BoundKeys, Checks, Evidence, Verifier};
+use aip_client::http::{send, Response as HttpResponse};
 use aip_enclave::api::keys::KeyRing;
-use aip_tests::https::{request, HttpResponse};
 use aip_wire::ledger::{verify_export, LedgerEntry, LedgerHead};
 use base64::Engine as _;
 use serde_json::{json, Value};
@@ -19,9 +19,16 @@ async fn call(api: &Api, method: &str, path: &str, key: Option<&str>, body: &[u8
     if let Some(auth) = &auth {
         headers.push(("authorization", auth.as_str()));
     }
-    request(&api.endpoint, api.config(), method, path, &headers, body)
-        .await
-        .unwrap()
+    send(
+        &api.endpoint,
+        api.config(),
+        method,
+        path,
+        &headers,
+        body.to_vec(),
+    )
+    .await
+    .unwrap()
 }
 
 async fn create(api: &Api, key: Option<&str>, body: Value) -> HttpResponse {

@@ -5,10 +5,11 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use aip_client::http::send;
+use aip_client::tls::pinned_config;
 use aip_enclave::api::keys::{issue, KeyRing};
 use aip_enclave::api::rate::RateLimit;
 use aip_enclave::api::scope::Scope;
-use aip_tests::https::{client_config, request};
 use aip_wire::ledger::LedgerHead;
 
 mod common;
@@ -52,7 +53,7 @@ async fn authorization_scopes_rate_limits_and_the_ledger_head() {
         async move {
             let headers: Vec<(&str, &str)> =
                 headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
-            request(&endpoint, config, "GET", path, &headers, b"")
+            send(&endpoint, config, "GET", path, &headers, b"".to_vec())
                 .await
                 .unwrap()
         }
@@ -125,9 +126,11 @@ async fn authorization_scopes_rate_limits_and_the_ledger_head() {
     );
 
     // Without a client certificate there is no HTTP at all.
-    let anonymous = client_config(identity.spki_sha256(), None);
-    assert!(request(&endpoint, anonymous, "GET", "/v1/health", &[], b"")
-        .await
-        .is_err());
+    let anonymous = pinned_config(identity.spki_sha256(), None).unwrap();
+    assert!(
+        send(&endpoint, anonymous, "GET", "/v1/health", &[], b"".to_vec())
+            .await
+            .is_err()
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
+use aip_client::tls::pinned_config;
 use aip_client::tls::{spki_sha256, Issued, OperatorCa};
 use aip_enclave::api::tls::TlsIdentity;
-use aip_tests::https::client_config;
 use aip_tests::unix_now;
 use rustls::pki_types::ServerName;
 use rustls::ClientConfig;
@@ -38,7 +38,7 @@ async fn server(identity: &TlsIdentity, operator_ca_pem: &str) -> u16 {
 }
 
 fn with(pin: [u8; 32], issued: &Issued) -> Arc<ClientConfig> {
-    client_config(pin, Some((&issued.certificate_pem, &issued.key_pem)))
+    pinned_config(pin, Some((&issued.certificate_pem, &issued.key_pem))).unwrap()
 }
 
 /// Whether one byte makes the round trip: the handshake and the server's client check passed.
@@ -72,7 +72,7 @@ async fn the_client_certificate_matrix() {
     assert!(echoes(port, with(pin, &good)).await);
 
     // No certificate, another CA's certificate, an expired one, one not yet valid.
-    assert!(!echoes(port, client_config(pin, None)).await);
+    assert!(!echoes(port, pinned_config(pin, None).unwrap()).await);
     let stranger = OperatorCa::generate("another CA").unwrap();
     let foreign = stranger
         .issue_client("backend", unix_now() - 60, unix_now() + 3600)

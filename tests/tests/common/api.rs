@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use aip_attestation::dev::{DevPki, DevProducer, PcrBank};
 use aip_attestation::{clock, BoundKeys};
+use aip_client::tls::pinned_config;
 use aip_client::tls::{Issued, OperatorCa};
 use aip_enclave::api::keys::KeyRing;
 use aip_enclave::api::routes::router;
@@ -14,7 +15,6 @@ use aip_enclave::api::tls::TlsIdentity;
 use aip_enclave::ledger::Ledger;
 use aip_enclave::state::host_store::HostStore;
 use aip_enclave::state::sealed::StateKey;
-use aip_tests::https::client_config;
 use aip_tests::unix_now;
 use aip_wire::{Endpoint, Listener};
 use ed25519_dalek::SigningKey;
@@ -34,10 +34,11 @@ pub struct Api {
 impl Api {
     /// A client configuration with the operator-issued client certificate.
     pub fn config(&self) -> Arc<ClientConfig> {
-        client_config(
+        pinned_config(
             self.tls.spki_sha256(),
             Some((&self.client.certificate_pem, &self.client.key_pem)),
         )
+        .unwrap()
     }
 }
 

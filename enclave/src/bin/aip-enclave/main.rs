@@ -32,6 +32,12 @@ enum Command {
     },
     /// Print the measurement policy entry of this binary under dev attestation (dev builds).
     DevPolicy,
+    /// Print the dev attestation root (PEM), creating the dev PKI in DIR if needed (dev
+    /// builds). The Lit devnet and verifiers trust it with --trust-dev-root.
+    DevRoot {
+        #[arg(long)]
+        dev_pki: std::path::PathBuf,
+    },
     /// Print, as JSON, what the policy engine sees in a transaction or message.
     ///
     /// Reads base64, base58 or hex (auto-detected) from FILE or standard input. Exit codes:
@@ -55,13 +61,8 @@ fn main() -> ExitCode {
     aip_wire::process::init_json_logs();
     match cli.command {
         Command::Serve { config, dev_pki } => serve::run(&config, dev_pki),
-        Command::DevPolicy => match serve::dev::policy() {
-            Ok(policy) => {
-                print!("{policy}");
-                ExitCode::SUCCESS
-            }
-            Err(reason) => fail(2, "dev_unavailable", &reason, None),
-        },
+        Command::DevPolicy => print_or_fail(serve::dev::policy()),
+        Command::DevRoot { dev_pki } => print_or_fail(serve::dev::root_pem(&dev_pki)),
         Command::ExplainTx { file, encoding } => explain_tx(file.as_deref(), encoding),
     }
 }
@@ -126,6 +127,16 @@ fn fail(exit: u8, code: &str, message: &str, explanation: Option<serde_json::Val
     }
     println!("{}", pretty(&body));
     ExitCode::from(exit)
+}
+
+fn print_or_fail(text: Result<String, String>) -> ExitCode {
+    match text {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(reason) => fail(2, "dev_unavailable", &reason, None),
+    }
 }
 
 fn pretty(value: &serde_json::Value) -> String {

@@ -76,6 +76,12 @@ pub mod dev {
         Ok(Arc::new(DevProducer::new(pki, bank()?, "aip-enclave-dev")))
     }
 
+    /// The dev root certificate (PEM), creating the PKI under `dir` if needed.
+    pub fn root_pem(dir: &Path) -> Result<String, String> {
+        let pki = DevPki::load_or_create(dir, clock::now()).map_err(|e| e.to_string())?;
+        pki.root_pem().map_err(|e| e.to_string())
+    }
+
     /// A `[[nitro]]` policy entry for this binary's dev PCRs.
     pub fn policy() -> Result<String, String> {
         let bank = bank()?;
@@ -107,6 +113,10 @@ pub mod dev {
     }
 
     pub fn policy() -> Result<String, String> {
+        Err(ABSENT.into())
+    }
+
+    pub fn root_pem(_: &Path) -> Result<String, String> {
         Err(ABSENT.into())
     }
 }
