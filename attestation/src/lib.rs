@@ -19,6 +19,8 @@ pub mod dev;
 pub mod eif;
 pub mod error;
 pub mod evidence;
+#[cfg(feature = "fetch")]
+pub mod fetch;
 mod hexfmt;
 pub mod measurement;
 pub mod nitro;

@@ -7,7 +7,8 @@
 //! operator CA, client certificates, pinning the attested server key), an HTTPS client
 //! ([`http`]) and first contact with a signer by its attestation ([`attested`]).
 
-pub mod attested;
-pub mod http;
 pub mod lit;
 pub mod tls;
+
+pub use aip_attestation::fetch as attested;
+pub use aip_wire::https as http;

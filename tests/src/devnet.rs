@@ -83,6 +83,23 @@ impl LitDevnet {
     }
 }
 
+impl LitDevnet {
+    /// Three nodes evaluating the attested-release condition with `dir/policy.toml`, trusting
+    /// the dev root `dir/dev-root.pem`, their keys under `dir/lit`.
+    pub fn start_attested(dir: &Path) -> Self {
+        Self::start(&[
+            "--nodes",
+            "3",
+            "--data-dir",
+            dir.join("lit").to_str().expect("utf-8 path"),
+            "--attested-release-policy",
+            dir.join("policy.toml").to_str().expect("utf-8 path"),
+            "--trust-dev-root",
+            dir.join("dev-root.pem").to_str().expect("utf-8 path"),
+        ])
+    }
+}
+
 impl Drop for LitDevnet {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -6,6 +6,7 @@
 
 pub mod devnet;
 pub mod rpc;
+pub mod service;
 
 /// Seconds since the Unix epoch, for certificate validity windows.
 pub fn unix_now() -> i64 {

@@ -9,6 +9,8 @@
 //! - [`control`]: the blob store, time hints, health.
 //! - [`ledger`]: the hash-chained, enclave-signed ledger's format and its verification
 //!   (shared with auditors).
+//! - [`server_key`] and [`https`]: the client side of the API's TLS, trusting the signer
+//!   by its attested key hash, and one-request HTTPS over any endpoint.
 //! - [`process`]: JSON logs, the runtime and error chains for both processes.
 //! - [`egress`]: the enclave's connections out through the host, allowlisted by the host.
 
@@ -17,8 +19,10 @@ pub mod egress;
 pub mod endpoint;
 pub mod error;
 pub mod frame;
+pub mod https;
 pub mod ledger;
 pub mod process;
+pub mod server_key;
 pub mod transport;
 
 pub use endpoint::Endpoint;

@@ -32,11 +32,17 @@ async fn ledger_head_layer(
     if let Some(seen) = request.headers().get(LEDGER_HEAD_HEADER) {
         let seen = seen.to_str().ok().map(LedgerHead::from_header);
         match seen {
-            Some(Ok(seen)) if seen.seq > head.seq => {
-                let message = format!(
-                    "the client has seen ledger entry {} but this enclave's ledger ends at {}: its state was rolled back",
-                    seen.seq, head.seq
-                );
+            Some(Ok(seen))
+                if seen.seq > head.seq || (seen.seq == head.seq && seen.hash != head.hash) =>
+            {
+                let message = if seen.seq > head.seq {
+                    format!(
+                        "the client has seen ledger entry {} but this enclave's ledger ends at {}: its state was rolled back",
+                        seen.seq, head.seq
+                    )
+                } else {
+                    format!("the client's ledger entry {} differs from this enclave's: its state was replaced", seen.seq)
+                };
                 return with_head(
                     ApiError::new(ErrorCode::RollbackDetected, message).into_response(),
                     &head,
@@ -52,7 +58,12 @@ async fn ledger_head_layer(
             }
         }
     }
-    with_head(next.run(request).await, &head)
+    let response = next.run(request).await;
+    // The head after the request: what the client should remember.
+    match state.head() {
+        Ok(after) => with_head(response, &after),
+        Err(error) => error.into_response(),
+    }
 }
 
 fn with_head(mut response: Response, head: &LedgerHead) -> Response {

@@ -39,16 +39,7 @@ pub fn world(name: &str) -> World {
     );
     std::fs::write(dir.join("policy.toml"), &policy).unwrap();
     let producer = DevProducer::new(pki, bank, "i-dev-attested");
-    let net = LitDevnet::start(&[
-        "--nodes",
-        "3",
-        "--data-dir",
-        dir.join("lit").to_str().unwrap(),
-        "--attested-release-policy",
-        dir.join("policy.toml").to_str().unwrap(),
-        "--trust-dev-root",
-        dir.join("dev-root.pem").to_str().unwrap(),
-    ]);
+    let net = LitDevnet::start_attested(&dir);
     let local = aip_attestation::MeasurementPolicy::from_toml(&policy).unwrap();
     assert_eq!(
         net.attested_release["allowedSetsSha256"],

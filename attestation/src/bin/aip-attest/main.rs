@@ -6,6 +6,7 @@
 //! invalid; 10 malformed, 11 signature, 12 chain, 13 expired, 14 measurement not allowed,
 //! 15 policy entry expired, 16 debug refused, 17 binding, 18 nonce.
 
+mod fetch;
 mod input;
 mod output;
 
@@ -36,6 +37,11 @@ enum Command {
     /// Verify evidence: a raw Nitro document (COSE bytes or base64), a raw SEV-SNP report
     /// with --vcek, or an aip-signer JSON envelope. Exit 0 only when valid.
     Verify(VerifyArgs),
+    /// Connect to a running signer, fetch fresh evidence for a random nonce, and verify it
+    /// binds the TLS key of that very connection. Prints the key hash to pin. Exit 0 only
+    /// when valid; 1 unreachable; 2 usage; 3 bad policy/root/certificate file; 10..18 as
+    /// verify (17 also when the evidence binds another TLS key).
+    Fetch(fetch::FetchArgs),
     /// Print PCR0/1/2 (and PCR8 if signed) of an enclave image file (EIF), and a policy entry.
     MeasureEif {
         /// The .eif file.
@@ -89,6 +95,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Verify(args) => verify(args),
+        Command::Fetch(args) => fetch::run(args),
         Command::MeasureEif { file, name, json } => measure_eif(&file, &name, json),
     }
 }
@@ -107,40 +114,42 @@ fn read(path: &std::path::Path) -> Result<Vec<u8>, ExitCode> {
     })
 }
 
-fn verify(args: VerifyArgs) -> ExitCode {
-    let at = args.at.unwrap_or_else(clock::now);
-    let mut verifier = match Verifier::new() {
-        Ok(v) => v,
-        Err(e) => {
-            return fail(
-                EXIT_BAD_CONFIG,
-                format!("the built-in roots do not load: {e}"),
+/// The verifier (with the dev root if given) and the measurement policy (if given).
+fn trust(
+    dev_root: Option<&std::path::Path>,
+    policy: Option<&std::path::Path>,
+) -> Result<(Verifier, Option<MeasurementPolicy>), ExitCode> {
+    let mut verifier = Verifier::new().map_err(|e| {
+        fail(
+            EXIT_BAD_CONFIG,
+            format!("the built-in roots do not load: {e}"),
+        )
+    })?;
+    if let Some(path) = dev_root {
+        let pem = read(path)?;
+        verifier = verifier
+            .trust_dev_root(&pem)
+            .map_err(|e| fail(EXIT_BAD_CONFIG, format!("{}: {e}", path.display())))?;
+    }
+    let policy = match policy {
+        None => None,
+        Some(path) => {
+            let text = read(path)?;
+            let text = String::from_utf8_lossy(&text);
+            Some(
+                MeasurementPolicy::from_toml(&text)
+                    .map_err(|e| fail(EXIT_BAD_CONFIG, format!("{}: {e}", path.display())))?,
             )
         }
     };
-    if let Some(path) = &args.trust_dev_root {
-        let pem = match read(path) {
-            Ok(p) => p,
-            Err(code) => return code,
-        };
-        verifier = match verifier.trust_dev_root(&pem) {
-            Ok(v) => v,
-            Err(e) => return fail(EXIT_BAD_CONFIG, format!("{}: {e}", path.display())),
-        };
-    }
-    let policy = match &args.policy {
-        None => None,
-        Some(path) => {
-            let text = match read(path) {
-                Ok(t) => t,
-                Err(code) => return code,
-            };
-            let text = String::from_utf8_lossy(&text);
-            match MeasurementPolicy::from_toml(&text) {
-                Ok(p) => Some(p),
-                Err(e) => return fail(EXIT_BAD_CONFIG, format!("{}: {e}", path.display())),
-            }
-        }
+    Ok((verifier, policy))
+}
+
+fn verify(args: VerifyArgs) -> ExitCode {
+    let at = args.at.unwrap_or_else(clock::now);
+    let (verifier, policy) = match trust(args.trust_dev_root.as_deref(), args.policy.as_deref()) {
+        Ok(trust) => trust,
+        Err(code) => return code,
     };
     let evidence_bytes = match read(&args.evidence) {
         Ok(b) => b,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use aip_wire::{Endpoint, Stream};
+use crate::{Endpoint, Stream};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
@@ -17,7 +17,7 @@ const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
     #[error("connecting to {0}")]
-    Connect(String, #[source] aip_wire::WireError),
+    Connect(String, #[source] crate::WireError),
     #[error("TLS with {0}")]
     Tls(String, #[source] std::io::Error),
     #[error("HTTP with {0}")]

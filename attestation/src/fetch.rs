@@ -3,19 +3,19 @@
 //! measurement policy, our nonce) and binds exactly that TLS key. From then on the client pins
 //! that key. This is what `aip-attest fetch` runs, and what `scripts/dev-up` prints as the pin.
 
-use aip_attestation::{BoundKeys, Checks, Evidence, MeasurementPolicy, Verified, Verifier};
+use crate::{BoundKeys, Checks, Evidence, MeasurementPolicy, Verified, Verifier};
 use aip_wire::Endpoint;
 use base64::Engine as _;
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 
-use crate::http::{send, HttpError};
-use crate::tls::{capture_config, PkiError};
+use aip_wire::https::{send, HttpError};
+use aip_wire::server_key::{capture_config, ClientTlsError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     #[error("TLS configuration")]
-    Tls(#[from] PkiError),
+    Tls(#[from] ClientTlsError),
     #[error("the attestation request")]
     Http(#[from] HttpError),
     #[error("the signer answered {status}: {body}")]
@@ -27,7 +27,7 @@ pub enum FetchError {
     #[error("the evidence binds another TLS key than the one this connection used")]
     KeyMismatch,
     #[error("the evidence does not verify")]
-    Evidence(#[source] aip_attestation::VerifyError),
+    Evidence(#[source] crate::VerifyError),
 }
 
 /// A verified signer: the TLS key hash to pin and what the evidence said.

@@ -1,0 +1,295 @@
+//! The whole local stack as real processes: the Lit devnet (attested release, trusting this
+//! stack's dev root), `aip-host` with its SQLite store, egress allowlist and metrics, and the
+//! `aip-enclave` process it supervises (dev attestation measuring its own executable).
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use aip_client::tls::{Issued, OperatorCa};
+use aip_wire::Endpoint;
+
+use crate::devnet::LitDevnet;
+use crate::unix_now;
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The service binaries (`aip-host`, `aip-enclave` with dev attestation, `aip-attest`),
+/// built once per test process; `cargo build` is a no-op when they are fresh.
+#[derive(Debug, Clone)]
+pub struct Binaries {
+    pub host: PathBuf,
+    pub enclave: PathBuf,
+    pub attest: PathBuf,
+}
+
+pub fn binaries() -> Binaries {
+    static BUILT: Mutex<Option<Binaries>> = Mutex::new(None);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(binaries) = built.as_ref() {
+        return binaries.clone();
+    }
+    let root = repo_root();
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(&root)
+        .args([
+            "build",
+            "-q",
+            "-p",
+            "aip-host",
+            "-p",
+            "aip-enclave",
+            "-p",
+            "aip-attestation",
+            "--features",
+            "aip-enclave/dev",
+            "--bins",
+        ])
+        .status()
+        .expect("run cargo build for the service binaries");
+    assert!(status.success(), "building the service binaries failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+        .join("debug");
+    let binaries = Binaries {
+        host: target.join("aip-host"),
+        enclave: target.join("aip-enclave"),
+        attest: target.join("aip-attest"),
+    };
+    *built = Some(binaries.clone());
+    binaries
+}
+
+fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+fn output(command: &mut Command) -> String {
+    let out = command.output().expect("run a service binary");
+    assert!(
+        out.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// What a stack is started with.
+#[derive(Debug, Clone, Copy)]
+pub struct StackOptions {
+    /// Lit nodes on the host's egress allowlist (the first ones are left out).
+    pub allowed_nodes: usize,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self { allowed_nodes: 3 }
+    }
+}
+
+/// A running stack; everything is stopped on drop.
+#[derive(Debug)]
+pub struct Stack {
+    pub dir: PathBuf,
+    pub lit: LitDevnet,
+    host: Option<Child>,
+    pub public: SocketAddr,
+    pub metrics: SocketAddr,
+    pub operator: OperatorCa,
+    pub client: Issued,
+    pub dev_root_pem: String,
+    pub binaries: Binaries,
+}
+
+impl Stack {
+    pub fn start(name: &str, options: StackOptions) -> Stack {
+        let binaries = binaries();
+        let dir = std::env::temp_dir().join(format!("aip-stack-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let dev_pki = dir.join("dev-pki");
+        let dev_root_pem = output(
+            Command::new(&binaries.enclave)
+                .arg("dev-root")
+                .arg("--dev-pki")
+                .arg(&dev_pki),
+        );
+        std::fs::write(dir.join("dev-root.pem"), &dev_root_pem).unwrap();
+        let policy = output(Command::new(&binaries.enclave).arg("dev-policy"));
+        std::fs::write(dir.join("policy.toml"), &policy).unwrap();
+        let lit = LitDevnet::start_attested(&dir);
+        let operator = OperatorCa::generate("stack operator").unwrap();
+        let client = operator
+            .issue_client("backend", unix_now() - 60, unix_now() + 86_400)
+            .unwrap();
+        let (public, metrics) = (free_port(), free_port());
+        let nodes: Vec<String> = lit
+            .nodes
+            .iter()
+            .map(|u| u.strip_prefix("http://").unwrap().to_owned())
+            .collect();
+        let quote = |items: &[String]| {
+            items
+                .iter()
+                .map(|s| format!("{s:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let sock = |name: &str| format!("unix:{}", dir.join(name).display());
+        let enclave_config = format!(
+            "server_name = \"localhost\"\nplatform = \"dev\"\noperator_ca_pem = \"\"\"\n{}\"\"\"\n\n[transport]\ningress = \"{}\"\ncontrol = \"{}\"\negress = \"{}\"\n\n[lit]\nnetwork_public_key = \"{}\"\nthreshold = {}\nnodes = [{}]\naction_cid = \"{}\"\nallowed_sets_sha256 = \"{}\"\nnode_timeout_ms = 5000\n",
+            operator.certificate_pem(),
+            sock("ingress.sock"),
+            sock("control.sock"),
+            sock("egress.sock"),
+            lit.network_public_key,
+            lit.threshold,
+            quote(&nodes),
+            lit.attested_release["actionCid"].as_str().unwrap(),
+            lit.attested_release["allowedSetsSha256"].as_str().unwrap(),
+        );
+        std::fs::write(dir.join("enclave.toml"), enclave_config).unwrap();
+        let allowed = &nodes[nodes.len() - options.allowed_nodes.min(nodes.len())..];
+        let host_config = format!(
+            "store = {:?}\n\n[listen]\npublic = \"{public}\"\ncontrol = \"{}\"\negress = \"{}\"\nmetrics = \"{metrics}\"\n\n[enclave]\ningress = \"{}\"\ncommand = [{:?}, \"serve\", \"--config\", {:?}, \"--dev-pki\", {:?}]\n\n[egress]\nallow = [{}]\n",
+            dir.join("store.db").display().to_string(),
+            sock("control.sock"),
+            sock("egress.sock"),
+            sock("ingress.sock"),
+            binaries.enclave.display().to_string(),
+            dir.join("enclave.toml").display().to_string(),
+            dev_pki.display().to_string(),
+            quote(allowed),
+        );
+        std::fs::write(dir.join("host.toml"), host_config).unwrap();
+        let mut stack = Stack {
+            dir,
+            lit,
+            host: None,
+            public,
+            metrics,
+            operator,
+            client,
+            dev_root_pem,
+            binaries,
+        };
+        stack.start_host();
+        stack
+    }
+
+    /// Starts `aip-host` (which starts the enclave); its log goes to `host.log` (appended).
+    pub fn start_host(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("host.log"))
+            .unwrap();
+        let child = Command::new(&self.binaries.host)
+            .arg("--config")
+            .arg(self.dir.join("host.toml"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start aip-host");
+        self.host = Some(child);
+    }
+
+    /// Ctrl-C to the host (it stops the enclave first), then waits for it.
+    pub fn stop_host(&mut self) {
+        if let Some(mut child) = self.host.take() {
+            let _ = Command::new("kill")
+                .arg("-INT")
+                .arg(child.id().to_string())
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint::Tcp(self.public)
+    }
+
+    pub fn host_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("host.log")).unwrap_or_default()
+    }
+
+    pub fn client_pem(&self) -> (&str, &str) {
+        (&self.client.certificate_pem, &self.client.key_pem)
+    }
+
+    /// Waits until the enclave serves (an attested fetch succeeds) and returns its TLS pin.
+    pub async fn wait_attested(&self, timeout: Duration) -> [u8; 32] {
+        let verifier = aip_attestation::Verifier::new()
+            .unwrap()
+            .trust_dev_root(self.dev_root_pem.as_bytes())
+            .unwrap();
+        let deadline = Instant::now() + timeout;
+        loop {
+            match aip_attestation::fetch::fetch(
+                &self.endpoint(),
+                Some(self.client_pem()),
+                &verifier,
+                None,
+                unix_now() as u64,
+            )
+            .await
+            {
+                Ok(signer) => return signer.spki_sha256,
+                Err(error) if Instant::now() > deadline => {
+                    panic!(
+                        "the stack did not come up: {error}\n--- host log ---\n{}",
+                        self.host_log()
+                    )
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    }
+
+    /// Copies the host's store (the host must be stopped).
+    pub fn snapshot_store(&self, to: &Path) {
+        for suffix in ["", "-wal", "-shm"] {
+            let from = PathBuf::from(format!("{}{suffix}", self.dir.join("store.db").display()));
+            let dest = PathBuf::from(format!("{}{suffix}", to.display()));
+            let _ = std::fs::remove_file(&dest);
+            if from.exists() {
+                std::fs::copy(&from, &dest).unwrap();
+            }
+        }
+    }
+
+    /// Puts a snapshot back in place of the host's store (the host must be stopped).
+    pub fn restore_store(&self, from: &Path) {
+        for suffix in ["", "-wal", "-shm"] {
+            let dest = PathBuf::from(format!("{}{suffix}", self.dir.join("store.db").display()));
+            let src = PathBuf::from(format!("{}{suffix}", from.display()));
+            let _ = std::fs::remove_file(&dest);
+            if src.exists() {
+                std::fs::copy(&src, &dest).unwrap();
+            }
+        }
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.stop_host();
+    }
+}

@@ -1,0 +1,299 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The service as real processes: Lit devnet, aip-host (SQLite store, egress allowlist,
+//! metrics) supervising aip-enclave (dev attestation of its own executable). Boot, attested
+//! first contact (library and `aip-attest fetch`), the first API key, a restart that recovers
+//! the state key through Lit, a rolled-back store caught by the client's ledger head, a
+//! tampering proxy that breaks TLS and stores nothing, and a boot that fails closed when the
+//! egress allowlist leaves too few Lit nodes.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::Command;
+use std::time::Duration;
+
+use aip_client::http::send;
+use aip_client::tls::pinned_config;
+use aip_tests::service::{Stack, StackOptions};
+use aip_wire::ledger::{verify_chain, LedgerEntry, LedgerHead};
+use aip_wire::Endpoint;
+use serde_json::json;
+
+const UP: Duration = Duration::from_secs(90);
+
+/// Requests to the stack's public port (or another address) with the operator's client
+/// certificate, trusting the server key `pin`.
+struct Client<'a> {
+    stack: &'a Stack,
+    endpoint: Endpoint,
+    pin: [u8; 32],
+}
+
+impl Client<'_> {
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<aip_client::http::Response, aip_client::http::HttpError> {
+        let config = pinned_config(self.pin, Some(self.stack.client_pem())).unwrap();
+        send(&self.endpoint, config, method, path, headers, body).await
+    }
+
+    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> aip_client::http::Response {
+        self.send("GET", path, headers, vec![]).await.unwrap()
+    }
+
+    async fn create_key(
+        &self,
+        bearer: Option<&str>,
+        body: serde_json::Value,
+    ) -> Result<aip_client::http::Response, aip_client::http::HttpError> {
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(bearer) = bearer {
+            headers.push(("authorization", bearer));
+        }
+        self.send(
+            "POST",
+            "/v1/agent-keys",
+            &headers,
+            body.to_string().into_bytes(),
+        )
+        .await
+    }
+
+    async fn head(&self) -> LedgerHead {
+        let response = self.get("/v1/health", &[]).await;
+        LedgerHead::from_header(response.header("x-ledger-head").unwrap()).unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boot_restart_rollback_and_tampering() {
+    let mut stack = Stack::start("main", StackOptions::default());
+    let pin = stack.wait_attested(UP).await;
+    let endpoint = stack.endpoint();
+
+    // aip-attest fetch: valid with the dev root, refused without it.
+    let dir = stack.dir.clone();
+    std::fs::write(dir.join("client.pem"), &stack.client.certificate_pem).unwrap();
+    std::fs::write(dir.join("client.key"), stack.client.key_pem.as_bytes()).unwrap();
+    let fetch = |extra: &[&str]| {
+        Command::new(&stack.binaries.attest)
+            .args(["fetch", "--url", &endpoint.to_string(), "--json"])
+            .arg("--client-cert")
+            .arg(dir.join("client.pem"))
+            .arg("--client-key")
+            .arg(dir.join("client.key"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let root = dir.join("dev-root.pem");
+    let ok = fetch(&["--trust-dev-root", root.to_str().unwrap()]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(printed["spkiSha256"], hex::encode(pin));
+    let refused = fetch(&[]);
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(why.contains("does not verify"), "{why}");
+
+    // The first API key (bootstrap over the operator's certificate).
+    let client = Client {
+        stack: &stack,
+        endpoint: endpoint.clone(),
+        pin,
+    };
+    let created = client
+        .create_key(None, json!({"label": "operator", "scopes": ["full"]}))
+        .await
+        .unwrap();
+    assert_eq!(
+        created.status,
+        201,
+        "{:?}",
+        String::from_utf8_lossy(&created.body)
+    );
+    let bearer = format!("Bearer {}", created.json()["key"].as_str().unwrap());
+    let head_seen = LedgerHead::from_header(created.header("x-ledger-head").unwrap()).unwrap();
+    assert_eq!(head_seen.seq, 2, "boot entry, then the key");
+
+    // Snapshot the store, restart: a new TLS key, the same state key, the key still valid.
+    stack.stop_host();
+    let snapshot = stack.dir.join("store-snapshot.db");
+    stack.snapshot_store(&snapshot);
+    stack.start_host();
+    let client = Client {
+        stack: &stack,
+        endpoint: endpoint.clone(),
+        pin: stack.wait_attested(UP).await,
+    };
+    assert_ne!(client.pin, pin, "each boot makes its own TLS key");
+    let ledger = client
+        .get("/v1/ledger?from=1", &[("authorization", &bearer)])
+        .await;
+    assert_eq!(
+        ledger.status, 200,
+        "the key made before the restart still works"
+    );
+    let entries: Vec<LedgerEntry> =
+        serde_json::from_value(ledger.json()["entries"].clone()).unwrap();
+    let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["enclave_booted", "api_key_created", "enclave_booted"]
+    );
+    assert!(entries[0].body.contains("\"created\"") && entries[2].body.contains("\"recovered\""));
+    verify_chain((0, [0; 32]), &entries).unwrap();
+    // A key created after the snapshot.
+    let second = client
+        .create_key(
+            Some(&bearer),
+            json!({"label": "agent", "scopes": ["read_analytics"]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.status, 201);
+    let second_bearer = format!("Bearer {}", second.json()["key"].as_str().unwrap());
+    let latest = LedgerHead::from_header(second.header("x-ledger-head").unwrap()).unwrap();
+    assert_eq!(latest.seq, 4);
+
+    // The operator restores the older store copy: the enclave boots on it (same state key),
+    // and a client that remembers the later head is told its state was rolled back.
+    stack.stop_host();
+    stack.restore_store(&snapshot);
+    stack.start_host();
+    let client = Client {
+        stack: &stack,
+        endpoint: endpoint.clone(),
+        pin: stack.wait_attested(UP).await,
+    };
+    let caught = client
+        .get("/v1/health", &[("x-ledger-head", &latest.to_header())])
+        .await;
+    assert_eq!(
+        (caught.status, caught.error_code().as_deref()),
+        (409, Some("rollback_detected"))
+    );
+    // The key created after the snapshot is gone with it; the one before is not.
+    let gone = client
+        .get("/v1/ledger/head", &[("authorization", &second_bearer)])
+        .await;
+    assert_eq!(gone.error_code().as_deref(), Some("unauthorized"));
+    assert_eq!(
+        client
+            .get("/v1/ledger/head", &[("authorization", &bearer)])
+            .await
+            .status,
+        200
+    );
+
+    // A proxy that flips one byte from the server: TLS breaks, nothing is created.
+    let before = client.head().await;
+    let tampering = Client {
+        stack: &stack,
+        endpoint: Endpoint::Tcp(tampering_proxy(stack.public, 2000)),
+        pin: client.pin,
+    };
+    let tampered = tampering
+        .create_key(None, json!({"label": "x", "scopes": ["full"]}))
+        .await;
+    assert!(
+        tampered.is_err() || tampered.as_ref().is_ok_and(|r| r.status != 201),
+        "{tampered:?}"
+    );
+    assert_eq!(client.head().await.seq, before.seq, "nothing was recorded");
+
+    // Host metrics saw the store and the egress to the Lit nodes (this host process: one
+    // enclave start).
+    let metrics = http_get(stack.metrics, "/metrics");
+    assert!(
+        metrics.contains("aip_host_store_operations_total{op=\"put\",outcome=\"stored\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("outcome=\"connected\""), "{metrics}");
+    assert!(
+        metrics.contains("aip_host_enclave_starts_total 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_few_reachable_lit_nodes_and_the_enclave_never_serves() {
+    let stack = Stack::start("egress", StackOptions { allowed_nodes: 1 });
+    let deadline = std::time::Instant::now() + UP;
+    loop {
+        let log = stack.host_log();
+        if log.contains("boot failed; not serving") {
+            assert!(log.contains("\"stage\":\"state_key\""), "{log}");
+            assert!(log.contains("lit_threshold_unmet"), "{log}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no boot failure logged:\n{log}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Nothing answers on the public port: the host forwards, the enclave is not listening.
+    let client = Client {
+        stack: &stack,
+        endpoint: stack.endpoint(),
+        pin: [0; 32],
+    };
+    assert!(client.send("GET", "/v1/health", &[], vec![]).await.is_err());
+}
+
+/// A TCP proxy to `target` that flips one bit of the server's bytes after `after` bytes.
+fn tampering_proxy(target: std::net::SocketAddr, after: usize) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let server = TcpStream::connect(target).unwrap();
+            let (mut c_read, mut s_write) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c_read, &mut s_write);
+            });
+            let (mut s_read, mut c_write) = (server, client);
+            std::thread::spawn(move || {
+                let mut seen = 0usize;
+                let mut buffer = [0u8; 4096];
+                loop {
+                    let Ok(n) = s_read.read(&mut buffer) else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    if seen <= after && after < seen + n {
+                        buffer[after - seen] ^= 0x01;
+                    }
+                    seen += n;
+                    if c_write.write_all(&buffer[..n]).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    address
+}
+
+fn http_get(address: std::net::SocketAddr, path: &str) -> String {
+    let mut stream = TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text
+}
