@@ -4,8 +4,15 @@
 //! `aipctl lit encrypt --network-key HEX --conditions FILE (--plaintext TEXT | --plaintext-hex HEX)`
 //! `aipctl lit decrypt --network-key HEX --identity STR --ciphertext B64 --share JSON... [--format utf8|hex]`
 //!
-//! Exit codes: 0 success, 1 an input file cannot be read, 2 usage, 3 Lit refused the input
-//! (bad key, share, ciphertext, conditions) or the shares do not release it.
+//! `aipctl operator init --dir DIR`: an operator CA and a client certificate.
+//! `aipctl keys create --url --pin --client-dir [--api-key] --label --scope...`
+//! `aipctl ledger verify --url --pin --client-dir --api-key --signing-key HEX`
+//!
+//! Exit codes: 0 success, 1 an input file cannot be read, 2 usage, 3 refused (Lit refused
+//! the input or the shares do not release it; the signer refused the request; the ledger does
+//! not verify), 4 the signer is unreachable or TLS failed.
+
+mod service;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +41,15 @@ enum Command {
     /// Lit Protocol helpers.
     #[command(subcommand)]
     Lit(LitCommand),
+    /// The operator's PKI.
+    #[command(subcommand)]
+    Operator(service::OperatorCommand),
+    /// API keys of a running signer.
+    #[command(subcommand)]
+    Keys(service::KeysCommand),
+    /// The signer's ledger.
+    #[command(subcommand)]
+    Ledger(service::LedgerCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -91,6 +107,9 @@ fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Lit(command) => lit(command),
+        Command::Operator(command) => service::operator(command),
+        Command::Keys(command) => service::keys(command),
+        Command::Ledger(command) => service::ledger(command),
     }
 }
 

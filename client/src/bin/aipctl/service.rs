@@ -1,0 +1,251 @@
+//! `aipctl operator init`, `aipctl keys create`, `aipctl ledger verify`: talking to a running
+//! signer over mutual TLS, trusting it by the pinned key hash `aip-attest fetch` printed.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use aip_client::http::{send, Response};
+use aip_client::tls::{pinned_config, OperatorCa};
+use aip_wire::ledger::{verify_export, LedgerEntry, LedgerHead};
+use aip_wire::Endpoint;
+use clap::{Args, Subcommand};
+use serde_json::json;
+use zeroize::Zeroizing;
+
+const EXIT_UNREADABLE: u8 = 1;
+const EXIT_REFUSED: u8 = 3;
+const EXIT_UNREACHABLE: u8 = 4;
+
+#[derive(Subcommand, Debug)]
+pub enum OperatorCommand {
+    /// Create an operator CA and a client certificate in DIR (ca.pem, ca.key, client.pem,
+    /// client.key; keys 0600). Refuses to overwrite.
+    Init {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+/// Where the signer is and how this client proves itself.
+#[derive(Args, Debug)]
+pub struct Connection {
+    /// tcp:IP:PORT of the host's public port (or unix:PATH).
+    #[arg(long)]
+    url: Endpoint,
+    /// SHA-256 (hex) of the signer's TLS key, from `aip-attest fetch`.
+    #[arg(long)]
+    pin: String,
+    /// Directory with client.pem and client.key.
+    #[arg(long)]
+    client_dir: PathBuf,
+    /// API key (or the AIP_API_KEY environment variable).
+    #[arg(long, env = "AIP_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Create an API key; without --api-key on a signer that has none yet, the first key.
+    Create {
+        #[command(flatten)]
+        connection: Connection,
+        #[arg(long)]
+        label: String,
+        /// full, create_payments, read_analytics, manage_sessions, manage_delegates
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LedgerCommand {
+    /// Export the whole ledger and verify the chain and the head signature.
+    Verify {
+        #[command(flatten)]
+        connection: Connection,
+        /// The enclave's signing key (hex), from `aip-attest fetch`.
+        #[arg(long)]
+        signing_key: String,
+    },
+}
+
+fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("aipctl: {message}");
+    ExitCode::from(code)
+}
+
+pub fn operator(command: OperatorCommand) -> ExitCode {
+    let OperatorCommand::Init { dir } = command;
+    let files = ["ca.pem", "ca.key", "client.pem", "client.key"].map(|f| dir.join(f));
+    if let Some(existing) = files.iter().find(|f| f.exists()) {
+        return fail(
+            EXIT_REFUSED,
+            format!("{} exists; not overwriting", existing.display()),
+        );
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let made = OperatorCa::generate("aip-signer operator CA").and_then(|ca| {
+        let client = ca.issue_client("aip-signer backend", now - 60, now + 365 * 86_400)?;
+        Ok((ca, client))
+    });
+    let (ca, client) = match made {
+        Ok(made) => made,
+        Err(e) => return fail(EXIT_REFUSED, e),
+    };
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(&files[0], ca.certificate_pem()))
+        .and_then(|()| write_secret(&files[1], &ca.key_pem()))
+        .and_then(|()| std::fs::write(&files[2], &client.certificate_pem))
+        .and_then(|()| write_secret(&files[3], &client.key_pem));
+    match written {
+        Ok(()) => {
+            println!(
+                "operator CA and client certificate written to {}",
+                dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(EXIT_UNREADABLE, format!("writing {}: {e}", dir.display())),
+    }
+}
+
+fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?
+        .write_all(text.as_bytes())
+}
+
+impl Connection {
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<Response, (u8, String)> {
+        let mut pin = [0u8; 32];
+        hex::decode_to_slice(&self.pin, &mut pin)
+            .map_err(|_| (2, "--pin is not 32 bytes of hex".to_owned()))?;
+        let read = |name: &str| {
+            std::fs::read_to_string(self.client_dir.join(name)).map_err(|e| {
+                (
+                    EXIT_UNREADABLE,
+                    format!("{}: {e}", self.client_dir.join(name).display()),
+                )
+            })
+        };
+        let (cert, key) = (read("client.pem")?, Zeroizing::new(read("client.key")?));
+        let config =
+            pinned_config(pin, Some((&cert, &key))).map_err(|e| (EXIT_REFUSED, e.to_string()))?;
+        let bearer = self
+            .api_key
+            .as_ref()
+            .map(|k| Zeroizing::new(format!("Bearer {k}")));
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(bearer) = &bearer {
+            headers.push(("authorization", bearer.as_str()));
+        }
+        let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        send(&self.url, config, method, path, &headers, body)
+            .await
+            .map_err(|e| (EXIT_UNREACHABLE, aip_wire::process::error_chain(&e)))
+    }
+}
+
+fn block_on<F: std::future::Future<Output = ExitCode>>(future: F) -> ExitCode {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(future),
+        Err(e) => fail(EXIT_UNREACHABLE, format!("no runtime: {e}")),
+    }
+}
+
+pub fn keys(command: KeysCommand) -> ExitCode {
+    let KeysCommand::Create {
+        connection,
+        label,
+        scopes,
+        json,
+    } = command;
+    block_on(async move {
+        let body = json!({ "label": label, "scopes": scopes });
+        match connection
+            .request("POST", "/v1/agent-keys", Some(body))
+            .await
+        {
+            Err((code, message)) => fail(code, message),
+            Ok(response) if response.status == 201 => {
+                let answer = response.json();
+                if json {
+                    println!("{answer}");
+                } else {
+                    println!("id   {}", answer["id"].as_str().unwrap_or_default());
+                    println!("key  {}", answer["key"].as_str().unwrap_or_default());
+                    println!("(shown once: store it now)");
+                }
+                ExitCode::SUCCESS
+            }
+            Ok(response) => fail(EXIT_REFUSED, String::from_utf8_lossy(&response.body)),
+        }
+    })
+}
+
+pub fn ledger(command: LedgerCommand) -> ExitCode {
+    let LedgerCommand::Verify {
+        connection,
+        signing_key,
+    } = command;
+    block_on(async move {
+        let mut key = [0u8; 32];
+        if hex::decode_to_slice(&signing_key, &mut key).is_err() {
+            return fail(2, "--signing-key is not 32 bytes of hex");
+        }
+        let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&key) else {
+            return fail(2, "--signing-key is not an Ed25519 key");
+        };
+        let mut entries: Vec<LedgerEntry> = Vec::new();
+        let head = loop {
+            let path = format!("/v1/ledger?from={}&limit=1000", entries.len() + 1);
+            let response = match connection.request("GET", &path, None).await {
+                Ok(r) if r.status == 200 => r,
+                Ok(r) => return fail(EXIT_REFUSED, String::from_utf8_lossy(&r.body)),
+                Err((code, message)) => return fail(code, message),
+            };
+            let body = response.json();
+            let page: Vec<LedgerEntry> = match serde_json::from_value(body["entries"].clone()) {
+                Ok(page) => page,
+                Err(e) => return fail(EXIT_REFUSED, format!("ledger entries: {e}")),
+            };
+            let head = match LedgerHead::from_header(body["head"].as_str().unwrap_or_default()) {
+                Ok(head) => head,
+                Err(e) => return fail(EXIT_REFUSED, e),
+            };
+            let done = page.is_empty() || entries.len() + page.len() >= head.seq as usize;
+            entries.extend(page);
+            if done {
+                break head;
+            }
+        };
+        match verify_export(&entries, &head, &key) {
+            Ok(()) => {
+                println!(
+                    "ledger valid: {} entries, head {} signed by the enclave key",
+                    entries.len(),
+                    head.seq
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(EXIT_REFUSED, format!("ledger invalid: {e}")),
+        }
+    })
+}
