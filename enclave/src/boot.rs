@@ -25,6 +25,7 @@ use crate::api::state::{ApiState, Attestation};
 use crate::api::tls::TlsIdentity;
 use crate::config::{EnclaveConfig, MeasuredConfig};
 use crate::ledger::Ledger;
+use crate::metrics::EnclaveMetrics;
 use crate::release::{EnclaveIdentity, LitNetwork};
 use crate::state::host_store::HostStore;
 use crate::state::sealed::{open, StateKey};
@@ -77,6 +78,8 @@ pub struct Booted {
     pub api: Arc<ApiState>,
     pub tls: Arc<ServerConfig>,
     pub ingress: Endpoint,
+    /// The host's control channel (a second connection reports metrics).
+    pub control: Endpoint,
     pub origin: Origin,
 }
 
@@ -145,9 +148,12 @@ pub async fn boot(
         keys: keys.clone(),
         recipient,
     };
+    let metrics = EnclaveMetrics::new();
+    let started = std::time::Instant::now();
     let (state_key, origin) = recover_or_create(&store, &lit, &me)
         .await
         .map_err(at(Stage::StateKey))?;
+    metrics.observe_lit(started.elapsed());
     tracing::info!(?origin, "state key ready");
 
     enter(Stage::LoadState);
@@ -171,6 +177,7 @@ pub async fn boot(
         ledger,
         signing,
         Attestation { producer, keys },
+        metrics,
     ));
     api.record(
         "enclave_booted",
@@ -191,6 +198,7 @@ pub async fn boot(
         api,
         tls: server_config,
         ingress: config.transport.ingress.clone(),
+        control: config.transport.control.clone(),
         origin,
     })
 }
@@ -222,6 +230,12 @@ pub async fn serve(booted: Booted) -> Result<(), BootError> {
         .await
         .map_err(at(Stage::Serve))?;
     tracing::info!(ingress = %booted.ingress, "serving");
+    let reporter = Arc::new(HostStore::new(booted.control.clone()));
+    tokio::spawn(crate::metrics::report(
+        Arc::clone(&booted.api.metrics),
+        reporter,
+        Duration::from_secs(2),
+    ));
     let router = crate::api::routes::router(booted.api);
     crate::api::server::serve(listener, booted.tls, router)
         .await

@@ -8,6 +8,7 @@ pub mod api;
 pub mod boot;
 pub mod config;
 pub mod ledger;
+pub mod metrics;
 pub mod policy;
 pub mod release;
 pub mod solana;

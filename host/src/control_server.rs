@@ -40,6 +40,14 @@ async fn serve_connection(
     metrics: Arc<HostMetrics>,
 ) -> Result<(), WireError> {
     while let Some(request) = receive::<_, ControlRequest>(&mut stream, DEFAULT_FRAME_CAP).await? {
+        if let ControlRequest::Metrics { samples } = request {
+            let response = match metrics.set_enclave(samples) {
+                Ok(()) => ControlResponse::Healthy,
+                Err(reason) => ControlResponse::Failed { reason },
+            };
+            send(&mut stream, &response, DEFAULT_FRAME_CAP).await?;
+            continue;
+        }
         let store = Arc::clone(&store);
         let op = operation(&request);
         let started = std::time::Instant::now();
@@ -98,7 +106,7 @@ pub fn answer(store: &Mutex<BlobStore>, request: ControlRequest) -> ControlRespo
                     .list(&prefix)
                     .map(|entries| ControlResponse::Keys { entries }),
                 // Answered above without the store.
-                ControlRequest::Time | ControlRequest::Health => {
+                ControlRequest::Time | ControlRequest::Health | ControlRequest::Metrics { .. } => {
                     Ok(failed("not a store request".into()))
                 }
             };
@@ -114,6 +122,7 @@ fn operation(request: &ControlRequest) -> &'static str {
         ControlRequest::List { .. } => "list",
         ControlRequest::Time => "time",
         ControlRequest::Health => "health",
+        ControlRequest::Metrics { .. } => "metrics",
     }
 }
 

@@ -1,8 +1,12 @@
 //! The host's Prometheus metrics: what the host itself sees (store operations and their
-//! latency, egress decisions, ingress connections, enclave restarts). It cannot see inside
-//! the API's TLS; the enclave's own counters come with its control messages later.
+//! latency, egress decisions, ingress connections, enclave restarts), and what the enclave
+//! reports of itself over the control channel (requests by route, status and error code;
+//! Lit latency), since the host cannot see inside the API's TLS.
 
-use std::sync::Arc;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+
+use aip_wire::control::MetricSample;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -25,6 +29,17 @@ pub struct HostMetrics {
     pub egress: Family<OpLabels, Counter>,
     pub ingress_connections: Counter,
     pub enclave_starts: Counter,
+    /// The enclave's last report.
+    enclave: Mutex<Vec<MetricSample>>,
+}
+
+/// Most samples one report may carry.
+pub const MAX_ENCLAVE_SAMPLES: usize = 2000;
+
+fn is_identifier(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && text.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
 }
 
 impl HostMetrics {
@@ -67,7 +82,38 @@ impl HostMetrics {
             egress,
             ingress_connections,
             enclave_starts,
+            enclave: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Replaces the enclave's report after checking every name and label key; a report with
+    /// anything else is refused whole.
+    pub fn set_enclave(&self, samples: Vec<MetricSample>) -> Result<(), String> {
+        if samples.len() > MAX_ENCLAVE_SAMPLES {
+            return Err(format!(
+                "{} samples, at most {MAX_ENCLAVE_SAMPLES}",
+                samples.len()
+            ));
+        }
+        for sample in &samples {
+            if !sample.name.starts_with("aip_enclave_") || !is_identifier(&sample.name) {
+                return Err(format!(
+                    "metric name {:?} is not aip_enclave_[a-z_]+",
+                    sample.name
+                ));
+            }
+            if let Some(key) = sample.labels.keys().find(|k| !is_identifier(k)) {
+                return Err(format!("label {key:?} is not [a-z_]+"));
+            }
+            if !sample.value.is_finite() {
+                return Err(format!("{} is not finite", sample.name));
+            }
+        }
+        *self
+            .enclave
+            .lock()
+            .map_err(|_| "metrics unavailable".to_string())? = samples;
+        Ok(())
     }
 
     /// The text exposition format.
@@ -76,6 +122,33 @@ impl HostMetrics {
         if encode(&mut text, &self.registry).is_err() {
             text.clear();
         }
+        // The registry ends with "# EOF"; the enclave's samples go before it.
+        if let Some(stripped) = text.strip_suffix("# EOF\n") {
+            text = stripped.to_owned();
+        }
+        if let Ok(samples) = self.enclave.lock() {
+            for sample in samples.iter() {
+                let labels: Vec<String> = sample
+                    .labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+                    .collect();
+                let _ = if labels.is_empty() {
+                    writeln!(text, "{} {}", sample.name, sample.value)
+                } else {
+                    let labels = labels.join(",");
+                    writeln!(text, "{}{{{labels}}} {}", sample.name, sample.value)
+                };
+            }
+        }
+        text.push_str("# EOF\n");
         text
     }
+}
+
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }

@@ -209,18 +209,29 @@ async fn boot_restart_rollback_and_tampering() {
     );
     assert_eq!(client.head().await.seq, before.seq, "nothing was recorded");
 
-    // Host metrics saw the store and the egress to the Lit nodes (this host process: one
-    // enclave start).
-    let metrics = http_get(stack.metrics, "/metrics");
-    assert!(
-        metrics.contains("aip_host_store_operations_total{op=\"put\",outcome=\"stored\"}"),
-        "{metrics}"
-    );
-    assert!(metrics.contains("outcome=\"connected\""), "{metrics}");
-    assert!(
-        metrics.contains("aip_host_enclave_starts_total 1"),
-        "{metrics}"
-    );
+    // Host metrics: what the host saw (store, egress to the Lit nodes, one enclave start in
+    // this host process) and what the enclave reported of itself (requests by route, status
+    // and error code; its Lit release at boot).
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        metrics = http_get(stack.metrics, "/metrics");
+        if metrics.contains("aip_enclave_requests_total")
+            && metrics.contains("code=\"unauthorized\"")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for needle in [
+        "aip_host_store_operations_total{op=\"put\",outcome=\"stored\"}",
+        "outcome=\"connected\"",
+        "aip_host_enclave_starts_total 1",
+        "aip_enclave_requests_total{code=\"rollback_detected\",route=\"*\",status=\"409\"} 1",
+        "aip_enclave_requests_total{code=\"unauthorized\",route=\"/v1/ledger/head\",status=\"401\"} 1",
+        "aip_enclave_lit_release_ms_count 1",
+    ] {
+        assert!(metrics.contains(needle), "{needle} missing from\n{metrics}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use crate::error::WireError;
 use crate::frame::{read_frame, write_frame};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ControlRequest {
     /// Store `data` under `key` as `version` if the stored version is `expected` (`None`:
@@ -33,6 +33,21 @@ pub enum ControlRequest {
     /// The host's wall clock, a hint the enclave only lets move its clock forward.
     Time,
     Health,
+    /// The enclave's own counters (requests by route, status and error code; Lit latency),
+    /// which the host cannot see inside TLS, for its `/metrics`. Replaces the last report.
+    Metrics {
+        samples: Vec<MetricSample>,
+    },
+}
+
+/// One metric value the enclave reports: `name{labels} value`. Names and label keys are
+/// `[a-z_]` (checked by the host before rendering), label values are escaped when rendered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricSample {
+    pub name: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub value: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,8 +6,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     BadRequest,
     Unauthorized,
@@ -27,6 +26,27 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The code as it appears in the JSON body.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::ScopeMissing => "scope_missing",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::BodyTooLarge => "body_too_large",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::RollbackDetected => "rollback_detected",
+            ErrorCode::PolicyDenied => "policy_denied",
+            ErrorCode::ApprovalRequired => "approval_required",
+            ErrorCode::SessionExpired => "session_expired",
+            ErrorCode::SessionRevoked => "session_revoked",
+            ErrorCode::LitThresholdUnmet => "lit_threshold_unmet",
+            ErrorCode::AttestationInvalid => "attestation_invalid",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
     pub fn status(self) -> StatusCode {
         match self {
             ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
@@ -46,6 +66,12 @@ impl ErrorCode {
             ErrorCode::AttestationInvalid => StatusCode::BAD_GATEWAY,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -87,6 +113,8 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (self.code.status(), axum::Json(body)).into_response();
+        // For the request metrics.
+        response.extensions_mut().insert(self.code);
         if let Some(seconds) = self.retry_after {
             if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
                 response.headers_mut().insert("retry-after", value);

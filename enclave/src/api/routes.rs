@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use aip_wire::ledger::LedgerHead;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -43,10 +43,12 @@ async fn ledger_head_layer(
                 } else {
                     format!("the client's ledger entry {} differs from this enclave's: its state was replaced", seen.seq)
                 };
-                return with_head(
-                    ApiError::new(ErrorCode::RollbackDetected, message).into_response(),
-                    &head,
-                );
+                // Refused before routing: counted under route "*".
+                let code = ErrorCode::RollbackDetected;
+                state
+                    .metrics
+                    .count_request("*", code.status().as_u16(), code.as_str());
+                return with_head(ApiError::new(code, message).into_response(), &head);
             }
             Some(Ok(_)) => {}
             _ => {
@@ -54,6 +56,7 @@ async fn ledger_head_layer(
                     ErrorCode::BadRequest,
                     "X-Ledger-Head is not SEQ:HASH:SIGNATURE",
                 );
+                state.metrics.count_request("*", 400, error.code.as_str());
                 return with_head(error.into_response(), &head);
             }
         }
@@ -94,8 +97,34 @@ async fn ledger_head(
     })))
 }
 
-async fn not_found() -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "no such endpoint")
+async fn not_found(State(state): State<Arc<ApiState>>) -> ApiError {
+    let error = ApiError::new(ErrorCode::NotFound, "no such endpoint");
+    // Unmatched paths are counted under one label: raw paths would be unbounded.
+    state.metrics.count_request(
+        "unmatched",
+        error.code.status().as_u16(),
+        error.code.as_str(),
+    );
+    error
+}
+
+/// Counts each answered request by route pattern, status and error code.
+async fn count_requests(
+    State(state): State<Arc<ApiState>>,
+    route: MatchedPath,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = route.as_str().to_owned();
+    let response = next.run(request).await;
+    let code = response
+        .extensions()
+        .get::<ErrorCode>()
+        .map_or("", |c| c.as_str());
+    state
+        .metrics
+        .count_request(&route, response.status().as_u16(), code);
+    response
 }
 
 /// The router over `state`.
@@ -106,6 +135,10 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/v1/ledger", get(super::ledger_export::export))
         .route("/v1/attestation", get(super::attestation::attest))
         .route("/v1/agent-keys", post(super::agent_keys::create))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            count_requests,
+        ))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),

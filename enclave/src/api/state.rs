@@ -15,6 +15,7 @@ use super::keys::{KeyError, KeyRecord, KeyRing};
 use super::rate::TokenBucket;
 use super::scope::Scope;
 use crate::ledger::Ledger;
+use crate::metrics::EnclaveMetrics;
 use crate::state::host_store::HostStore;
 use crate::state::sealed::StateKey;
 
@@ -38,6 +39,7 @@ pub struct ApiState {
     /// The enclave's Ed25519 key (bound in its attestation): ledger heads and receipts.
     pub signing: SigningKey,
     pub attestation: Attestation,
+    pub metrics: Arc<EnclaveMetrics>,
 }
 
 impl ApiState {
@@ -50,6 +52,7 @@ impl ApiState {
         ledger: Ledger,
         signing: SigningKey,
         attestation: Attestation,
+        metrics: Arc<EnclaveMetrics>,
     ) -> Self {
         let signed_head = LedgerHead::sign(&signing, ledger.seq, ledger.hash);
         Self {
@@ -63,6 +66,7 @@ impl ApiState {
             signed_head: Mutex::new(signed_head),
             signing,
             attestation,
+            metrics,
         }
     }
 

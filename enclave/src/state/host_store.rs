@@ -2,7 +2,7 @@
 //! sealed bytes; versions make every write a compare-and-set, so a host or a second enclave
 //! that wrote in between turns a write into a `Conflict` instead of a silent overwrite.
 
-use aip_wire::control::{receive, send, ControlRequest, ControlResponse, KeyVersion};
+use aip_wire::control::{receive, send, ControlRequest, ControlResponse, KeyVersion, MetricSample};
 use aip_wire::frame::DEFAULT_FRAME_CAP;
 use aip_wire::{Endpoint, Stream, WireError};
 use tokio::sync::Mutex;
@@ -103,6 +103,17 @@ impl HostStore {
             ControlResponse::Keys { entries } => Ok(entries),
             ControlResponse::Failed { reason } => Err(HostStoreError::Failed(reason)),
             other => Err(HostStoreError::Unexpected(Box::new(other), "list")),
+        }
+    }
+}
+
+impl HostStore {
+    /// The enclave's counters for the host's `/metrics`.
+    pub async fn report_metrics(&self, samples: Vec<MetricSample>) -> Result<(), HostStoreError> {
+        match self.ask(&ControlRequest::Metrics { samples }).await? {
+            ControlResponse::Healthy => Ok(()),
+            ControlResponse::Failed { reason } => Err(HostStoreError::Failed(reason)),
+            other => Err(HostStoreError::Unexpected(Box::new(other), "metrics")),
         }
     }
 }

@@ -83,6 +83,7 @@ pub async fn start(name: &str, keys: KeyRing, entries: u64) -> Api {
             producer: Arc::new(producer),
             keys: keys_bound,
         },
+        aip_enclave::metrics::EnclaveMetrics::new(),
     ));
     let operator = OperatorCa::generate("operator").unwrap();
     let endpoint = Endpoint::Unix(dir.join("ingress.sock"));
