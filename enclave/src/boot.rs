@@ -233,6 +233,7 @@ pub async fn serve(booted: Booted) -> Result<(), BootError> {
     let reporter = Arc::new(HostStore::new(booted.control.clone()));
     tokio::spawn(crate::metrics::report(
         Arc::clone(&booted.api.metrics),
+        Arc::clone(&booted.api.clock),
         reporter,
         Duration::from_secs(2),
     ));

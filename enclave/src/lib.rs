@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod boot;
+pub mod clock;
 pub mod config;
 pub mod ledger;
 pub mod metrics;

@@ -104,14 +104,28 @@ impl EnclaveMetrics {
     }
 }
 
-/// Sends the counters to the host every `every` until the process ends; a failed report is
-/// logged and retried at the next tick.
-pub async fn report(metrics: Arc<EnclaveMetrics>, store: Arc<HostStore>, every: Duration) {
+/// Every `every`: sends the counters to the host, and takes its time hint for `clock`. A
+/// failure is logged and retried at the next tick.
+pub async fn report(
+    metrics: Arc<EnclaveMetrics>,
+    clock: Arc<crate::clock::EnclaveClock>,
+    store: Arc<HostStore>,
+    every: Duration,
+) {
     let mut ticker = tokio::time::interval(every);
     loop {
         ticker.tick().await;
         if let Err(error) = store.report_metrics(metrics.samples()).await {
             tracing::warn!(%error, "metrics report to the host failed");
+        }
+        match store.time_hint().await {
+            Ok(hint) => {
+                let moved = clock.hint(hint);
+                if moved > 0 {
+                    tracing::info!(moved_ms = moved, "clock moved forward by a host hint");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "time hint from the host failed"),
         }
     }
 }

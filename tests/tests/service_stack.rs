@@ -150,6 +150,12 @@ async fn boot_restart_rollback_and_tampering() {
     );
     assert!(entries[0].body.contains("\"created\"") && entries[2].body.contains("\"recovered\""));
     verify_chain((0, [0; 32]), &entries).unwrap();
+    let now_ms = aip_tests::unix_now() as u64 * 1000;
+    assert!(
+        entries.iter().all(|e| e.at_ms.abs_diff(now_ms) < 600_000),
+        "ledger times are wall time: {:?} vs {now_ms}",
+        entries.iter().map(|e| e.at_ms).collect::<Vec<_>>()
+    );
     // A key created after the snapshot.
     let second = client
         .create_key(

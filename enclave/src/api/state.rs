@@ -14,6 +14,7 @@ use super::error::{ApiError, ErrorCode};
 use super::keys::{KeyError, KeyRecord, KeyRing};
 use super::rate::TokenBucket;
 use super::scope::Scope;
+use crate::clock::EnclaveClock;
 use crate::ledger::Ledger;
 use crate::metrics::EnclaveMetrics;
 use crate::state::host_store::HostStore;
@@ -40,6 +41,8 @@ pub struct ApiState {
     pub signing: SigningKey,
     pub attestation: Attestation,
     pub metrics: Arc<EnclaveMetrics>,
+    /// Wall time for the ledger, moved forward only by host hints.
+    pub clock: Arc<EnclaveClock>,
 }
 
 impl ApiState {
@@ -67,6 +70,7 @@ impl ApiState {
             signing,
             attestation,
             metrics,
+            clock: Arc::new(EnclaveClock::from_system()),
         }
     }
 
@@ -94,7 +98,7 @@ impl ApiState {
             .append(
                 &self.store,
                 &self.state_key,
-                self.now_ms(),
+                self.clock.now_unix_ms(),
                 kind,
                 &body.to_string(),
             )

@@ -108,6 +108,15 @@ impl HostStore {
 }
 
 impl HostStore {
+    /// The host's wall clock (a hint: see `crate::clock`).
+    pub async fn time_hint(&self) -> Result<u64, HostStoreError> {
+        match self.ask(&ControlRequest::Time).await? {
+            ControlResponse::Time { unix_ms } => Ok(unix_ms),
+            ControlResponse::Failed { reason } => Err(HostStoreError::Failed(reason)),
+            other => Err(HostStoreError::Unexpected(Box::new(other), "time")),
+        }
+    }
+
     /// The enclave's counters for the host's `/metrics`.
     pub async fn report_metrics(&self, samples: Vec<MetricSample>) -> Result<(), HostStoreError> {
         match self.ask(&ControlRequest::Metrics { samples }).await? {
