@@ -314,3 +314,137 @@ fn http_get(address: std::net::SocketAddr, path: &str) -> String {
     stream.read_to_string(&mut text).unwrap();
     text
 }
+
+/// The request matrix against the real binaries: each bad request refused with its own code
+/// (or no TLS at all), and nothing recorded by any of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mtls_and_request_matrix_against_the_binaries() {
+    let stack = Stack::start("matrix", StackOptions::default());
+    let pin = stack.wait_attested(UP).await;
+    let endpoint = stack.endpoint();
+    let client = Client {
+        stack: &stack,
+        endpoint: endpoint.clone(),
+        pin,
+    };
+    let operator = client
+        .create_key(None, json!({"label": "operator", "scopes": ["full"]}))
+        .await
+        .unwrap();
+    let full = format!("Bearer {}", operator.json()["key"].as_str().unwrap());
+    let limited = client
+        .create_key(Some(&full), json!({"label": "slow", "scopes": ["read_analytics"], "rate": {"burst": 1, "per_minute": 1}}))
+        .await
+        .unwrap();
+    let limited = format!("Bearer {}", limited.json()["key"].as_str().unwrap());
+    let before = client.head().await;
+
+    // TLS: no certificate, another CA's, an expired one.
+    let now = aip_tests::unix_now();
+    let stranger = aip_client::tls::OperatorCa::generate("another CA").unwrap();
+    let foreign = stranger
+        .issue_client("backend", now - 60, now + 3600)
+        .unwrap();
+    let expired = stack
+        .operator
+        .issue_client("backend", now - 7200, now - 3600)
+        .unwrap();
+    let no_cert = pinned_config(pin, None).unwrap();
+    assert!(send(&endpoint, no_cert, "GET", "/v1/health", &[], vec![])
+        .await
+        .is_err());
+    for issued in [&foreign, &expired] {
+        let config = pinned_config(pin, Some((&issued.certificate_pem, &issued.key_pem))).unwrap();
+        assert!(send(&endpoint, config, "GET", "/v1/health", &[], vec![])
+            .await
+            .is_err());
+    }
+
+    // Requests: (method, path, authorization, body, status, code)
+    let wrong = format!("Bearer zai_{}", "7".repeat(64));
+    let cases: Vec<(&str, &str, Option<&str>, Vec<u8>, u16, &str)> = vec![
+        (
+            "GET",
+            "/v1/ledger/head",
+            Some(&wrong),
+            vec![],
+            401,
+            "unauthorized",
+        ),
+        ("GET", "/v1/ledger/head", None, vec![], 401, "unauthorized"),
+        (
+            "POST",
+            "/v1/agent-keys",
+            Some(&limited),
+            br#"{"label":"x","scopes":["full"]}"#.to_vec(),
+            403,
+            "scope_missing",
+        ),
+        (
+            "POST",
+            "/v1/agent-keys",
+            Some(&full),
+            vec![b'x'; 100_000],
+            413,
+            "body_too_large",
+        ),
+        (
+            "POST",
+            "/v1/agent-keys",
+            Some(&full),
+            b"{not json".to_vec(),
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/v1/agent-keys",
+            Some(&full),
+            br#"{"label":"x","scopes":["full"],"extra":1}"#.to_vec(),
+            400,
+            "bad_request",
+        ),
+        ("GET", "/v1/ledger/head", Some(&limited), vec![], 200, ""),
+        (
+            "GET",
+            "/v1/ledger/head",
+            Some(&limited),
+            vec![],
+            429,
+            "rate_limited",
+        ),
+        (
+            "GET",
+            "/v1/attestation?nonce=xyz",
+            None,
+            vec![],
+            400,
+            "bad_request",
+        ),
+    ];
+    for (method, path, auth, body, status, code) in cases {
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(auth) = auth {
+            headers.push(("authorization", auth));
+        }
+        let response = client.send(method, path, &headers, body).await.unwrap();
+        assert_eq!(
+            response.status,
+            status,
+            "{method} {path}: {}",
+            String::from_utf8_lossy(&response.body)
+        );
+        if !code.is_empty() {
+            assert_eq!(
+                response.error_code().as_deref(),
+                Some(code),
+                "{method} {path}"
+            );
+        }
+    }
+    assert_eq!(
+        client.head().await.seq,
+        before.seq,
+        "no refused request recorded anything"
+    );
+}
