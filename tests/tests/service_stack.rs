@@ -362,7 +362,8 @@ async fn the_mtls_and_request_matrix_against_the_binaries() {
 
     // Requests: (method, path, authorization, body, status, code)
     let wrong = format!("Bearer zai_{}", "7".repeat(64));
-    let cases: Vec<(&str, &str, Option<&str>, Vec<u8>, u16, &str)> = vec![
+    type Case<'a> = (&'a str, &'a str, Option<&'a str>, Vec<u8>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "GET",
             "/v1/ledger/head",
