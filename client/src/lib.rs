@@ -7,6 +7,7 @@
 //! operator CA, client certificates, pinning the attested server key), an HTTPS client
 //! ([`http`]) and first contact with a signer by its attestation ([`attested`]).
 
+pub mod device;
 pub mod lit;
 pub mod tls;
 

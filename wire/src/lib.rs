@@ -11,6 +11,7 @@
 //!   (shared with auditors).
 //! - [`server_key`] and [`https`]: the client side of the API's TLS, trusting the signer
 //!   by its attested key hash, and one-request HTTPS over any endpoint.
+//! - [`session`]: the device-bound blob format and the canonical delegation message.
 //! - [`process`]: JSON logs, the runtime and error chains for both processes.
 //! - [`egress`]: the enclave's connections out through the host, allowlisted by the host.
 
@@ -23,6 +24,7 @@ pub mod https;
 pub mod ledger;
 pub mod process;
 pub mod server_key;
+pub mod session;
 pub mod transport;
 
 pub use endpoint::Endpoint;
