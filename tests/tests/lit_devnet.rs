@@ -154,16 +154,11 @@ async fn without_always_true_the_nodes_refuse_chain_conditions() {
         "{tally:?}"
     );
     // The node says why.
-    let refusal = ureq::post(&format!("{}/web/encryption/sign", net.nodes[0]))
-        .send_json(json!({"accessControlConditions": conditions.to_value(), "chain":"ethereum", "dataToEncryptHash": encrypted.data_to_encrypt_hash}))
-        .unwrap_err();
-    let ureq::Error::Status(401, response) = refusal else {
-        panic!("{refusal:?}")
-    };
-    assert!(response
-        .into_string()
-        .unwrap()
-        .contains("needs chain access"));
+    let refused = refusal(
+        &net.nodes[0],
+        json!({"accessControlConditions": conditions.to_value(), "chain":"ethereum", "dataToEncryptHash": encrypted.data_to_encrypt_hash}),
+    );
+    assert!(refused.contains("needs chain access"), "{refused}");
     // An EVM contract condition (Lit's JS SDK vector) is parsed and refused the same way.
     let vectors: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(concat!(
@@ -173,16 +168,25 @@ async fn without_always_true_the_nodes_refuse_chain_conditions() {
         .unwrap(),
     )
     .unwrap();
-    let refusal = ureq::post(&format!("{}/web/encryption/sign", net.nodes[1]))
-        .send_json(json!({"evmContractConditions": vectors["cases"][2]["conditions"], "chain":"ethereum", "dataToEncryptHash": encrypted.data_to_encrypt_hash}))
+    let refused = refusal(
+        &net.nodes[1],
+        json!({"evmContractConditions": vectors["cases"][2]["conditions"], "chain":"ethereum", "dataToEncryptHash": encrypted.data_to_encrypt_hash}),
+    );
+    assert!(
+        refused.contains("evaluating a ethereum condition needs chain access"),
+        "{refused}"
+    );
+}
+
+/// The body of a node's 401 answer to a sign request.
+fn refusal(node: &str, request: serde_json::Value) -> String {
+    let refusal = ureq::post(&format!("{node}/web/encryption/sign"))
+        .send_json(request)
         .unwrap_err();
     let ureq::Error::Status(401, response) = refusal else {
         panic!("{refusal:?}")
     };
-    assert!(response
-        .into_string()
-        .unwrap()
-        .contains("evaluating a ethereum condition needs chain access"));
+    response.into_string().unwrap()
 }
 
 #[test]

@@ -7,11 +7,8 @@
 use std::time::Duration;
 
 use aip_wire::egress::connect_via_host;
+use aip_wire::https::{self, ExchangeError};
 use aip_wire::Endpoint;
-use axum::body::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::Request;
-use hyper_util::rt::TokioIo;
 use serde_json::Value;
 
 /// Largest node answer read.
@@ -28,13 +25,11 @@ pub enum NodeHttpError {
         source: aip_wire::WireError,
     },
     #[error("HTTP with {target}")]
-    Http {
+    Exchange {
         target: String,
         #[source]
-        source: hyper::Error,
+        source: ExchangeError,
     },
-    #[error("{target} answered more than {MAX_ANSWER_BYTES} bytes or broke off")]
-    Body { target: String },
     #[error("{target} answered {status}: {body}")]
     Status {
         target: String,
@@ -45,8 +40,6 @@ pub enum NodeHttpError {
     NotJson { target: String },
     #[error("{target} did not answer within {0:?}", .timeout)]
     Timeout { target: String, timeout: Duration },
-    #[error("building the request to {target}")]
-    Request { target: String },
 }
 
 /// POSTs `body` to `http://host:port/path` through the egress proxy; the JSON answer of a 2xx.
@@ -85,39 +78,32 @@ async fn exchange(
             target: target.to_owned(),
             reason,
         })?;
-    let http = |source| NodeHttpError::Http {
+    let headers = [("content-type", "application/json")];
+    let response = https::exchange(
+        stream,
+        target,
+        "POST",
+        path,
+        &headers,
+        body.to_string().into_bytes(),
+        MAX_ANSWER_BYTES,
+    )
+    .await
+    .map_err(|source| NodeHttpError::Exchange {
         target: target.to_owned(),
         source,
-    };
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(http)?;
-    let driver = tokio::spawn(connection);
-    let request = Request::post(path)
-        .header("host", target)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .map_err(|_| NodeHttpError::Request {
-            target: target.to_owned(),
-        })?;
-    let response = sender.send_request(request).await.map_err(http)?;
-    let status = response.status().as_u16();
-    let bytes = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
-        .collect()
-        .await
-        .map_err(|_| NodeHttpError::Body {
-            target: target.to_owned(),
-        })?
-        .to_bytes();
-    driver.abort();
-    if !(200..300).contains(&status) {
+    })?;
+    if !(200..300).contains(&response.status) {
         return Err(NodeHttpError::Status {
             target: target.to_owned(),
-            status,
-            body: String::from_utf8_lossy(&bytes).chars().take(300).collect(),
+            status: response.status,
+            body: String::from_utf8_lossy(&response.body)
+                .chars()
+                .take(300)
+                .collect(),
         });
     }
-    serde_json::from_slice(&bytes).map_err(|_| NodeHttpError::NotJson {
+    serde_json::from_slice(&response.body).map_err(|_| NodeHttpError::NotJson {
         target: target.to_owned(),
     })
 }
