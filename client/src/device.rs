@@ -6,11 +6,16 @@
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
+use aip_wire::payments::{
+    approval_message, possession_message, Approve, EnableAutonomy, EncryptionTarget, Limits,
+    RegisterDeviceBound,
+};
 use aip_wire::session::{
     delegation_message, DeviceBoundBlob, SessionFormatError, BLOB_LEN, BLOB_VERSION, NONCE_LEN,
     SALT_LEN,
 };
 use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine as _;
 use ed25519_dalek::{Signer, SigningKey};
 use rand_core::{OsRng, RngCore};
 use zeroize::Zeroizing;
@@ -25,6 +30,10 @@ pub enum DeviceKeyError {
     Open,
     #[error("sealing the session key failed")]
     Seal,
+    #[error("the Lit encryption")]
+    Lit(#[from] aip_lit::LitError),
+    #[error("the transaction to sign: {0}")]
+    Transaction(&'static str),
 }
 
 /// A session key on the device.
@@ -117,6 +126,107 @@ impl SessionKey {
         self.signing.sign(message).to_bytes()
     }
 
+    /// The session key as a Solana address (base58).
+    pub fn address(&self) -> String {
+        bs58::encode(self.public_key()).into_string()
+    }
+
+    /// The registration of this key with the signer: the blob sealed with `password`, the
+    /// limits, and the possession signature over both.
+    pub fn register_request(
+        &self,
+        password: &str,
+        limits: Limits,
+    ) -> Result<RegisterDeviceBound, DeviceKeyError> {
+        let blob = self.seal(password)?;
+        let public_key = self.address();
+        let message = possession_message(&public_key, &blob, &limits);
+        Ok(RegisterDeviceBound {
+            public_key,
+            encrypted_blob: base64::engine::general_purpose::STANDARD.encode(&blob),
+            limits,
+            possession_signature: hex::encode(self.sign(message.as_bytes())),
+        })
+    }
+
+    /// Autonomy for the session `session_key_id`: the seed encrypted with Lit under the
+    /// enclave's conditions (only the attested enclave can obtain the shares), and the
+    /// delegation signature.
+    pub fn autonomy_request(
+        &self,
+        session_key_id: &str,
+        max_total: u64,
+        expires_at: i64,
+        target: &EncryptionTarget,
+    ) -> Result<EnableAutonomy, DeviceKeyError> {
+        let network_key = aip_lit::NetworkKey::from_hex(&target.network_public_key)?;
+        let conditions =
+            aip_lit::Conditions::from_field(&target.conditions_field, &target.conditions)?;
+        let seed = Zeroizing::new(self.signing.to_bytes());
+        let encrypted = aip_lit::ciphertext::encrypt_for(&network_key, &conditions, seed.as_ref())?;
+        let (_, signature) = self.sign_delegation(session_key_id, max_total, expires_at)?;
+        Ok(EnableAutonomy {
+            max_total,
+            expires_at,
+            delegation_signature: hex::encode(signature),
+            ciphertext: encrypted.ciphertext,
+            data_to_encrypt_hash: encrypted.data_to_encrypt_hash,
+            conditions: conditions.to_value(),
+        })
+    }
+
+    /// The approval of the payment whose digest (hex) the signer reported.
+    pub fn approve(&self, approval_digest_hex: &str) -> Result<Approve, DeviceKeyError> {
+        let mut digest = [0u8; 32];
+        hex::decode_to_slice(approval_digest_hex, &mut digest).map_err(|_| {
+            DeviceKeyError::Transaction("the approval digest is not 32 bytes of hex")
+        })?;
+        let message = approval_message(&digest);
+        Ok(Approve {
+            signature: hex::encode(self.sign(message.as_bytes())),
+        })
+    }
+
+    /// Signs a serialized Solana transaction in this key's signature slot.
+    pub fn sign_transaction(&self, transaction: &[u8]) -> Result<Vec<u8>, DeviceKeyError> {
+        let (count, prefix) =
+            short_vec(transaction).ok_or(DeviceKeyError::Transaction("no signature count"))?;
+        let message_at = prefix + count * 64;
+        let message = transaction
+            .get(message_at..)
+            .ok_or(DeviceKeyError::Transaction("shorter than its signatures"))?;
+        // Legacy: header first; v0: a 0x80 version byte, then the header.
+        let header_at = usize::from(message.first().is_some_and(|b| b & 0x80 != 0));
+        let required = usize::from(
+            *message
+                .get(header_at)
+                .ok_or(DeviceKeyError::Transaction("no message header"))?,
+        );
+        let keys_at = header_at + 3;
+        let (key_count, key_prefix) = message
+            .get(keys_at..)
+            .and_then(short_vec)
+            .ok_or(DeviceKeyError::Transaction("no account keys"))?;
+        if required != count || required > key_count {
+            return Err(DeviceKeyError::Transaction(
+                "signature slots do not match the header",
+            ));
+        }
+        let me = self.public_key();
+        let slot = (0..required)
+            .find(|i| {
+                let at = keys_at + key_prefix + i * 32;
+                message.get(at..at + 32) == Some(me.as_slice())
+            })
+            .ok_or(DeviceKeyError::Transaction(
+                "this session key is not a signer",
+            ))?;
+        let signature = self.sign(message);
+        let mut signed = transaction.to_vec();
+        signed[prefix + slot * 64..prefix + (slot + 1) * 64].copy_from_slice(&signature);
+        Ok(signed)
+    }
+
     /// The canonical delegation message and this key's signature over it.
     pub fn sign_delegation(
         &self,
@@ -128,4 +238,16 @@ impl SessionKey {
         let signature = self.sign(message.as_bytes());
         Ok((message, signature))
     }
+}
+
+/// Solana's compact-u16 length: (value, bytes used).
+fn short_vec(bytes: &[u8]) -> Option<(usize, usize)> {
+    let mut value = 0usize;
+    for (i, byte) in bytes.iter().take(3).enumerate() {
+        value |= usize::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
 }

@@ -2,13 +2,14 @@
 //!
 //! Device side: session keys, the password-sealed device-bound blob, Lit encryption for the
 //! enclave's condition (through aip-lit, [`lit`]), delegation and approval signatures. Backend
-//! side: a typed mTLS client. It links no server code. The payments issue builds most of it;
-//! today it holds the Lit helpers that `aipctl lit` uses and the mutual-TLS pieces ([`tls`]:
-//! operator CA, client certificates, pinning the attested server key), an HTTPS client
-//! ([`http`]) and first contact with a signer by its attestation ([`attested`]).
+//! side: a typed mTLS client for every endpoint with ledger-head tracking ([`signer`]). Also
+//! the Lit helpers that `aipctl lit` uses, the mutual-TLS pieces ([`tls`]: operator CA,
+//! client certificates, pinning the attested server key), an HTTPS client ([`http`]) and
+//! first contact with a signer by its attestation ([`attested`]). It links no server code.
 
 pub mod device;
 pub mod lit;
+pub mod signer;
 pub mod tls;
 
 pub use aip_attestation::fetch as attested;

@@ -23,9 +23,14 @@ use crate::api::agent_keys::KEY_RECORD_PREFIX;
 use crate::api::keys::{KeyRecord, KeyRing};
 use crate::api::state::{ApiState, Attestation};
 use crate::api::tls::TlsIdentity;
+use crate::chain::SolanaRpc;
 use crate::config::{EnclaveConfig, MeasuredConfig};
 use crate::ledger::Ledger;
 use crate::metrics::EnclaveMetrics;
+use crate::payments::analytics::Analytics;
+use crate::payments::payer::load_or_create_fee_payer;
+use crate::payments::registry::Accounts;
+use crate::payments::Payer;
 use crate::release::{EnclaveIdentity, LitNetwork};
 use crate::state::host_store::HostStore;
 use crate::state::sealed::{open, StateKey};
@@ -169,16 +174,55 @@ pub async fn boot(
     let server_config = tls
         .server_config(&config.operator_ca_pem)
         .map_err(at(Stage::LoadState))?;
-    let api = Arc::new(ApiState::new(
-        ring,
-        config.max_body_bytes,
-        store,
-        state_key,
-        ledger,
-        signing,
-        Attestation { producer, keys },
-        metrics,
-    ));
+    let accounts = Accounts::load(&store, &state_key)
+        .await
+        .map_err(at(Stage::LoadState))?;
+    let analytics = rebuild_analytics(&store, &state_key, &ledger)
+        .await
+        .map_err(at(Stage::LoadState))?;
+    let payer = match config.solana_rpc() {
+        None => None,
+        Some((host, port)) => {
+            let solana = config.solana.as_ref().ok_or_else(|| BootError {
+                stage: Stage::LoadState,
+                reason: "solana configuration vanished".into(),
+            })?;
+            let fee_payer = load_or_create_fee_payer(&store, &state_key)
+                .await
+                .map_err(at(Stage::LoadState))?;
+            tracing::info!(fee_payer = %fee_payer.address(), "payments enabled");
+            Some(Payer {
+                lit,
+                me,
+                rpc: SolanaRpc {
+                    egress: config.transport.egress.clone(),
+                    host,
+                    port,
+                    timeout: Duration::from_millis(solana.rpc_timeout_ms),
+                },
+                fee_payer,
+                usdc_mints: solana
+                    .usdc_mints
+                    .iter()
+                    .filter_map(|m| m.parse().ok())
+                    .collect(),
+                compute_unit_price: solana.compute_unit_price_micro_lamports,
+            })
+        }
+    };
+    let api = Arc::new(
+        ApiState::new(
+            ring,
+            config.max_body_bytes,
+            store,
+            state_key,
+            ledger,
+            signing,
+            Attestation { producer, keys },
+            metrics,
+        )
+        .with_payments(accounts, payer, analytics),
+    );
     api.record(
         "enclave_booted",
         &json!({
@@ -221,6 +265,24 @@ async fn load_keys(store: &HostStore, state_key: &StateKey) -> Result<KeyRing, S
         ring.insert(record);
     }
     Ok(ring)
+}
+
+/// Payments by agent, from the ledger's entries.
+async fn rebuild_analytics(
+    store: &HostStore,
+    state_key: &StateKey,
+    ledger: &Ledger,
+) -> Result<Analytics, crate::ledger::LedgerStoreError> {
+    const PAGE: u64 = 1000;
+    let mut analytics = Analytics::default();
+    let mut from = 1;
+    while from <= ledger.seq {
+        for entry in ledger.export(store, state_key, from, PAGE).await? {
+            analytics.add_entry(&entry);
+        }
+        from += PAGE;
+    }
+    Ok(analytics)
 }
 
 /// Serves the API on the ingress endpoint until the listener fails.

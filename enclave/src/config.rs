@@ -49,6 +49,25 @@ pub struct LitConfig {
     pub node_timeout_ms: u64,
 }
 
+/// The Solana cluster the enclave pays on.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SolanaConfig {
+    /// JSON-RPC endpoint as `host:port`, reached through the host's egress proxy.
+    pub rpc: String,
+    #[serde(default = "default_rpc_timeout_ms")]
+    pub rpc_timeout_ms: u64,
+    /// Mints paid in as USDC (6 decimals): the cluster's USDC mint.
+    pub usdc_mints: Vec<String>,
+    /// Priority fee the enclave adds, micro-lamports per compute unit (0: none).
+    #[serde(default)]
+    pub compute_unit_price_micro_lamports: u64,
+}
+
+fn default_rpc_timeout_ms() -> u64 {
+    10_000
+}
+
 fn default_node_timeout_ms() -> u64 {
     10_000
 }
@@ -67,6 +86,9 @@ pub struct EnclaveConfig {
     pub max_body_bytes: usize,
     pub transport: Transport,
     pub lit: LitConfig,
+    /// Without it the service registers keys and sessions but cannot pay.
+    #[serde(default)]
+    pub solana: Option<SolanaConfig>,
 }
 
 fn default_max_body_bytes() -> usize {
@@ -147,7 +169,31 @@ impl EnclaveConfig {
         if !(100..=120_000).contains(&lit.node_timeout_ms) {
             return invalid("lit.node_timeout_ms is outside 100..120000".into());
         }
+        if let Some(solana) = &self.solana {
+            if host_port(&solana.rpc).is_none() {
+                return invalid(format!("solana.rpc {:?} is not host:port", solana.rpc));
+            }
+            if !(100..=120_000).contains(&solana.rpc_timeout_ms) {
+                return invalid("solana.rpc_timeout_ms is outside 100..120000".into());
+            }
+            if solana.usdc_mints.is_empty() {
+                return invalid("solana.usdc_mints is empty".into());
+            }
+            if let Some(bad) = solana
+                .usdc_mints
+                .iter()
+                .find(|m| m.parse::<solana_address::Address>().is_err())
+            {
+                return invalid(format!("solana.usdc_mints entry {bad:?} is not an address"));
+            }
+        }
         Ok(())
+    }
+
+    /// The Solana RPC endpoint as (host, port), if configured.
+    pub fn solana_rpc(&self) -> Option<(String, u16)> {
+        let solana = self.solana.as_ref()?;
+        host_port(&solana.rpc).map(|(h, p)| (h.to_owned(), p))
     }
 
     /// The Lit nodes as (host, port).

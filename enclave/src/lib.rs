@@ -6,10 +6,13 @@
 
 pub mod api;
 pub mod boot;
+pub mod chain;
 pub mod clock;
 pub mod config;
+pub mod egress_json;
 pub mod ledger;
 pub mod metrics;
+pub mod payments;
 pub mod policy;
 pub mod release;
 pub mod solana;

@@ -1,6 +1,6 @@
 //! The enclave's own counters, reported to the host over the control channel every few
 //! seconds (the host cannot see inside TLS) and exposed there under `aip_enclave_*`:
-//! requests by route, status and error code, and Lit release latency. Labels carry no request
+//! requests by route, status and error code, policy denials by rule, and Lit release latency. Labels carry no request
 //! data beyond the matched route pattern.
 
 use std::collections::BTreeMap;
@@ -26,6 +26,8 @@ struct Latency {
 #[derive(Debug, Default)]
 pub struct EnclaveMetrics {
     requests: Mutex<BTreeMap<(String, u16, String), u64>>,
+    /// Policy denials by rule (a bounded set of names).
+    denials: Mutex<BTreeMap<&'static str, u64>>,
     lit: Mutex<Latency>,
 }
 
@@ -40,6 +42,13 @@ impl EnclaveMetrics {
             *requests
                 .entry((route.to_owned(), status, code.to_owned()))
                 .or_default() += 1;
+        }
+    }
+
+    /// One payment denied by the policy, by the rule's stable name.
+    pub fn count_denial(&self, rule: &'static str) {
+        if let Ok(mut denials) = self.denials.lock() {
+            *denials.entry(rule).or_default() += 1;
         }
     }
 
@@ -76,6 +85,15 @@ impl EnclaveMetrics {
                         ("status", status.to_string()),
                         ("code", code.clone()),
                     ],
+                    *count as f64,
+                ));
+            }
+        }
+        if let Ok(denials) = self.denials.lock() {
+            for (rule, count) in denials.iter() {
+                out.push(sample(
+                    "aip_enclave_policy_denials_total",
+                    &[("rule", (*rule).to_owned())],
                     *count as f64,
                 ));
             }

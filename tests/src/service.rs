@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use aip_client::tls::{Issued, OperatorCa};
 use aip_wire::Endpoint;
 
-use crate::devnet::LitDevnet;
+use crate::devnet::{LitDevnet, SolanaDevnet};
 use crate::unix_now;
 
 fn repo_root() -> PathBuf {
@@ -87,19 +87,28 @@ fn output(command: &mut Command) -> String {
 pub struct StackOptions {
     /// Lit nodes on the host's egress allowlist (the first ones are left out).
     pub allowed_nodes: usize,
+    /// Start the Solana devnet and let the enclave pay on it.
+    pub solana: bool,
 }
 
 impl Default for StackOptions {
     fn default() -> Self {
-        Self { allowed_nodes: 3 }
+        Self {
+            allowed_nodes: 3,
+            solana: false,
+        }
     }
 }
+
+/// The USDC mint the Solana devnet creates (at the mainnet address).
+pub const DEVNET_USDC_MINT: &str = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v";
 
 /// A running stack; everything is stopped on drop.
 #[derive(Debug)]
 pub struct Stack {
     pub dir: PathBuf,
     pub lit: LitDevnet,
+    pub solana: Option<SolanaDevnet>,
     host: Option<Child>,
     pub public: SocketAddr,
     pub metrics: SocketAddr,
@@ -156,8 +165,18 @@ impl Stack {
             lit.attested_release["actionCid"].as_str().unwrap(),
             lit.attested_release["allowedSetsSha256"].as_str().unwrap(),
         );
+        let solana = options.solana.then(SolanaDevnet::start);
+        let mut allowed = nodes[nodes.len() - options.allowed_nodes.min(nodes.len())..].to_vec();
+        let mut enclave_config = enclave_config;
+        if let Some(solana) = &solana {
+            let rpc = solana.rpc.url().strip_prefix("http://").unwrap().to_owned();
+            enclave_config.push_str(&format!(
+                "\n[solana]\nrpc = \"{rpc}\"\nusdc_mints = [\"{DEVNET_USDC_MINT}\"]\n"
+            ));
+            allowed.push(rpc);
+        }
         std::fs::write(dir.join("enclave.toml"), enclave_config).unwrap();
-        let allowed = &nodes[nodes.len() - options.allowed_nodes.min(nodes.len())..];
+        let allowed = &allowed[..];
         let host_config = format!(
             "store = {:?}\n\n[listen]\npublic = \"{public}\"\ncontrol = \"{}\"\negress = \"{}\"\nmetrics = \"{metrics}\"\n\n[enclave]\ningress = \"{}\"\ncommand = [{:?}, \"serve\", \"--config\", {:?}, \"--dev-pki\", {:?}]\n\n[egress]\nallow = [{}]\n",
             dir.join("store.db").display().to_string(),
@@ -173,6 +192,7 @@ impl Stack {
         let mut stack = Stack {
             dir,
             lit,
+            solana,
             host: None,
             public,
             metrics,

@@ -242,7 +242,13 @@ async fn boot_restart_rollback_and_tampering() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn too_few_reachable_lit_nodes_and_the_enclave_never_serves() {
-    let stack = Stack::start("egress", StackOptions { allowed_nodes: 1 });
+    let stack = Stack::start(
+        "egress",
+        StackOptions {
+            allowed_nodes: 1,
+            ..StackOptions::default()
+        },
+    );
     let deadline = std::time::Instant::now() + UP;
     loop {
         let log = stack.host_log();

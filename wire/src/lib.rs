@@ -12,6 +12,7 @@
 //! - [`server_key`] and [`https`]: the client side of the API's TLS, trusting the signer
 //!   by its attested key hash, and one-request HTTPS over any endpoint.
 //! - [`session`]: the device-bound blob format and the canonical delegation message.
+//! - [`payments`]: the payment API bodies, approval and receipt messages.
 //! - [`process`]: JSON logs, the runtime and error chains for both processes.
 //! - [`egress`]: the enclave's connections out through the host, allowlisted by the host.
 
@@ -22,6 +23,7 @@ pub mod error;
 pub mod frame;
 pub mod https;
 pub mod ledger;
+pub mod payments;
 pub mod process;
 pub mod server_key;
 pub mod session;

@@ -21,6 +21,12 @@ pub enum ErrorCode {
     SessionRevoked,
     LitThresholdUnmet,
     AttestationInvalid,
+    DelegationInvalid,
+    SignatureInvalid,
+    TransactionMismatch,
+    IdempotencyConflict,
+    PaymentInProgress,
+    ChainUnavailable,
     Unavailable,
     Internal,
 }
@@ -42,6 +48,12 @@ impl ErrorCode {
             ErrorCode::SessionRevoked => "session_revoked",
             ErrorCode::LitThresholdUnmet => "lit_threshold_unmet",
             ErrorCode::AttestationInvalid => "attestation_invalid",
+            ErrorCode::DelegationInvalid => "delegation_invalid",
+            ErrorCode::SignatureInvalid => "signature_invalid",
+            ErrorCode::TransactionMismatch => "transaction_mismatch",
+            ErrorCode::IdempotencyConflict => "idempotency_conflict",
+            ErrorCode::PaymentInProgress => "payment_in_progress",
+            ErrorCode::ChainUnavailable => "chain_unavailable",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -63,7 +75,11 @@ impl ErrorCode {
             ErrorCode::LitThresholdUnmet | ErrorCode::Unavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            ErrorCode::AttestationInvalid => StatusCode::BAD_GATEWAY,
+            ErrorCode::AttestationInvalid | ErrorCode::ChainUnavailable => StatusCode::BAD_GATEWAY,
+            ErrorCode::DelegationInvalid | ErrorCode::SignatureInvalid => StatusCode::BAD_REQUEST,
+            ErrorCode::TransactionMismatch => StatusCode::FORBIDDEN,
+            ErrorCode::IdempotencyConflict => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::PaymentInProgress => StatusCode::CONFLICT,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

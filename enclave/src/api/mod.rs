@@ -9,6 +9,7 @@ pub mod body;
 pub mod error;
 pub mod keys;
 pub mod ledger_export;
+pub mod payments;
 pub mod rate;
 pub mod routes;
 pub mod scope;

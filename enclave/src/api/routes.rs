@@ -13,6 +13,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::error::{ApiError, ErrorCode};
+use super::payments;
 use super::scope::Scope;
 use super::state::ApiState;
 
@@ -135,6 +136,30 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/v1/ledger", get(super::ledger_export::export))
         .route("/v1/attestation", get(super::attestation::attest))
         .route("/v1/agent-keys", post(super::agent_keys::create))
+        .route("/v1/service", get(payments::service))
+        .route(
+            "/v1/session-keys/encryption-target",
+            get(payments::encryption_target),
+        )
+        .route("/v1/session-keys/device-bound", post(payments::register))
+        .route("/v1/session-keys/{id}", get(payments::session_key))
+        .route(
+            "/v1/session-keys/{id}/enable-autonomy",
+            post(payments::enable_autonomy),
+        )
+        .route("/v1/session-keys/{id}/revoke", post(payments::revoke))
+        .route(
+            "/v1/sessions",
+            post(payments::create_session).get(payments::list_sessions),
+        )
+        .route("/v1/smart-payment", post(payments::smart_payment))
+        .route("/v1/payments/{id}", get(payments::get_payment))
+        .route(
+            "/v1/payments/{id}/submit-signed",
+            post(payments::submit_signed),
+        )
+        .route("/v1/payments/{id}/approve", post(payments::approve))
+        .route("/v1/analytics/agents", get(payments::agents))
         .route_layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             count_requests,

@@ -1,7 +1,7 @@
 //! What the API handlers share: the key ring and rate limiters, the sealed state in the host's
 //! store, the ledger and its signed head, and the means to attest.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -17,6 +17,9 @@ use super::scope::Scope;
 use crate::clock::EnclaveClock;
 use crate::ledger::Ledger;
 use crate::metrics::EnclaveMetrics;
+use crate::payments::analytics::Analytics;
+use crate::payments::registry::Accounts;
+use crate::payments::Payer;
 use crate::state::host_store::HostStore;
 use crate::state::sealed::StateKey;
 
@@ -43,6 +46,15 @@ pub struct ApiState {
     pub metrics: Arc<EnclaveMetrics>,
     /// Wall time for the ledger, moved forward only by host hints.
     pub clock: Arc<EnclaveClock>,
+    /// Session keys and their agents' sessions.
+    pub accounts: Accounts,
+    /// Releasing keys, signing and submitting; `None` when no cluster is configured.
+    pub payer: Option<Payer>,
+    /// Payment ids a request is working on.
+    pub in_flight: Mutex<HashSet<String>>,
+    pub analytics: Mutex<Analytics>,
+    /// Serializes registrations (one account per wallet).
+    pub registering: tokio::sync::Mutex<()>,
 }
 
 impl ApiState {
@@ -71,6 +83,32 @@ impl ApiState {
             attestation,
             metrics,
             clock: Arc::new(EnclaveClock::from_system()),
+            accounts: Accounts::default(),
+            payer: None,
+            in_flight: Mutex::new(HashSet::new()),
+            analytics: Mutex::new(Analytics::default()),
+            registering: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Adds what payments need: the loaded accounts, the payer, the analytics rebuilt from
+    /// the ledger.
+    pub fn with_payments(
+        mut self,
+        accounts: Accounts,
+        payer: Option<Payer>,
+        analytics: Analytics,
+    ) -> Self {
+        self.accounts = accounts;
+        self.payer = payer;
+        self.analytics = Mutex::new(analytics);
+        self
+    }
+
+    /// Counts a signed payment for its agent (once per payment id).
+    pub fn analytics_add(&self, payment_id: &str, agent_id: &str, amount: u64) {
+        if let Ok(mut analytics) = self.analytics.lock() {
+            analytics.add(payment_id, agent_id, amount);
         }
     }
 

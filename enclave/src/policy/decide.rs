@@ -38,14 +38,14 @@ pub enum Decision {
 }
 
 /// The rule that denied, with a human-readable detail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Denial {
     pub rule: Rule,
     pub detail: String,
 }
 
 /// Every reason a payment can be denied. Stable snake_case names for alerts and clients.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     IntentInvalid,
@@ -73,6 +73,34 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// The stable name (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::IntentInvalid => "intent_invalid",
+            Self::NotStarted => "not_started",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+            Self::SessionKeyNotSigner => "session_key_not_signer",
+            Self::UnexpectedSigner => "unexpected_signer",
+            Self::FeePayerNotAllowed => "fee_payer_not_allowed",
+            Self::ProgramNotAllowed => "program_not_allowed",
+            Self::AssetNotAllowed => "asset_not_allowed",
+            Self::MintUnverifiable => "mint_unverifiable",
+            Self::DecimalsMismatch => "decimals_mismatch",
+            Self::ForeignDebit => "foreign_debit",
+            Self::FeeCapExceeded => "fee_cap_exceeded",
+            Self::RecipientNotAllowed => "recipient_not_allowed",
+            Self::NothingToPay => "nothing_to_pay",
+            Self::PerTransactionCap => "per_transaction_cap",
+            Self::DailyCap => "daily_cap",
+            Self::WeeklyCap => "weekly_cap",
+            Self::MonthlyCap => "monthly_cap",
+            Self::DailyCount => "daily_count",
+            Self::WeeklyCount => "weekly_count",
+            Self::MonthlyCount => "monthly_count",
+        }
+    }
+
     fn cap(window: Window) -> Self {
         match window {
             Window::Day => Self::DailyCap,

@@ -22,6 +22,55 @@ pub struct SessionState {
     pub usage: Usage,
 }
 
+/// The state transitions, as pure functions on the state: [`SessionSpending`] and the
+/// service's persisted sessions apply them to a copy and keep the copy only once it is durable.
+impl SessionState {
+    /// Decides and, if allowed, records a reservation tagged with `payment`.
+    pub fn reserve(
+        &mut self,
+        tx: &Signable,
+        now: UnixSeconds,
+        approval: Approval,
+        payment: Option<&str>,
+    ) -> Result<Reservation, ReserveError> {
+        match decide(&self.intent, &self.usage, tx, now, approval) {
+            Decision::Allow { spend } => {
+                let id = self
+                    .usage
+                    .reserve_for(spend.amount, spend.fee_lamports, now, payment);
+                self.usage.prune(now);
+                Ok(Reservation { id, spend })
+            }
+            Decision::ApprovalRequired { spend, threshold } => {
+                Err(ReserveError::ApprovalRequired { spend, threshold })
+            }
+            Decision::Deny(denial) => Err(ReserveError::Denied(denial)),
+        }
+    }
+
+    pub fn mark_signed(
+        &mut self,
+        id: ReservationId,
+        signature: String,
+        last_valid_block_height: u64,
+    ) -> Result<(), ReserveError> {
+        Ok(self
+            .usage
+            .mark_signed(id, signature, last_valid_block_height)?)
+    }
+
+    /// Revokes the intent from `now` on (an earlier revocation stands) and releases the
+    /// reservations that have no signature yet.
+    pub fn revoke(&mut self, now: UnixSeconds) -> Vec<ReservationId> {
+        let at = self
+            .intent
+            .revoked_at
+            .map_or(now, |earlier| earlier.min(now));
+        self.intent.revoked_at = Some(at.max(self.intent.starts_at));
+        self.usage.release_unsigned()
+    }
+}
+
 /// Durable storage for session state. `persist` must return only once the state is durable.
 pub trait SessionStore: Send + Sync {
     fn persist(&self, state: &SessionState) -> Result<(), StoreError>;
@@ -33,7 +82,7 @@ pub struct StoreError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
 
 #[derive(Debug, Error)]
 pub enum ReserveError {
-    #[error("denied by {}: {}", serde_json::to_value(.0.rule).unwrap_or_default(), .0.detail)]
+    #[error("denied by {}: {}", .0.rule.as_str(), .0.detail)]
     Denied(Denial),
     #[error("approval required above {threshold}")]
     ApprovalRequired { spend: Spend, threshold: u64 },
@@ -92,19 +141,7 @@ impl<S: SessionStore> SessionSpending<S> {
         now: UnixSeconds,
         approval: Approval,
     ) -> Result<Reservation, ReserveError> {
-        self.update(
-            |state| match decide(&state.intent, &state.usage, tx, now, approval) {
-                Decision::Allow { spend } => {
-                    let id = state.usage.reserve(spend.amount, spend.fee_lamports, now);
-                    state.usage.prune(now);
-                    Ok(Reservation { id, spend })
-                }
-                Decision::ApprovalRequired { spend, threshold } => {
-                    Err(ReserveError::ApprovalRequired { spend, threshold })
-                }
-                Decision::Deny(denial) => Err(ReserveError::Denied(denial)),
-            },
-        )
+        self.update(|state| state.reserve(tx, now, approval, None))
     }
 
     /// Records the signature before it leaves the enclave. Fails if the reservation was
@@ -115,11 +152,7 @@ impl<S: SessionStore> SessionSpending<S> {
         signature: String,
         last_valid_block_height: u64,
     ) -> Result<(), ReserveError> {
-        self.update(|state| {
-            Ok(state
-                .usage
-                .mark_signed(id, signature, last_valid_block_height)?)
-        })
+        self.update(|state| state.mark_signed(id, signature, last_valid_block_height))
     }
 
     pub fn confirm(&self, id: ReservationId) -> Result<(), ReserveError> {
@@ -132,14 +165,7 @@ impl<S: SessionStore> SessionSpending<S> {
 
     /// Revokes the intent from `now` on and releases reservations that have no signature yet.
     pub fn revoke(&self, now: UnixSeconds) -> Result<Vec<ReservationId>, ReserveError> {
-        self.update(|state| {
-            let at = state
-                .intent
-                .revoked_at
-                .map_or(now, |earlier| earlier.min(now));
-            state.intent.revoked_at = Some(at.max(state.intent.starts_at));
-            Ok(state.usage.release_unsigned())
-        })
+        self.update(|state| Ok(state.revoke(now)))
     }
 
     /// A copy of the current state.

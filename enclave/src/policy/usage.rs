@@ -67,6 +67,10 @@ pub struct SpendRecord {
     pub amount: u64,
     /// Lamports the session wallet pays in fees and rent.
     pub fee_lamports: u64,
+    /// The payment this reservation is for (the service's idempotent payment id), so a retry
+    /// after a crash finds its reservation instead of making a second one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<String>,
     #[serde(flatten)]
     pub state: SpendState,
 }
@@ -126,6 +130,17 @@ impl Usage {
 
     /// Records a new reservation and returns its id.
     pub fn reserve(&mut self, amount: u64, fee_lamports: u64, now: UnixSeconds) -> ReservationId {
+        self.reserve_for(amount, fee_lamports, now, None)
+    }
+
+    /// Records a new reservation for `payment` and returns its id.
+    pub fn reserve_for(
+        &mut self,
+        amount: u64,
+        fee_lamports: u64,
+        now: UnixSeconds,
+        payment: Option<&str>,
+    ) -> ReservationId {
         let id = ReservationId(self.next_id);
         self.next_id = self.next_id.saturating_add(1);
         self.records.push(SpendRecord {
@@ -133,6 +148,7 @@ impl Usage {
             at: now,
             amount,
             fee_lamports,
+            payment: payment.map(str::to_owned),
             state: SpendState::Reserved,
         });
         id
@@ -147,6 +163,13 @@ impl Usage {
 
     pub fn get(&self, id: ReservationId) -> Option<&SpendRecord> {
         self.records.iter().find(|r| r.id == id)
+    }
+
+    /// The reservation made for `payment`, if any.
+    pub fn for_payment(&self, payment: &str) -> Option<&SpendRecord> {
+        self.records
+            .iter()
+            .find(|r| r.payment.as_deref() == Some(payment))
     }
 
     /// Reserved -> Signed. Refused once released: a released reservation must never be signed.

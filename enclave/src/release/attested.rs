@@ -26,7 +26,7 @@ use rand_core::{OsRng, RngCore};
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::node_http::post_json;
+use crate::egress_json::post_json;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {

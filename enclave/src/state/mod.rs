@@ -4,6 +4,7 @@
 //! DESIGN.md, "State, ledger, rollback".
 
 pub mod host_store;
+pub mod records;
 pub mod sealed;
 pub mod state_key;
 

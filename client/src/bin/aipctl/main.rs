@@ -7,11 +7,16 @@
 //! `aipctl operator init --dir DIR`: an operator CA and a client certificate.
 //! `aipctl keys create --url --pin --client-dir [--api-key] --label --scope...`
 //! `aipctl ledger verify --url --pin --client-dir --api-key --signing-key HEX`
+//! `aipctl session-key create|enable-autonomy|show|revoke`, `aipctl session create|list`,
+//! `aipctl pay`, `aipctl payment show|sign|approve`, `aipctl analytics`, `aipctl service`
+//! (the payment endpoints; the device's password from AIP_SESSION_PASSWORD).
 //!
 //! Exit codes: 0 success, 1 an input file cannot be read, 2 usage, 3 refused (Lit refused
 //! the input or the shares do not release it; the signer refused the request; the ledger does
 //! not verify), 4 the signer is unreachable or TLS failed.
 
+mod payments;
+mod progress;
 mod service;
 
 use std::path::PathBuf;
@@ -50,6 +55,31 @@ enum Command {
     /// The signer's ledger.
     #[command(subcommand)]
     Ledger(service::LedgerCommand),
+    /// Session keys: create on this device, enable autonomy, show, revoke.
+    #[command(subcommand)]
+    SessionKey(payments::SessionKeyCommand),
+    /// Agents' spending sessions.
+    #[command(subcommand)]
+    Session(payments::SessionCommand),
+    /// Pay: the enclave signs within the session, or hands the transaction to this device.
+    Pay(payments::PayArgs),
+    /// A payment: show it, sign it on this device, approve it.
+    #[command(subcommand)]
+    Payment(payments::PaymentCommand),
+    /// Payments and volume by agent.
+    Analytics {
+        #[command(flatten)]
+        connection: service::Connection,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The signer's fee payer and USDC mints.
+    Service {
+        #[command(flatten)]
+        connection: service::Connection,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -110,6 +140,12 @@ fn main() -> ExitCode {
         Command::Operator(command) => service::operator(command),
         Command::Keys(command) => service::keys(command),
         Command::Ledger(command) => service::ledger(command),
+        Command::SessionKey(command) => payments::session_key(command),
+        Command::Session(command) => payments::session(command),
+        Command::Pay(args) => payments::pay(args),
+        Command::Payment(command) => payments::payment(command),
+        Command::Analytics { connection, json } => payments::analytics(connection, json),
+        Command::Service { connection, json } => payments::service_info(connection, json),
     }
 }
 

@@ -4,17 +4,18 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use aip_client::http::{send, Response};
-use aip_client::tls::{pinned_config, OperatorCa};
+use aip_client::http::Response;
+use aip_client::signer::Signer;
+use aip_client::tls::OperatorCa;
 use aip_wire::ledger::{verify_export, LedgerEntry, LedgerHead};
 use aip_wire::Endpoint;
 use clap::{Args, Subcommand};
 use serde_json::json;
 use zeroize::Zeroizing;
 
-const EXIT_UNREADABLE: u8 = 1;
-const EXIT_REFUSED: u8 = 3;
-const EXIT_UNREACHABLE: u8 = 4;
+pub const EXIT_UNREADABLE: u8 = 1;
+pub const EXIT_REFUSED: u8 = 3;
+pub const EXIT_UNREACHABLE: u8 = 4;
 
 #[derive(Subcommand, Debug)]
 pub enum OperatorCommand {
@@ -71,7 +72,7 @@ pub enum LedgerCommand {
     },
 }
 
-fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
+pub fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     eprintln!("aipctl: {message}");
     ExitCode::from(code)
 }
@@ -125,12 +126,8 @@ fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 impl Connection {
-    async fn request(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<serde_json::Value>,
-    ) -> Result<Response, (u8, String)> {
+    /// A typed client for the signer this connection names.
+    pub fn signer(&self) -> Result<Signer, (u8, String)> {
         let mut pin = [0u8; 32];
         hex::decode_to_slice(&self.pin, &mut pin)
             .map_err(|_| (2, "--pin is not 32 bytes of hex".to_owned()))?;
@@ -143,24 +140,24 @@ impl Connection {
             })
         };
         let (cert, key) = (read("client.pem")?, Zeroizing::new(read("client.key")?));
-        let config =
-            pinned_config(pin, Some((&cert, &key))).map_err(|e| (EXIT_REFUSED, e.to_string()))?;
-        let bearer = self
-            .api_key
-            .as_ref()
-            .map(|k| Zeroizing::new(format!("Bearer {k}")));
-        let mut headers = vec![("content-type", "application/json")];
-        if let Some(bearer) = &bearer {
-            headers.push(("authorization", bearer.as_str()));
-        }
-        let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-        send(&self.url, config, method, path, &headers, body)
+        Signer::new(self.url.clone(), pin, &cert, &key, self.api_key.clone())
+            .map_err(|e| (EXIT_REFUSED, e.to_string()))
+    }
+
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<Response, (u8, String)> {
+        self.signer()?
+            .raw(method, path, body.map(|b| b.to_string().into_bytes()))
             .await
             .map_err(|e| (EXIT_UNREACHABLE, aip_wire::process::error_chain(&e)))
     }
 }
 
-fn block_on<F: std::future::Future<Output = ExitCode>>(future: F) -> ExitCode {
+pub fn block_on<F: std::future::Future<Output = ExitCode>>(future: F) -> ExitCode {
     match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -1,8 +1,8 @@
-//! JSON over HTTP/1.1 to a Lit node, through the host's egress proxy.
+//! JSON over HTTP/1.1 through the host's egress proxy: Lit nodes and Solana JSON-RPC.
 //!
 //! The host only connects the bytes (its allowlist decides where); the request and answer are
-//! read here. Devnet nodes speak plain HTTP on loopback. Answers are capped in size and in
-//! time.
+//! read here. Devnet nodes and the devnet RPC speak plain HTTP on loopback. Answers are capped
+//! in size and in time.
 
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use serde_json::Value;
 const MAX_ANSWER_BYTES: usize = 256 * 1024;
 
 #[derive(Debug, thiserror::Error)]
-pub enum NodeHttpError {
+pub enum EgressJsonError {
     #[error("the host refused egress to {target}: {reason}")]
     Refused { target: String, reason: String },
     #[error("egress to {target}")]
@@ -50,11 +50,11 @@ pub async fn post_json(
     path: &str,
     body: &Value,
     timeout: Duration,
-) -> Result<Value, NodeHttpError> {
+) -> Result<Value, EgressJsonError> {
     let target = format!("{host}:{port}");
     tokio::time::timeout(timeout, exchange(egress, host, port, path, body, &target))
         .await
-        .map_err(|_| NodeHttpError::Timeout {
+        .map_err(|_| EgressJsonError::Timeout {
             target: target.clone(),
             timeout,
         })?
@@ -67,14 +67,14 @@ async fn exchange(
     path: &str,
     body: &Value,
     target: &str,
-) -> Result<Value, NodeHttpError> {
+) -> Result<Value, EgressJsonError> {
     let stream = connect_via_host(egress, host, port)
         .await
-        .map_err(|source| NodeHttpError::Egress {
+        .map_err(|source| EgressJsonError::Egress {
             target: target.to_owned(),
             source,
         })?
-        .map_err(|reason| NodeHttpError::Refused {
+        .map_err(|reason| EgressJsonError::Refused {
             target: target.to_owned(),
             reason,
         })?;
@@ -89,12 +89,12 @@ async fn exchange(
         MAX_ANSWER_BYTES,
     )
     .await
-    .map_err(|source| NodeHttpError::Exchange {
+    .map_err(|source| EgressJsonError::Exchange {
         target: target.to_owned(),
         source,
     })?;
     if !(200..300).contains(&response.status) {
-        return Err(NodeHttpError::Status {
+        return Err(EgressJsonError::Status {
             target: target.to_owned(),
             status: response.status,
             body: String::from_utf8_lossy(&response.body)
@@ -103,7 +103,7 @@ async fn exchange(
                 .collect(),
         });
     }
-    serde_json::from_slice(&response.body).map_err(|_| NodeHttpError::NotJson {
+    serde_json::from_slice(&response.body).map_err(|_| EgressJsonError::NotJson {
         target: target.to_owned(),
     })
 }

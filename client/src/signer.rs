@@ -1,0 +1,279 @@
+//! The backend side: a typed mutual-TLS client for every endpoint of a running signer,
+//! trusting it by its attested key hash, and tracking the ledger head it has seen so a
+//! rolled-back signer is caught (`rollback_detected`) on the next request.
+
+use std::sync::{Arc, Mutex};
+
+use aip_wire::https::{send, HttpError};
+use aip_wire::ledger::LedgerHead;
+use aip_wire::payments::{
+    AgentTotals, Approve, CreateSession, EnableAutonomy, EncryptionTarget, PaymentAnswer,
+    RegisterDeviceBound, Revoked, SessionKeyView, SessionView, SmartPayment, SubmitSigned,
+};
+use aip_wire::server_key::{pinned_config, ClientTlsError};
+use aip_wire::Endpoint;
+use rustls::ClientConfig;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+const LEDGER_HEAD_HEADER: &str = "x-ledger-head";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignerError {
+    #[error("client TLS configuration")]
+    Tls(#[from] ClientTlsError),
+    #[error("the signer is unreachable")]
+    Unreachable(#[source] HttpError),
+    /// The signer answered with an error: its code (`policy_denied`, ...) and message.
+    #[error("{status} {code}: {message}")]
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("the signer's answer to {path} is not what was expected: {reason}")]
+    Malformed { path: String, reason: String },
+}
+
+impl SignerError {
+    /// The API error code, if the signer refused.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Refused { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// A connection profile to one signer; cheap to clone and safe to share between tasks.
+#[derive(Clone)]
+pub struct Signer {
+    url: Endpoint,
+    config: Arc<ClientConfig>,
+    api_key: Option<Arc<Zeroizing<String>>>,
+    head: Arc<Mutex<Option<LedgerHead>>>,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer")
+            .field("url", &self.url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServiceInfo {
+    pub fee_payer: String,
+    pub usdc_mints: Vec<String>,
+}
+
+impl Signer {
+    /// `pin` is the SHA-256 of the signer's TLS key from its verified attestation.
+    pub fn new(
+        url: Endpoint,
+        pin: [u8; 32],
+        client_certificate_pem: &str,
+        client_key_pem: &str,
+        api_key: Option<String>,
+    ) -> Result<Self, SignerError> {
+        let config = pinned_config(pin, Some((client_certificate_pem, client_key_pem)))?;
+        Ok(Self {
+            url,
+            config,
+            api_key: api_key.map(|k| Arc::new(Zeroizing::new(k))),
+            head: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    /// The latest ledger head this client has seen.
+    pub fn head(&self) -> Option<LedgerHead> {
+        self.head.lock().ok().and_then(|h| *h)
+    }
+
+    /// Starts from a head remembered elsewhere (e.g. persisted by the backend).
+    pub fn remember_head(&self, head: LedgerHead) {
+        if let Ok(mut slot) = self.head.lock() {
+            *slot = Some(head);
+        }
+    }
+
+    /// One request; the raw response for callers that need more than the JSON.
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<aip_wire::https::Response, SignerError> {
+        let bearer = self
+            .api_key
+            .as_ref()
+            .map(|k| Zeroizing::new(format!("Bearer {}", k.as_str())));
+        let seen = self.head().map(|h| h.to_header());
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(bearer) = &bearer {
+            headers.push(("authorization", bearer.as_str()));
+        }
+        if let Some(seen) = &seen {
+            headers.push((LEDGER_HEAD_HEADER, seen.as_str()));
+        }
+        let response = send(
+            &self.url,
+            Arc::clone(&self.config),
+            method,
+            path,
+            &headers,
+            body.unwrap_or_default(),
+        )
+        .await
+        .map_err(SignerError::Unreachable)?;
+        if let Some(head) = response
+            .header(LEDGER_HEAD_HEADER)
+            .and_then(|h| LedgerHead::from_header(h).ok())
+        {
+            if let Ok(mut slot) = self.head.lock() {
+                // Only forward: an older head in an answer must not erase what we saw.
+                if slot.is_none_or(|seen| head.seq >= seen.seq) {
+                    *slot = Some(head);
+                }
+            }
+        }
+        Ok(response)
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<T, SignerError> {
+        let body =
+            body.map(serde_json::to_vec)
+                .transpose()
+                .map_err(|e| SignerError::Malformed {
+                    path: path.to_owned(),
+                    reason: e.to_string(),
+                })?;
+        let response = self.raw(method, path, body).await?;
+        if !(200..300).contains(&response.status) {
+            let json = response.json();
+            return Err(SignerError::Refused {
+                status: response.status,
+                code: json["error"]["code"].as_str().unwrap_or("").to_owned(),
+                message: json["error"]["message"].as_str().map_or_else(
+                    || String::from_utf8_lossy(&response.body).into_owned(),
+                    str::to_owned,
+                ),
+            });
+        }
+        serde_json::from_slice(&response.body).map_err(|e| SignerError::Malformed {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, SignerError> {
+        self.call("GET", path, None::<&()>).await
+    }
+
+    async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<T, SignerError> {
+        self.call("POST", path, Some(body)).await
+    }
+
+    pub async fn service(&self) -> Result<ServiceInfo, SignerError> {
+        self.get("/v1/service").await
+    }
+
+    pub async fn encryption_target(&self) -> Result<EncryptionTarget, SignerError> {
+        self.get("/v1/session-keys/encryption-target").await
+    }
+
+    pub async fn register_device_bound(
+        &self,
+        request: &RegisterDeviceBound,
+    ) -> Result<SessionKeyView, SignerError> {
+        self.post("/v1/session-keys/device-bound", request).await
+    }
+
+    pub async fn session_key(&self, id: &str) -> Result<SessionKeyView, SignerError> {
+        self.get(&format!("/v1/session-keys/{id}")).await
+    }
+
+    pub async fn enable_autonomy(
+        &self,
+        id: &str,
+        request: &EnableAutonomy,
+    ) -> Result<SessionKeyView, SignerError> {
+        self.post(&format!("/v1/session-keys/{id}/enable-autonomy"), request)
+            .await
+    }
+
+    pub async fn revoke(&self, id: &str) -> Result<Revoked, SignerError> {
+        self.post(
+            &format!("/v1/session-keys/{id}/revoke"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    pub async fn create_session(
+        &self,
+        request: &CreateSession,
+    ) -> Result<SessionView, SignerError> {
+        self.post("/v1/sessions", request).await
+    }
+
+    pub async fn sessions(
+        &self,
+        session_key_id: Option<&str>,
+    ) -> Result<Vec<SessionView>, SignerError> {
+        #[derive(Deserialize)]
+        struct List {
+            sessions: Vec<SessionView>,
+        }
+        let path = match session_key_id {
+            Some(id) => format!("/v1/sessions?session_key_id={id}"),
+            None => "/v1/sessions".to_owned(),
+        };
+        Ok(self.get::<List>(&path).await?.sessions)
+    }
+
+    pub async fn smart_payment(
+        &self,
+        request: &SmartPayment,
+    ) -> Result<PaymentAnswer, SignerError> {
+        self.post("/v1/smart-payment", request).await
+    }
+
+    pub async fn payment(&self, id: &str) -> Result<PaymentAnswer, SignerError> {
+        self.get(&format!("/v1/payments/{id}")).await
+    }
+
+    pub async fn submit_signed(
+        &self,
+        id: &str,
+        request: &SubmitSigned,
+    ) -> Result<PaymentAnswer, SignerError> {
+        self.post(&format!("/v1/payments/{id}/submit-signed"), request)
+            .await
+    }
+
+    pub async fn approve(&self, id: &str, request: &Approve) -> Result<PaymentAnswer, SignerError> {
+        self.post(&format!("/v1/payments/{id}/approve"), request)
+            .await
+    }
+
+    pub async fn agents(&self) -> Result<Vec<AgentTotals>, SignerError> {
+        #[derive(Deserialize)]
+        struct List {
+            agents: Vec<AgentTotals>,
+        }
+        Ok(self.get::<List>("/v1/analytics/agents").await?.agents)
+    }
+}

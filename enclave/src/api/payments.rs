@@ -1,0 +1,179 @@
+//! The payment endpoints: session keys, sessions, smart payments and the device's part in
+//! them, analytics. Each handler authorizes, reads its body strictly, and hands over to
+//! [`crate::payments`]; the answer codes are that module's.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::body::read_json;
+use super::error::{ApiError, ErrorCode};
+use super::scope::Scope;
+use super::state::ApiState;
+use crate::payments::{device, flow, keys, sessions};
+use aip_wire::payments::{PaymentAnswer, PaymentStatus};
+
+type Answer = Result<(StatusCode, Json<Value>), ApiError>;
+
+fn ok<T: serde::Serialize>(status: StatusCode, value: &T) -> Answer {
+    serde_json::to_value(value)
+        .map(|v| (status, Json(v)))
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "serializing the answer"))
+}
+
+/// 200 once signed; 202 while the device or the user must act.
+fn payment(answer: &PaymentAnswer) -> Answer {
+    let status = match answer.status {
+        PaymentStatus::RequiresSignature | PaymentStatus::ApprovalRequired => StatusCode::ACCEPTED,
+        _ => StatusCode::OK,
+    };
+    ok(status, answer)
+}
+
+pub async fn encryption_target(State(state): State<Arc<ApiState>>, headers: HeaderMap) -> Answer {
+    state.authorize(&headers, Scope::ManageSessions)?;
+    ok(StatusCode::OK, &keys::encryption_target(&state)?)
+}
+
+pub async fn register(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    state.authorize(&headers, Scope::ManageSessions)?;
+    let request = read_json(body, state.max_body_bytes).await?;
+    ok(StatusCode::CREATED, &keys::register(&state, request).await?)
+}
+
+pub async fn session_key(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Answer {
+    state.authorize(&headers, Scope::ManageSessions)?;
+    let account = state.accounts.get(&id).await.map_err(ApiError::from)?;
+    ok(StatusCode::OK, &account.view())
+}
+
+pub async fn enable_autonomy(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Body,
+) -> Answer {
+    state.authorize(&headers, Scope::ManageSessions)?;
+    let request = read_json(body, state.max_body_bytes).await?;
+    ok(
+        StatusCode::OK,
+        &keys::enable_autonomy(&state, &id, request).await?,
+    )
+}
+
+pub async fn revoke(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Answer {
+    state.authorize(&headers, Scope::ManageSessions)?;
+    ok(StatusCode::OK, &keys::revoke(&state, &id).await?)
+}
+
+pub async fn create_session(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    state.authorize(&headers, Scope::ManageSessions)?;
+    let request = read_json(body, state.max_body_bytes).await?;
+    ok(
+        StatusCode::CREATED,
+        &sessions::create(&state, request).await?,
+    )
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionsQuery {
+    #[serde(default)]
+    pub session_key_id: Option<String>,
+}
+
+pub async fn list_sessions(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    query: Result<Query<SessionsQuery>, QueryRejection>,
+) -> Answer {
+    let Query(query) =
+        query.map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("query: {e}")))?;
+    state.authorize(&headers, Scope::ReadAnalytics)?;
+    let list = sessions::list(&state, query.session_key_id.as_deref()).await?;
+    ok(StatusCode::OK, &json!({ "sessions": list }))
+}
+
+pub async fn smart_payment(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    let caller = state.authorize(&headers, Scope::CreatePayments)?;
+    let request = read_json(body, state.max_body_bytes).await?;
+    payment(&flow::smart_payment(&state, &caller.id, request).await?)
+}
+
+pub async fn submit_signed(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Body,
+) -> Answer {
+    state.authorize(&headers, Scope::CreatePayments)?;
+    let request = read_json(body, state.max_body_bytes).await?;
+    payment(&device::submit_signed(&state, &id, request).await?)
+}
+
+pub async fn approve(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Body,
+) -> Answer {
+    state.authorize(&headers, Scope::CreatePayments)?;
+    let request = read_json(body, state.max_body_bytes).await?;
+    payment(&device::approve(&state, &id, request).await?)
+}
+
+pub async fn get_payment(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Answer {
+    state.authorize(&headers, Scope::CreatePayments)?;
+    payment(&device::status(&state, &id).await?)
+}
+
+pub async fn agents(State(state): State<Arc<ApiState>>, headers: HeaderMap) -> Answer {
+    state.authorize(&headers, Scope::ReadAnalytics)?;
+    let totals = state
+        .analytics
+        .lock()
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "analytics are unavailable"))?
+        .totals();
+    ok(StatusCode::OK, &json!({ "agents": totals }))
+}
+
+/// The service's fee payer and the mints it pays in.
+pub async fn service(State(state): State<Arc<ApiState>>, headers: HeaderMap) -> Answer {
+    state.authorize(&headers, Scope::ReadAnalytics)?;
+    let payer = flow::payer(&state)?;
+    let mints: Vec<String> = payer.usdc_mints.iter().map(ToString::to_string).collect();
+    ok(
+        StatusCode::OK,
+        &json!({ "fee_payer": payer.fee_payer.address().to_string(), "usdc_mints": mints }),
+    )
+}

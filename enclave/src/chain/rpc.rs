@@ -1,0 +1,158 @@
+//! A small Solana JSON-RPC client over [`crate::egress_json`]: only the calls payments need.
+
+use std::time::Duration;
+
+use aip_wire::Endpoint;
+use base64::Engine as _;
+use serde_json::{json, Value};
+use solana_hash::Hash;
+
+use crate::egress_json::{post_json, EgressJsonError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RpcError {
+    #[error("Solana RPC unreachable")]
+    Transport(#[source] EgressJsonError),
+    #[error("Solana RPC {method} refused ({code}): {message}")]
+    Refused {
+        method: &'static str,
+        code: i64,
+        message: String,
+    },
+    #[error("Solana RPC {method} answered something unexpected: {what}")]
+    Malformed {
+        method: &'static str,
+        what: &'static str,
+    },
+}
+
+/// Where a signature stands on the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LandedStatus {
+    /// Unknown to the chain.
+    Absent,
+    /// Included; `err` is the runtime's error if the transaction failed (fees were still paid).
+    Landed { slot: u64, err: Option<String> },
+}
+
+/// JSON-RPC to one cluster endpoint through egress.
+#[derive(Debug, Clone)]
+pub struct SolanaRpc {
+    pub egress: Endpoint,
+    pub host: String,
+    pub port: u16,
+    pub timeout: Duration,
+}
+
+impl SolanaRpc {
+    async fn call(&self, method: &'static str, params: Value) -> Result<Value, RpcError> {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let mut answer = post_json(
+            &self.egress,
+            &self.host,
+            self.port,
+            "/",
+            &body,
+            self.timeout,
+        )
+        .await
+        .map_err(RpcError::Transport)?;
+        if let Some(error) = answer.get("error") {
+            return Err(RpcError::Refused {
+                method,
+                code: error["code"].as_i64().unwrap_or(0),
+                message: error["message"]
+                    .as_str()
+                    .unwrap_or("no message")
+                    .chars()
+                    .take(300)
+                    .collect(),
+            });
+        }
+        match answer.get_mut("result") {
+            Some(result) => Ok(result.take()),
+            None => Err(RpcError::Malformed {
+                method,
+                what: "no result",
+            }),
+        }
+    }
+
+    /// A recent blockhash and the last block height at which a transaction using it can land.
+    pub async fn latest_blockhash(&self) -> Result<(Hash, u64), RpcError> {
+        const METHOD: &str = "getLatestBlockhash";
+        let result = self
+            .call(METHOD, json!([{"commitment": "confirmed"}]))
+            .await?;
+        let value = &result["value"];
+        let hash = value["blockhash"]
+            .as_str()
+            .and_then(|text| text.parse::<Hash>().ok())
+            .ok_or(RpcError::Malformed {
+                method: METHOD,
+                what: "blockhash",
+            })?;
+        let last_valid = value["lastValidBlockHeight"]
+            .as_u64()
+            .ok_or(RpcError::Malformed {
+                method: METHOD,
+                what: "lastValidBlockHeight",
+            })?;
+        Ok((hash, last_valid))
+    }
+
+    pub async fn block_height(&self) -> Result<u64, RpcError> {
+        const METHOD: &str = "getBlockHeight";
+        self.call(METHOD, json!([{"commitment": "confirmed"}]))
+            .await?
+            .as_u64()
+            .ok_or(RpcError::Malformed {
+                method: METHOD,
+                what: "block height",
+            })
+    }
+
+    /// Sends a signed transaction (with preflight); the cluster's signature for it.
+    pub async fn send(&self, transaction: &[u8]) -> Result<String, RpcError> {
+        const METHOD: &str = "sendTransaction";
+        let encoded = base64::engine::general_purpose::STANDARD.encode(transaction);
+        self.call(
+            METHOD,
+            json!([encoded, {"encoding": "base64", "preflightCommitment": "confirmed"}]),
+        )
+        .await?
+        .as_str()
+        .map(str::to_owned)
+        .ok_or(RpcError::Malformed {
+            method: METHOD,
+            what: "signature",
+        })
+    }
+
+    /// Where `signature` stands.
+    pub async fn status(&self, signature: &str) -> Result<LandedStatus, RpcError> {
+        const METHOD: &str = "getSignatureStatuses";
+        let result = self
+            .call(
+                METHOD,
+                json!([[signature], {"searchTransactionHistory": true}]),
+            )
+            .await?;
+        let entry = result["value"].get(0).ok_or(RpcError::Malformed {
+            method: METHOD,
+            what: "no status entry",
+        })?;
+        if entry.is_null() {
+            return Ok(LandedStatus::Absent);
+        }
+        let slot = entry["slot"].as_u64().ok_or(RpcError::Malformed {
+            method: METHOD,
+            what: "slot",
+        })?;
+        let err = match &entry["err"] {
+            Value::Null => None,
+            other => Some(other.to_string()),
+        };
+        Ok(LandedStatus::Landed { slot, err })
+    }
+}

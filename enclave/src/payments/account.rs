@@ -1,0 +1,193 @@
+//! A session key's account as the enclave persists it: the device-bound key, the user's
+//! limits, the autonomous delegation, and each agent's spending session (intent + usage).
+//!
+//! One sealed record per session key. Every payment of the key reserves and marks signatures
+//! in this one record under one lock, so the delegation's total and every session's caps
+//! change atomically with the reservation they count.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aip_wire::payments::{
+    AutonomyView, FeeMode, Limits, RemainingView, SessionKeyView, SessionView, Windows,
+};
+use serde::{Deserialize, Serialize};
+use solana_address::Address;
+
+use crate::policy::{Asset, Caps, FeePolicy, Intent, PerWindow, SessionState, UnixSeconds, Window};
+
+/// Prefix of the session-key records in the host's store.
+pub const ACCOUNT_PREFIX: &str = "session-keys/";
+
+pub use crate::solana::programs::USDC_DECIMALS;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    pub id: String,
+    #[serde(with = "crate::solana::as_text")]
+    pub public_key: Address,
+    /// The device-bound blob (base64), kept for the device; the enclave cannot open it.
+    pub blob: String,
+    pub limits: Limits,
+    pub created_at: UnixSeconds,
+    pub revoked_at: Option<UnixSeconds>,
+    pub delegation: Option<Delegation>,
+    /// By agent id.
+    pub sessions: BTreeMap<String, AgentSession>,
+}
+
+/// The user's autonomous delegation: the Lit ciphertext of the session key and its bounds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Delegation {
+    pub max_total: u64,
+    pub expires_at: UnixSeconds,
+    pub signature: String,
+    pub ciphertext: String,
+    pub data_to_encrypt_hash: String,
+    /// Autonomous reservations that count against `max_total` (released ones subtracted).
+    pub committed: u64,
+    /// Autonomous payments whose reservation is not settled yet: a resumed payment is
+    /// autonomous exactly when its id is here, and a release subtracts only these.
+    #[serde(default)]
+    pub in_flight: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSession {
+    pub id: String,
+    pub agent_id: String,
+    pub fees: FeeMode,
+    pub state: SessionState,
+}
+
+impl Account {
+    pub fn record_name(id: &str) -> String {
+        format!("{ACCOUNT_PREFIX}{id}")
+    }
+
+    /// The delegation, if it still allows autonomous signing of `amount` at `now`.
+    pub fn autonomy_for(&self, amount: u64, now: UnixSeconds) -> Option<&Delegation> {
+        self.delegation.as_ref().filter(|d| {
+            self.revoked_at.is_none()
+                && now < d.expires_at
+                && d.committed
+                    .checked_add(amount)
+                    .is_some_and(|t| t <= d.max_total)
+        })
+    }
+
+    pub fn view(&self) -> SessionKeyView {
+        SessionKeyView {
+            id: self.id.clone(),
+            public_key: self.public_key.to_string(),
+            limits: self.limits,
+            created_at: self.created_at.0,
+            revoked_at: self.revoked_at.map(|t| t.0),
+            autonomy: self.delegation.as_ref().map(|d| AutonomyView {
+                max_total: d.max_total,
+                expires_at: d.expires_at.0,
+                committed: d.committed,
+            }),
+        }
+    }
+
+    pub fn session_view(&self, session: &AgentSession, now: UnixSeconds) -> SessionView {
+        let intent = &session.state.intent;
+        let usage = &session.state.usage;
+        let spent = |w| u64::try_from(usage.spent_in(w, now)).unwrap_or(u64::MAX);
+        let remaining = |w: Window| {
+            intent
+                .caps
+                .windows
+                .get(w)
+                .map(|cap| cap.saturating_sub(spent(w)))
+        };
+        SessionView {
+            id: session.id.clone(),
+            session_key_id: self.id.clone(),
+            agent_id: session.agent_id.clone(),
+            limits: Limits {
+                max_per_transaction: intent.caps.per_transaction,
+                max_per_day: intent.caps.windows.day,
+                max_per_week: intent.caps.windows.week,
+                max_per_month: intent.caps.windows.month,
+                require_approval_above: intent.require_approval_above,
+                expires_at: intent.expires_at.0,
+            },
+            fees: session.fees,
+            revoked_at: intent.revoked_at.map(|t| t.0),
+            spent: Windows {
+                day: spent(Window::Day),
+                week: spent(Window::Week),
+                month: spent(Window::Month),
+            },
+            remaining: RemainingView {
+                day: remaining(Window::Day),
+                week: remaining(Window::Week),
+                month: remaining(Window::Month),
+                autonomy: self
+                    .delegation
+                    .as_ref()
+                    .map(|d| d.max_total.saturating_sub(d.committed)),
+            },
+        }
+    }
+}
+
+/// What an agent's session needs beyond the request: the key's public key and limits, the
+/// mints and the service fee payer.
+#[derive(Debug)]
+pub struct IntentInputs<'a> {
+    pub session_key: Address,
+    pub key_limits: &'a Limits,
+    pub limits: &'a Limits,
+    pub mints: Vec<Address>,
+    pub allowed_recipients: Option<Vec<Address>>,
+    pub max_payments_per_day: Option<u32>,
+    pub fees: FeeMode,
+    pub service_fee_payer: Address,
+    pub now: UnixSeconds,
+}
+
+/// The policy engine's intent for an agent's session. The caller checks `invariant()`.
+pub fn intent_for(inputs: IntentInputs<'_>) -> Intent {
+    let limits = inputs.limits;
+    Intent {
+        session_key: inputs.session_key,
+        asset: Asset::Tokens {
+            mints: inputs.mints,
+            decimals: USDC_DECIMALS,
+        },
+        caps: Caps {
+            per_transaction: limits.max_per_transaction,
+            windows: PerWindow {
+                day: limits.max_per_day,
+                week: limits.max_per_week,
+                month: limits.max_per_month,
+            },
+        },
+        require_approval_above: limits.require_approval_above,
+        max_payments: PerWindow {
+            day: inputs.max_payments_per_day,
+            week: None,
+            month: None,
+        },
+        starts_at: inputs.now,
+        expires_at: UnixSeconds(limits.expires_at.min(inputs.key_limits.expires_at)),
+        revoked_at: None,
+        allowed_recipients: inputs.allowed_recipients,
+        allowed_programs: None,
+        fee_policy: match inputs.fees {
+            FeeMode::Session {
+                max_lamports_per_transaction,
+            } => FeePolicy::Session {
+                max_lamports_per_transaction,
+            },
+            FeeMode::Service => FeePolicy::Service {
+                address: inputs.service_fee_payer,
+            },
+        },
+    }
+}

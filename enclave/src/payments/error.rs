@@ -1,0 +1,88 @@
+//! Why a session-key, session or payment request failed, and the API code for each cause.
+
+use crate::api::error::{ApiError, ErrorCode};
+use crate::chain::RpcError;
+use crate::policy::{Denial, Rule};
+use crate::release::ReleaseError;
+use crate::state::records::RecordError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no session key {0}")]
+    UnknownSessionKey(String),
+    #[error("session key {key} has no session for agent {agent}")]
+    UnknownSession { key: String, agent: String },
+    #[error("no payment {0}")]
+    UnknownPayment(String),
+    #[error("denied by {}: {}", .0.rule.as_str(), .0.detail)]
+    Denied(Denial),
+    /// The policy wants the user's approval first (a flow signal, answered with 202).
+    #[error("approval required above {threshold}")]
+    ApprovalNeeded { threshold: u64 },
+    /// The transaction does something the signer never signs (a program outside the
+    /// allowlist, a durable nonce, ...).
+    #[error("the transaction is refused: {0}")]
+    Refused(String),
+    #[error("{0}")]
+    Delegation(String),
+    #[error("{0}")]
+    BadSignature(String),
+    #[error("{0}")]
+    TransactionChanged(String),
+    #[error("idempotency key {0:?} was used for a different request")]
+    IdempotencyConflict(String),
+    #[error("payment {0} is being processed; retry with the same idempotency key")]
+    InProgress(String),
+    #[error("the Lit network did not release the session key: {}", aip_wire::process::error_chain(.0))]
+    Lit(#[source] ReleaseError),
+    #[error("the Solana cluster: {}", aip_wire::process::error_chain(.0))]
+    Chain(#[source] RpcError),
+    #[error("the enclave's state could not be written; nothing was done")]
+    Record(#[source] RecordError),
+    #[error("this signer has no Solana RPC configured; it cannot pay")]
+    NotConfigured,
+    #[error("{0}")]
+    Internal(&'static str),
+}
+
+impl From<RecordError> for PaymentError {
+    fn from(error: RecordError) -> Self {
+        tracing::error!(error = %aip_wire::process::error_chain(&error), "payment state write failed");
+        Self::Record(error)
+    }
+}
+
+impl PaymentError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Invalid(_) => ErrorCode::BadRequest,
+            Self::UnknownSessionKey(_) | Self::UnknownSession { .. } | Self::UnknownPayment(_) => {
+                ErrorCode::NotFound
+            }
+            Self::Denied(denial) => match denial.rule {
+                Rule::Expired => ErrorCode::SessionExpired,
+                Rule::Revoked => ErrorCode::SessionRevoked,
+                _ => ErrorCode::PolicyDenied,
+            },
+            Self::ApprovalNeeded { .. } => ErrorCode::ApprovalRequired,
+            Self::Refused(_) => ErrorCode::PolicyDenied,
+            Self::Delegation(_) => ErrorCode::DelegationInvalid,
+            Self::BadSignature(_) => ErrorCode::SignatureInvalid,
+            Self::TransactionChanged(_) => ErrorCode::TransactionMismatch,
+            Self::IdempotencyConflict(_) => ErrorCode::IdempotencyConflict,
+            Self::InProgress(_) => ErrorCode::PaymentInProgress,
+            Self::Lit(_) => ErrorCode::LitThresholdUnmet,
+            Self::Chain(_) => ErrorCode::ChainUnavailable,
+            Self::Record(_) | Self::NotConfigured => ErrorCode::Unavailable,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<PaymentError> for ApiError {
+    fn from(error: PaymentError) -> Self {
+        ApiError::new(error.code(), error.to_string())
+    }
+}

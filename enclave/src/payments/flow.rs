@@ -1,0 +1,481 @@
+//! `POST /v1/smart-payment`: build -> decide -> reserve and persist -> (release -> sign ->
+//! wipe) -> record -> submit. Every step that matters is durable before the next begins, so
+//! a crash anywhere leaves state a retry with the same idempotency key resumes from: the
+//! message is fixed before the reservation, the reservation is tagged with the payment, and
+//! the signature is recorded before it leaves the enclave. Re-signing the same message gives
+//! the same signature, so a resumed payment can never become a second payment.
+
+use aip_wire::payments::{PaymentAnswer, SmartPayment};
+use base64::Engine as _;
+use solana_address::Address;
+use zeroize::Zeroizing;
+
+use super::account::{Account, USDC_DECIMALS};
+use super::error::PaymentError;
+use super::payer::{Payer, PAYMENT_COMPUTE_UNITS};
+use super::record::{payment_id, request_sha256, PaymentRecord, Stage};
+use super::settle::{finish_signed, release_unsigned};
+use crate::api::state::ApiState;
+use crate::policy::{Approval, ReserveError, SpendState, UnixSeconds};
+use crate::solana::{
+    FeePayer, Message, Signable, SigningKeypair, TokenPayment, TokenProgram, Transaction,
+};
+use crate::state::records;
+
+/// Longest idempotency key and agent id accepted.
+pub const MAX_ID_LEN: usize = 128;
+
+/// Whether `text` is a usable identifier: 1..=128 printable ASCII characters.
+pub fn valid_id(text: &str) -> bool {
+    !text.is_empty() && text.len() <= MAX_ID_LEN && text.bytes().all(|b| b.is_ascii_graphic())
+}
+
+pub fn payer(state: &ApiState) -> Result<&Payer, PaymentError> {
+    state.payer.as_ref().ok_or(PaymentError::NotConfigured)
+}
+
+pub(super) fn now(state: &ApiState) -> UnixSeconds {
+    UnixSeconds(i64::try_from(state.clock.now_unix_ms() / 1000).unwrap_or(i64::MAX))
+}
+
+/// Holds a payment id while one request works on it; a concurrent retry is told to wait.
+pub(super) struct InFlight<'a> {
+    state: &'a ApiState,
+    id: String,
+}
+
+impl<'a> InFlight<'a> {
+    pub(super) fn take(state: &'a ApiState, id: &str) -> Result<Self, PaymentError> {
+        let mut set = state
+            .in_flight
+            .lock()
+            .map_err(|_| PaymentError::Internal("the in-flight set is unavailable"))?;
+        if !set.insert(id.to_owned()) {
+            return Err(PaymentError::InProgress(id.to_owned()));
+        }
+        Ok(Self {
+            state,
+            id: id.to_owned(),
+        })
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.state.in_flight.lock() {
+            set.remove(&self.id);
+        }
+    }
+}
+
+/// The outcome of a smart payment: an answer, or a refusal whose record is kept so a retry
+/// is refused the same way.
+pub async fn smart_payment(
+    state: &ApiState,
+    caller: &str,
+    request: SmartPayment,
+) -> Result<PaymentAnswer, PaymentError> {
+    payer(state)?;
+    if !valid_id(&request.idempotency_key) || !valid_id(&request.agent_id) {
+        return Err(PaymentError::Invalid(
+            "idempotency_key and agent_id must be 1..128 printable ASCII characters".into(),
+        ));
+    }
+    let id = payment_id(caller, &request.idempotency_key);
+    let _in_flight = InFlight::take(state, &id)?;
+    let sha = request_sha256(&request);
+    let name = PaymentRecord::record_name(&id);
+    let existing: Option<(u64, PaymentRecord)> =
+        records::read(&state.store, &state.state_key, &name).await?;
+    let expected = match existing {
+        Some((version, record)) => {
+            if record.request_sha256 != sha {
+                return Err(PaymentError::IdempotencyConflict(request.idempotency_key));
+            }
+            match record.stage {
+                Stage::Denied => return Err(denied_again(&record)),
+                Stage::ApprovalRequired
+                | Stage::RequiresSignature
+                | Stage::Submitted
+                | Stage::Confirmed => return Ok(record.answer()),
+                Stage::Signed => return super::settle::submit(state, version, record).await,
+                Stage::Pending => return resume(state, version, record).await,
+                Stage::Aborted => Some(version),
+            }
+        }
+        None => None,
+    };
+    let (record, signable) = build(state, &id, &sha, &request).await?;
+    let version = records::write(&state.store, &state.state_key, &name, expected, &record).await?;
+    reserve_and_continue(state, version, record, &signable, Approval::None).await
+}
+
+fn denied_again(record: &PaymentRecord) -> PaymentError {
+    match &record.denial {
+        Some(denial) => PaymentError::Denied(denial.clone()),
+        None => PaymentError::Internal("a denied payment record has no denial"),
+    }
+}
+
+/// Builds the payment's message from the request (a fresh blockhash from the cluster).
+async fn build(
+    state: &ApiState,
+    id: &str,
+    sha: &str,
+    request: &SmartPayment,
+) -> Result<(PaymentRecord, Signable), PaymentError> {
+    let payer = payer(state)?;
+    let account = state.accounts.get(&request.session_key_id).await?;
+    let session =
+        account
+            .sessions
+            .get(&request.agent_id)
+            .ok_or_else(|| PaymentError::UnknownSession {
+                key: request.session_key_id.clone(),
+                agent: request.agent_id.clone(),
+            })?;
+    let service = matches!(session.fees, aip_wire::payments::FeeMode::Service);
+    if request.gasless.is_some_and(|gasless| gasless != service) {
+        return Err(PaymentError::Invalid(format!(
+            "this session's fees are paid by {}; gasless must be {service} or absent",
+            if service {
+                "the service"
+            } else {
+                "the session wallet"
+            }
+        )));
+    }
+    let recipient: Address = request
+        .recipient
+        .parse()
+        .map_err(|_| PaymentError::Invalid("recipient is not a base58 address".into()))?;
+    let mint: Address = request
+        .mint
+        .parse()
+        .map_err(|_| PaymentError::Invalid("mint is not a base58 address".into()))?;
+    let (recent_blockhash, last_valid_block_height) = payer
+        .rpc
+        .latest_blockhash()
+        .await
+        .map_err(PaymentError::Chain)?;
+    let price = payer.compute_unit_price;
+    let payment = TokenPayment {
+        authority: account.public_key,
+        recipient,
+        mint,
+        decimals: USDC_DECIMALS,
+        program: TokenProgram::Token,
+        amount: request.amount,
+        memo: request.memo.clone(),
+        create_recipient_account: true,
+        compute_unit_limit: (price > 0).then_some(PAYMENT_COMPUTE_UNITS),
+        compute_unit_price_micro_lamports: (price > 0).then_some(price),
+        fee_payer: if service {
+            FeePayer::Service {
+                address: payer.fee_payer.address(),
+            }
+        } else {
+            FeePayer::Session
+        },
+        recent_blockhash,
+    };
+    let signable = match &request.transaction {
+        None => payment
+            .build()
+            .map_err(|e| PaymentError::Invalid(format!("cannot build this payment: {e}")))?,
+        Some(given) => given_transaction(given, request.amount)?,
+    };
+    let record = PaymentRecord {
+        id: id.to_owned(),
+        request_sha256: sha.to_owned(),
+        agent_id: request.agent_id.clone(),
+        session_key_id: request.session_key_id.clone(),
+        amount: request.amount,
+        mint: request.mint.clone(),
+        recipient: request.recipient.clone(),
+        message: base64::engine::general_purpose::STANDARD.encode(signable.message().to_bytes()),
+        last_valid_block_height,
+        service_fee_payer: service,
+        autonomous: false,
+        stage: Stage::Pending,
+        signed: None,
+        denial: None,
+    };
+    Ok((record, signable))
+}
+
+/// A caller's unsigned transaction: decoded and explained like any other (anything outside
+/// the signer's rules is refused), and it must move exactly `amount`.
+fn given_transaction(base64_tx: &str, amount: u64) -> Result<Signable, PaymentError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(base64_tx)
+        .map_err(|_| PaymentError::Invalid("transaction is not base64".into()))?;
+    let tx = Transaction::from_bytes(&bytes)
+        .map_err(|e| PaymentError::Invalid(format!("transaction: {e}")))?;
+    let signable =
+        Signable::new(tx.message).map_err(|refusal| PaymentError::Refused(refusal.to_string()))?;
+    let moved: u64 = signable
+        .explanation()
+        .debits
+        .iter()
+        .filter_map(|debit| match debit {
+            crate::solana::Debit::Token { amount, .. } => Some(*amount),
+            _ => None,
+        })
+        .fold(0u64, u64::saturating_add);
+    if moved != amount {
+        return Err(PaymentError::Invalid(format!(
+            "the transaction moves {moved} token base units, the request says {amount}"
+        )));
+    }
+    Ok(signable)
+}
+
+/// The decoded, explained message of a stored record.
+pub(super) fn signable_of(record: &PaymentRecord) -> Result<Signable, PaymentError> {
+    let bytes = record.message_bytes().ok_or(PaymentError::Internal(
+        "a stored payment message is not base64",
+    ))?;
+    let message = Message::from_bytes(&bytes)
+        .map_err(|_| PaymentError::Internal("a stored payment message does not decode"))?;
+    Signable::new(message)
+        .map_err(|_| PaymentError::Internal("a stored payment message is refused"))
+}
+
+enum Reserved {
+    Autonomous,
+    Interactive,
+}
+
+/// Decides and reserves under the account's lock, then signs autonomously or hands the
+/// message to the device.
+pub(super) async fn reserve_and_continue(
+    state: &ApiState,
+    version: u64,
+    mut record: PaymentRecord,
+    signable: &Signable,
+    approval: Approval,
+) -> Result<PaymentAnswer, PaymentError> {
+    let at = now(state);
+    let (id, agent, amount) = (record.id.clone(), record.agent_id.clone(), record.amount);
+    let reserved = state
+        .accounts
+        .update(
+            &state.store,
+            &state.state_key,
+            &record.session_key_id,
+            |account| {
+                let autonomous = account.autonomy_for(amount, at).is_some();
+                let session = account.sessions.get_mut(&agent).ok_or_else(|| {
+                    PaymentError::UnknownSession {
+                        key: account.id.clone(),
+                        agent: agent.clone(),
+                    }
+                })?;
+                match session.state.reserve(signable, at, approval, Some(&id)) {
+                    Ok(_) => {}
+                    Err(ReserveError::Denied(denial)) => return Err(PaymentError::Denied(denial)),
+                    Err(ReserveError::ApprovalRequired { threshold, .. }) => {
+                        return Err(PaymentError::ApprovalNeeded { threshold })
+                    }
+                    Err(_) => return Err(PaymentError::Internal("the reservation failed")),
+                }
+                if autonomous {
+                    if let Some(delegation) = account.delegation.as_mut() {
+                        delegation.committed = delegation.committed.saturating_add(amount);
+                        delegation.in_flight.insert(id.clone());
+                    }
+                    Ok(Reserved::Autonomous)
+                } else {
+                    Ok(Reserved::Interactive)
+                }
+            },
+        )
+        .await;
+    let name = PaymentRecord::record_name(&record.id);
+    match reserved {
+        Ok(Reserved::Autonomous) => {
+            record.autonomous = true;
+            let version = records::write(
+                &state.store,
+                &state.state_key,
+                &name,
+                Some(version),
+                &record,
+            )
+            .await?;
+            sign_autonomously(state, version, record).await
+        }
+        Ok(Reserved::Interactive) => {
+            record.stage = Stage::RequiresSignature;
+            records::write(
+                &state.store,
+                &state.state_key,
+                &name,
+                Some(version),
+                &record,
+            )
+            .await?;
+            Ok(record.answer())
+        }
+        Err(PaymentError::ApprovalNeeded { .. }) => {
+            record.stage = Stage::ApprovalRequired;
+            records::write(
+                &state.store,
+                &state.state_key,
+                &name,
+                Some(version),
+                &record,
+            )
+            .await?;
+            Ok(record.answer())
+        }
+        Err(PaymentError::Denied(denial)) => {
+            state.metrics.count_denial(denial.rule.as_str());
+            record.stage = Stage::Denied;
+            record.denial = Some(denial.clone());
+            records::write(
+                &state.store,
+                &state.state_key,
+                &name,
+                Some(version),
+                &record,
+            )
+            .await?;
+            Err(PaymentError::Denied(denial))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Continues a payment whose record is `Pending` (the enclave stopped mid-payment).
+async fn resume(
+    state: &ApiState,
+    version: u64,
+    mut record: PaymentRecord,
+) -> Result<PaymentAnswer, PaymentError> {
+    let account = state.accounts.get(&record.session_key_id).await?;
+    let reservation = account
+        .sessions
+        .get(&record.agent_id)
+        .and_then(|s| s.state.usage.for_payment(&record.id))
+        .map(|r| r.state.clone());
+    let signable = signable_of(&record)?;
+    match reservation {
+        None => reserve_and_continue(state, version, record, &signable, Approval::None).await,
+        Some(SpendState::Released { .. }) => {
+            record.stage = Stage::Aborted;
+            let name = PaymentRecord::record_name(&record.id);
+            records::write(
+                &state.store,
+                &state.state_key,
+                &name,
+                Some(version),
+                &record,
+            )
+            .await?;
+            Err(PaymentError::Invalid(
+                "the reservation for this payment was released (the session key was revoked); nothing was signed".into(),
+            ))
+        }
+        Some(_) if record.autonomous || autonomous_in_flight(&account, &record.id) => {
+            record.autonomous = true;
+            sign_autonomously(state, version, record).await
+        }
+        Some(_) => {
+            record.stage = Stage::RequiresSignature;
+            let name = PaymentRecord::record_name(&record.id);
+            records::write(
+                &state.store,
+                &state.state_key,
+                &name,
+                Some(version),
+                &record,
+            )
+            .await?;
+            Ok(record.answer())
+        }
+    }
+}
+
+fn autonomous_in_flight(account: &Account, id: &str) -> bool {
+    account
+        .delegation
+        .as_ref()
+        .is_some_and(|d| d.in_flight.contains(id))
+}
+
+/// Obtains the session key from Lit, checks it is this session's, signs, wipes it.
+async fn sign_autonomously(
+    state: &ApiState,
+    version: u64,
+    record: PaymentRecord,
+) -> Result<PaymentAnswer, PaymentError> {
+    let payer = payer(state)?;
+    let account = state.accounts.get(&record.session_key_id).await?;
+    let Some(delegation) = account.delegation.clone() else {
+        release_unsigned(state, version, record).await?;
+        return Err(PaymentError::Delegation(
+            "autonomy was disabled while this payment was in flight; nothing was signed".into(),
+        ));
+    };
+    let started = std::time::Instant::now();
+    let released = payer
+        .lit
+        .release(
+            &payer.me,
+            &delegation.ciphertext,
+            &delegation.data_to_encrypt_hash,
+        )
+        .await;
+    state.metrics.observe_lit(started.elapsed());
+    let keypair = match released {
+        Ok((plaintext, _tally)) => session_keypair(plaintext, &account.public_key),
+        Err(error) => {
+            tracing::warn!(payment = %record.id, error = %aip_wire::process::error_chain(&error), "session key release failed");
+            release_unsigned(state, version, record).await?;
+            return Err(PaymentError::Lit(error));
+        }
+    };
+    let Some(keypair) = keypair else {
+        release_unsigned(state, version, record).await?;
+        return Err(PaymentError::Delegation(
+            "the delegated ciphertext does not hold this session's key; nothing was signed".into(),
+        ));
+    };
+    let mut tx = Transaction::unsigned(signable_of(&record)?.into_message());
+    let signed = sign_with(
+        &mut tx,
+        &keypair,
+        record.service_fee_payer.then_some(&payer.fee_payer),
+    );
+    drop(keypair);
+    signed?;
+    finish_signed(state, version, record, tx).await
+}
+
+/// The session's keypair from a released plaintext, if it is the 32-byte seed of `expected`.
+/// The plaintext and the seed are wiped on return.
+pub(super) fn session_keypair(
+    plaintext: Zeroizing<Vec<u8>>,
+    expected: &Address,
+) -> Option<SigningKeypair> {
+    let seed: Zeroizing<[u8; 32]> = Zeroizing::new(plaintext.as_slice().try_into().ok()?);
+    let keypair = SigningKeypair::from_seed(&seed);
+    (keypair.address() == *expected).then_some(keypair)
+}
+
+fn sign_with(
+    tx: &mut Transaction,
+    session: &SigningKeypair,
+    fee_payer: Option<&SigningKeypair>,
+) -> Result<(), PaymentError> {
+    if let Some(fee_payer) = fee_payer {
+        fee_payer
+            .sign_transaction(tx)
+            .map_err(|_| PaymentError::Internal("the fee payer is not a signer of the message"))?;
+    }
+    session
+        .sign_transaction(tx)
+        .map_err(|_| PaymentError::Internal("the session key is not a signer of the message"))
+}

@@ -1,0 +1,19 @@
+//! AIP-1 payments: session keys ([`keys`]), agents' sessions ([`sessions`]), the smart payment
+//! ([`flow`], [`settle`]) and the device's part in it ([`device`]), over the persisted
+//! accounts ([`account`], [`registry`]) and payment records ([`record`]). DESIGN.md, "Keys
+//! and flows".
+
+pub mod account;
+pub mod analytics;
+pub mod device;
+pub mod error;
+pub mod flow;
+pub mod keys;
+pub mod payer;
+pub mod record;
+pub mod registry;
+pub mod sessions;
+pub mod settle;
+
+pub use error::PaymentError;
+pub use payer::Payer;

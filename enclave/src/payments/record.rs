@@ -1,0 +1,130 @@
+//! A payment as the enclave persists it, under an id derived from the caller's API key and
+//! idempotency key: the same request again finds this record and gets the same answer.
+
+use aip_wire::payments::{DenialView, PaymentAnswer, PaymentStatus, SignedReceipt, SmartPayment};
+
+use crate::policy::Denial;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Prefix of the payment records in the host's store.
+pub const PAYMENT_PREFIX: &str = "payments/";
+
+/// Where a payment stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// The message is fixed and stored; a reservation may exist (tagged with the id).
+    Pending,
+    ApprovalRequired,
+    RequiresSignature,
+    /// Signed and recorded; not yet accepted by the cluster.
+    Signed,
+    Submitted,
+    Confirmed,
+    Denied,
+    /// Abandoned before any signature (Lit unavailable, ...): its reservation was released
+    /// and a retry starts over.
+    Aborted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedPart {
+    pub signature: String,
+    /// The fully signed transaction (base64), re-sent as is on retries.
+    pub transaction: String,
+    pub receipt: SignedReceipt,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentRecord {
+    pub id: String,
+    pub request_sha256: String,
+    pub agent_id: String,
+    pub session_key_id: String,
+    pub amount: u64,
+    pub mint: String,
+    pub recipient: String,
+    /// The exact message to be signed (base64).
+    pub message: String,
+    pub last_valid_block_height: u64,
+    /// The service fee payer co-signs.
+    pub service_fee_payer: bool,
+    /// Signed by the enclave on release of the delegated key (not by the device).
+    pub autonomous: bool,
+    pub stage: Stage,
+    #[serde(default)]
+    pub signed: Option<SignedPart>,
+    #[serde(default)]
+    pub denial: Option<Denial>,
+}
+
+impl PaymentRecord {
+    pub fn record_name(id: &str) -> String {
+        format!("{PAYMENT_PREFIX}{id}")
+    }
+
+    pub fn message_bytes(&self) -> Option<Vec<u8>> {
+        base64::engine::general_purpose::STANDARD
+            .decode(&self.message)
+            .ok()
+    }
+
+    pub fn answer(&self) -> PaymentAnswer {
+        let message = self.message_bytes().unwrap_or_default();
+        let status = match self.stage {
+            Stage::Pending | Stage::Signed | Stage::Aborted => PaymentStatus::Submitted,
+            Stage::ApprovalRequired => PaymentStatus::ApprovalRequired,
+            Stage::RequiresSignature => PaymentStatus::RequiresSignature,
+            Stage::Submitted => PaymentStatus::Submitted,
+            Stage::Confirmed => PaymentStatus::Confirmed,
+            Stage::Denied => PaymentStatus::Denied,
+        };
+        let unsigned =
+            (self.stage == Stage::RequiresSignature).then(|| unsigned_transaction(&message));
+        PaymentAnswer {
+            payment_id: self.id.clone(),
+            status,
+            amount: self.amount,
+            recipient: self.recipient.clone(),
+            signature: self.signed.as_ref().map(|s| s.signature.clone()),
+            transaction: unsigned,
+            approval_digest: hex::encode(aip_wire::payments::approval_digest(&message)),
+            receipt: self.signed.as_ref().map(|s| s.receipt.clone()),
+            denial: self.denial.as_ref().map(|d| DenialView {
+                rule: d.rule.as_str().to_owned(),
+                detail: d.detail.clone(),
+            }),
+        }
+    }
+}
+
+/// The payment id for `caller`'s `idempotency_key`.
+pub fn payment_id(caller: &str, idempotency_key: &str) -> String {
+    let mut hash = Sha256::new();
+    hash.update(b"aip-signer payment id\0");
+    hash.update(caller.as_bytes());
+    hash.update([0]);
+    hash.update(idempotency_key.as_bytes());
+    format!("pay_{}", &hex::encode(hash.finalize())[..32])
+}
+
+/// SHA-256 of the request as sent, to tell a retry from a different request under the
+/// same idempotency key.
+pub fn request_sha256(request: &SmartPayment) -> String {
+    hex::encode(Sha256::digest(
+        serde_json::to_vec(request).unwrap_or_default(),
+    ))
+}
+
+/// A transaction with empty signature slots around `message` (base64), for the device.
+fn unsigned_transaction(message: &[u8]) -> String {
+    let Ok(message) = crate::solana::Message::from_bytes(message) else {
+        return String::new();
+    };
+    base64::engine::general_purpose::STANDARD
+        .encode(crate::solana::Transaction::unsigned(message).to_bytes())
+}

@@ -1,0 +1,227 @@
+//! After the signature: record it before it leaves (reservation -> signed, ledger entry,
+//! receipt), submit, confirm; or, when nothing was signed, release the reservation.
+
+use aip_wire::payments::{PaymentAnswer, Receipt, SignedReceipt};
+use base64::Engine as _;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::error::PaymentError;
+use super::flow::payer;
+use super::record::{PaymentRecord, SignedPart, Stage};
+use crate::api::state::ApiState;
+use crate::chain::LandedStatus;
+use crate::policy::{Denial, ReleaseProof, Rule, SpendState, UsageError};
+use crate::solana::Transaction;
+use crate::state::records;
+
+async fn write(
+    state: &ApiState,
+    version: u64,
+    record: &PaymentRecord,
+) -> Result<u64, PaymentError> {
+    let name = PaymentRecord::record_name(&record.id);
+    Ok(records::write(&state.store, &state.state_key, &name, Some(version), record).await?)
+}
+
+/// Releases the payment's reservation (nothing was signed) and marks the payment aborted, so
+/// a retry starts over.
+pub(super) async fn release_unsigned(
+    state: &ApiState,
+    version: u64,
+    mut record: PaymentRecord,
+) -> Result<(), PaymentError> {
+    let (id, agent, amount) = (record.id.clone(), record.agent_id.clone(), record.amount);
+    state
+        .accounts
+        .update(
+            &state.store,
+            &state.state_key,
+            &record.session_key_id,
+            |account| {
+                if let Some(session) = account.sessions.get_mut(&agent) {
+                    if let Some(reservation) = session.state.usage.for_payment(&id).map(|r| r.id) {
+                        match session
+                            .state
+                            .usage
+                            .release(reservation, ReleaseProof::NeverSigned)
+                        {
+                            Ok(()) | Err(UsageError::AlreadyReleased(_)) => {}
+                            Err(_) => {
+                                return Err(PaymentError::Internal(
+                                    "a signed reservation cannot be released as never signed",
+                                ))
+                            }
+                        }
+                    }
+                }
+                if let Some(delegation) = account.delegation.as_mut() {
+                    if delegation.in_flight.remove(&id) {
+                        delegation.committed = delegation.committed.saturating_sub(amount);
+                    }
+                }
+                Ok(())
+            },
+        )
+        .await?;
+    record.stage = Stage::Aborted;
+    write(state, version, &record).await?;
+    Ok(())
+}
+
+/// Records the signature (refused if the reservation was released meanwhile), appends the
+/// ledger entry, signs the receipt, stores the signed payment; then submits it.
+pub(super) async fn finish_signed(
+    state: &ApiState,
+    version: u64,
+    mut record: PaymentRecord,
+    tx: Transaction,
+) -> Result<PaymentAnswer, PaymentError> {
+    let signature = tx
+        .signatures
+        .first()
+        .map(|s| bs58::encode(s).into_string())
+        .ok_or(PaymentError::Internal("a transaction without signatures"))?;
+    let (id, agent, last_valid) = (
+        record.id.clone(),
+        record.agent_id.clone(),
+        record.last_valid_block_height,
+    );
+    state
+        .accounts
+        .update(&state.store, &state.state_key, &record.session_key_id, |account| {
+            let session = account
+                .sessions
+                .get_mut(&agent)
+                .ok_or(PaymentError::Internal("the payment's session vanished"))?;
+            let reservation = session
+                .state
+                .usage
+                .for_payment(&id)
+                .ok_or(PaymentError::Internal("the payment has no reservation"))?;
+            match &reservation.state {
+                SpendState::Reserved => {
+                    let reservation = reservation.id;
+                    session
+                        .state
+                        .mark_signed(reservation, signature.clone(), last_valid)
+                        .map_err(|_| PaymentError::Internal("marking the reservation signed"))
+                }
+                SpendState::Signed { signature: s, .. } if *s == signature => Ok(()),
+                SpendState::Released { .. } => Err(PaymentError::Denied(Denial {
+                    rule: Rule::Revoked,
+                    detail: "the session key was revoked while this payment was in flight; the signature was discarded".into(),
+                })),
+                _ => Err(PaymentError::Internal(
+                    "the reservation holds another signature",
+                )),
+            }
+        })
+        .await?;
+    let message = record.message_bytes().ok_or(PaymentError::Internal(
+        "a stored payment message is not base64",
+    ))?;
+    let message_sha256 = hex::encode(Sha256::digest(&message));
+    let entry = state
+        .record(
+            "payment_signed",
+            &json!({
+                "payment_id": record.id,
+                "agent_id": record.agent_id,
+                "session_key_id": record.session_key_id,
+                "amount": record.amount,
+                "mint": record.mint,
+                "recipient": record.recipient,
+                "signature": signature,
+                "message_sha256": message_sha256,
+                "autonomous": record.autonomous,
+            }),
+        )
+        .await
+        .map_err(|_| PaymentError::Internal("the ledger could not be written"))?;
+    state.analytics_add(&record.id, &record.agent_id, record.amount);
+    let receipt = SignedReceipt::sign(
+        Receipt {
+            payment_id: record.id.clone(),
+            agent_id: record.agent_id.clone(),
+            session_key_id: record.session_key_id.clone(),
+            amount: record.amount,
+            mint: record.mint.clone(),
+            recipient: record.recipient.clone(),
+            signature: signature.clone(),
+            message_sha256,
+            ledger_seq: entry.seq,
+            at_ms: entry.at_ms,
+        },
+        &state.signing,
+    );
+    record.stage = Stage::Signed;
+    record.signed = Some(SignedPart {
+        signature,
+        transaction: base64::engine::general_purpose::STANDARD.encode(tx.to_bytes()),
+        receipt,
+    });
+    let version = write(state, version, &record).await?;
+    submit(state, version, record).await
+}
+
+/// Sends the signed transaction unless the cluster already has it; confirms if it landed.
+pub(super) async fn submit(
+    state: &ApiState,
+    version: u64,
+    mut record: PaymentRecord,
+) -> Result<PaymentAnswer, PaymentError> {
+    let payer = payer(state)?;
+    let signed = record.signed.clone().ok_or(PaymentError::Internal(
+        "a signed payment without its signature",
+    ))?;
+    let already = matches!(
+        payer.rpc.status(&signed.signature).await,
+        Ok(LandedStatus::Landed { .. })
+    );
+    if !already {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&signed.transaction)
+            .map_err(|_| PaymentError::Internal("a stored transaction is not base64"))?;
+        if let Err(error) = payer.rpc.send(&bytes).await {
+            tracing::warn!(payment = %record.id, error = %aip_wire::process::error_chain(&error), "submission failed; the payment stays signed and counted");
+            return Err(PaymentError::Chain(error));
+        }
+    }
+    record.stage = Stage::Submitted;
+    if let Ok(LandedStatus::Landed { err: None, .. }) = payer.rpc.status(&signed.signature).await {
+        confirm(state, &record).await?;
+        record.stage = Stage::Confirmed;
+    }
+    write(state, version, &record).await?;
+    Ok(record.answer())
+}
+
+/// The chain has the payment: its reservation is confirmed, and it leaves the delegation's
+/// in-flight set (its amount stays committed).
+async fn confirm(state: &ApiState, record: &PaymentRecord) -> Result<(), PaymentError> {
+    let (id, agent) = (record.id.clone(), record.agent_id.clone());
+    state
+        .accounts
+        .update(
+            &state.store,
+            &state.state_key,
+            &record.session_key_id,
+            |account| {
+                if let Some(session) = account.sessions.get_mut(&agent) {
+                    if let Some(reservation) = session.state.usage.for_payment(&id).map(|r| r.id) {
+                        session
+                            .state
+                            .usage
+                            .confirm(reservation)
+                            .map_err(|_| PaymentError::Internal("confirming the reservation"))?;
+                    }
+                }
+                if let Some(delegation) = account.delegation.as_mut() {
+                    delegation.in_flight.remove(&id);
+                }
+                Ok(())
+            },
+        )
+        .await
+}

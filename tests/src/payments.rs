@@ -1,0 +1,178 @@
+//! A paying stack for end-to-end tests: the service with the Solana devnet, a full API key,
+//! and helpers to set up funded session keys the way a device and a backend would.
+
+use std::time::Duration;
+
+use aip_client::device::SessionKey;
+use aip_client::signer::Signer;
+use aip_enclave::solana::programs::{associated_token_address, USDC_MAINNET_MINT};
+use aip_enclave::solana::TokenProgram;
+use aip_wire::payments::{CreateSession, FeeMode, Limits, SessionKeyView, SmartPayment};
+use solana_address::Address;
+
+use crate::rpc::Rpc;
+use crate::service::{Stack, StackOptions, DEVNET_USDC_MINT};
+use crate::unix_now;
+
+pub const USDC: u64 = 1_000_000;
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A running stack that can pay, with a client holding a `full` key.
+#[derive(Debug)]
+pub struct PayingStack {
+    pub stack: Stack,
+    pub pin: [u8; 32],
+    pub signer: Signer,
+    pub fee_payer: Address,
+}
+
+impl PayingStack {
+    pub async fn start(name: &str) -> Self {
+        let stack = Stack::start(
+            name,
+            StackOptions {
+                solana: true,
+                ..StackOptions::default()
+            },
+        );
+        let pin = stack.wait_attested(Duration::from_secs(90)).await;
+        let (cert, key) = stack.client_pem();
+        let bootstrap = Signer::new(stack.endpoint(), pin, cert, key, None).unwrap();
+        let created = bootstrap
+            .raw(
+                "POST",
+                "/v1/agent-keys",
+                Some(br#"{"label":"test backend","scopes":["full"]}"#.to_vec()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            created.status,
+            201,
+            "{}",
+            String::from_utf8_lossy(&created.body)
+        );
+        let api_key = created.json()["key"].as_str().unwrap().to_owned();
+        let signer = Signer::new(stack.endpoint(), pin, cert, key, Some(api_key)).unwrap();
+        let fee_payer: Address = signer.service().await.unwrap().fee_payer.parse().unwrap();
+        let paying = Self {
+            stack,
+            pin,
+            signer,
+            fee_payer,
+        };
+        paying.rpc().airdrop(&fee_payer, 10_000_000_000).unwrap();
+        paying
+    }
+
+    pub fn rpc(&self) -> &Rpc {
+        &self.stack.solana.as_ref().unwrap().rpc
+    }
+
+    /// A signer client with its own API key of `scopes`.
+    pub async fn client_with(&self, scopes: &[&str]) -> Signer {
+        let body = serde_json::json!({"label": "scoped", "scopes": scopes});
+        let created = self
+            .signer
+            .raw(
+                "POST",
+                "/v1/agent-keys",
+                Some(body.to_string().into_bytes()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(created.status, 201);
+        let (cert, key) = self.stack.client_pem();
+        Signer::new(
+            self.stack.endpoint(),
+            self.pin,
+            cert,
+            key,
+            Some(created.json()["key"].as_str().unwrap().to_owned()),
+        )
+        .unwrap()
+    }
+
+    /// A registered session key whose wallet holds `usdc` and some SOL.
+    pub async fn session_key(&self, limits: Limits, usdc: u64) -> (SessionKey, SessionKeyView) {
+        let key = SessionKey::generate();
+        let request = key.register_request(PASSWORD, limits).unwrap();
+        let view = self.signer.register_device_bound(&request).await.unwrap();
+        let wallet: Address = view.public_key.parse().unwrap();
+        self.rpc().usdc_airdrop(&wallet, usdc).unwrap();
+        self.rpc().airdrop(&wallet, 1_000_000_000).unwrap();
+        (key, view)
+    }
+
+    /// Autonomy for `key` up to `max_total`.
+    pub async fn enable_autonomy(&self, key: &SessionKey, view: &SessionKeyView, max_total: u64) {
+        let target = self.signer.encryption_target().await.unwrap();
+        let request = key
+            .autonomy_request(&view.id, max_total, unix_now() + 7 * 86_400, &target)
+            .unwrap();
+        self.signer
+            .enable_autonomy(&view.id, &request)
+            .await
+            .unwrap();
+    }
+
+    pub async fn session(&self, view: &SessionKeyView, agent: &str, limits: Limits, fees: FeeMode) {
+        self.signer
+            .create_session(&CreateSession {
+                session_key_id: view.id.clone(),
+                agent_id: agent.to_owned(),
+                limits,
+                allowed_recipients: None,
+                max_payments_per_day: None,
+                fees,
+            })
+            .await
+            .unwrap();
+    }
+
+    /// USDC (base units) in `owner`'s associated token account.
+    pub fn usdc_of(&self, owner: &Address) -> u64 {
+        let account = associated_token_address(owner, &USDC_MAINNET_MINT, TokenProgram::Token);
+        self.rpc().token_balance(&account).unwrap().unwrap_or(0)
+    }
+}
+
+/// Limits of `per_tx` per payment and `per_day` a day, for a week.
+pub fn limits(per_tx: u64, per_day: Option<u64>) -> Limits {
+    Limits {
+        max_per_transaction: per_tx,
+        max_per_day: per_day,
+        max_per_week: None,
+        max_per_month: None,
+        require_approval_above: None,
+        expires_at: unix_now() + 7 * 86_400,
+    }
+}
+
+/// A payment request of `amount` to `to` under `idempotency_key`.
+pub fn payment(
+    view: &SessionKeyView,
+    agent: &str,
+    to: &Address,
+    amount: u64,
+    idempotency_key: &str,
+) -> SmartPayment {
+    SmartPayment {
+        agent_id: agent.to_owned(),
+        session_key_id: view.id.clone(),
+        recipient: to.to_string(),
+        amount,
+        mint: DEVNET_USDC_MINT.to_owned(),
+        memo: None,
+        gasless: None,
+        idempotency_key: idempotency_key.to_owned(),
+        transaction: None,
+    }
+}
+
+/// A fresh wallet address with no key anyone uses.
+pub fn fresh_address() -> Address {
+    let mut bytes = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
+    Address::new_from_array(bytes)
+}

@@ -1,0 +1,275 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! AIP-1 payments through the whole local stack as real processes: Lit devnet (attested
+//! release) + Solana devnet (LiteSVM) + aip-host + aip-enclave, driven through the SDK over
+//! mutual TLS. USDC must move on the devnet exactly when the intent allows, and never
+//! otherwise.
+
+use aip_client::signer::SignerError;
+use aip_tests::payments::{fresh_address, limits, payment, PayingStack, USDC};
+use aip_wire::payments::{FeeMode, PaymentStatus, SubmitSigned};
+use base64::Engine as _;
+use solana_address::Address;
+
+fn code(result: Result<aip_wire::payments::PaymentAnswer, SignerError>) -> String {
+    match result {
+        Ok(answer) => panic!("expected a refusal, got {answer:?}"),
+        Err(error) => error.code().unwrap_or("(no code)").to_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autonomous_interactive_gasless_and_denials() {
+    let paying = PayingStack::start("pay").await;
+    let signer = &paying.signer;
+    let recipient = fresh_address();
+
+    // Autonomous, gasless: the enclave releases the key through Lit, signs, submits.
+    let (key, view) = paying
+        .session_key(limits(10 * USDC, Some(100 * USDC)), 1000 * USDC)
+        .await;
+    let wallet: Address = view.public_key.parse().unwrap();
+    paying.enable_autonomy(&key, &view, 500 * USDC).await;
+    paying
+        .session(
+            &view,
+            "agent-1",
+            limits(10 * USDC, Some(100 * USDC)),
+            FeeMode::Service,
+        )
+        .await;
+    let wallet_sol = paying.rpc().balance(&wallet).unwrap();
+    let payer_sol = paying.rpc().balance(&paying.fee_payer).unwrap();
+    let paid = signer
+        .smart_payment(&payment(&view, "agent-1", &recipient, 5 * USDC, "first"))
+        .await
+        .unwrap();
+    assert_eq!(paid.status, PaymentStatus::Confirmed, "{paid:?}");
+    assert_eq!(paying.usdc_of(&recipient), 5 * USDC);
+    assert_eq!(paying.usdc_of(&wallet), 995 * USDC);
+    assert_eq!(
+        paying.rpc().balance(&wallet).unwrap(),
+        wallet_sol,
+        "gasless: the session wallet pays no lamports"
+    );
+    assert!(
+        paying.rpc().balance(&paying.fee_payer).unwrap() < payer_sol,
+        "the service fee payer paid"
+    );
+
+    // The receipt is signed by the enclave's key (the one in its ledger export).
+    let export = signer
+        .raw("GET", "/v1/ledger?from=1&limit=1", None)
+        .await
+        .unwrap()
+        .json();
+    let mut enclave_key = [0u8; 32];
+    hex::decode_to_slice(
+        export["signingPublicKey"].as_str().unwrap(),
+        &mut enclave_key,
+    )
+    .unwrap();
+    let enclave_key = ed25519_dalek::VerifyingKey::from_bytes(&enclave_key).unwrap();
+    let receipt = paid.receipt.clone().unwrap();
+    receipt.verify(&enclave_key).unwrap();
+    assert_eq!(receipt.receipt.amount, 5 * USDC);
+    assert_eq!(Some(&receipt.receipt.signature), paid.signature.as_ref());
+
+    // The same idempotency key gets the same answer and pays nothing more.
+    let again = signer
+        .smart_payment(&payment(&view, "agent-1", &recipient, 5 * USDC, "first"))
+        .await
+        .unwrap();
+    assert_eq!(again.signature, paid.signature);
+    assert_eq!(paying.usdc_of(&recipient), 5 * USDC);
+    // ... and a different request under it is refused.
+    assert_eq!(
+        code(
+            signer
+                .smart_payment(&payment(&view, "agent-1", &recipient, 6 * USDC, "first"))
+                .await
+        ),
+        "idempotency_conflict"
+    );
+
+    // Denials never sign: over the per-transaction cap, another mint, unknown agent.
+    assert_eq!(
+        code(
+            signer
+                .smart_payment(&payment(&view, "agent-1", &recipient, 11 * USDC, "too-big"))
+                .await
+        ),
+        "policy_denied"
+    );
+    let mut other_mint = payment(&view, "agent-1", &recipient, USDC, "other-mint");
+    other_mint.mint = fresh_address().to_string();
+    assert_eq!(
+        code(signer.smart_payment(&other_mint).await),
+        "policy_denied"
+    );
+    assert_eq!(
+        code(
+            signer
+                .smart_payment(&payment(&view, "agent-9", &recipient, USDC, "who"))
+                .await
+        ),
+        "not_found"
+    );
+    assert_eq!(
+        paying.usdc_of(&recipient),
+        5 * USDC,
+        "no denial moved money"
+    );
+
+    // A smuggled instruction: an unsigned transaction that also pays lamports elsewhere.
+    let mut smuggled = payment(&view, "agent-1", &recipient, USDC, "smuggled");
+    smuggled.transaction = Some(smuggling_transaction(&paying, &wallet, &recipient));
+    assert_eq!(code(signer.smart_payment(&smuggled).await), "policy_denied");
+
+    // Interactive: a key without autonomy; the device signs what the enclave fixed.
+    let (device_key, device_view) = paying
+        .session_key(limits(20 * USDC, Some(100 * USDC)), 100 * USDC)
+        .await;
+    let device_wallet: Address = device_view.public_key.parse().unwrap();
+    paying
+        .session(
+            &device_view,
+            "agent-2",
+            limits(20 * USDC, Some(100 * USDC)),
+            FeeMode::Session {
+                max_lamports_per_transaction: 3_000_000,
+            },
+        )
+        .await;
+    let asked = signer
+        .smart_payment(&payment(
+            &device_view,
+            "agent-2",
+            &recipient,
+            7 * USDC,
+            "device",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(asked.status, PaymentStatus::RequiresSignature);
+    let unsigned = base64::engine::general_purpose::STANDARD
+        .decode(asked.transaction.as_deref().unwrap())
+        .unwrap();
+    let signed = device_key.sign_transaction(&unsigned).unwrap();
+    // A changed message is refused and signs nothing.
+    let mut changed = signed.clone();
+    let last = changed.len() - 1;
+    changed[last] ^= 1;
+    let refused = signer
+        .submit_signed(
+            &asked.payment_id,
+            &SubmitSigned {
+                transaction: base64::engine::general_purpose::STANDARD.encode(&changed),
+            },
+        )
+        .await;
+    assert_eq!(code(refused), "transaction_mismatch");
+    let device_sol = paying.rpc().balance(&device_wallet).unwrap();
+    let done = signer
+        .submit_signed(
+            &asked.payment_id,
+            &SubmitSigned {
+                transaction: base64::engine::general_purpose::STANDARD.encode(&signed),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.status, PaymentStatus::Confirmed, "{done:?}");
+    assert_eq!(paying.usdc_of(&recipient), 12 * USDC);
+    assert!(
+        paying.rpc().balance(&device_wallet).unwrap() < device_sol,
+        "session fee mode: the session wallet paid the fee"
+    );
+
+    // Revoked: nothing more is signed for the key.
+    let revoked = signer.revoke(&view.id).await.unwrap();
+    assert_eq!(revoked.released_reservations, 0);
+    assert_eq!(
+        code(
+            signer
+                .smart_payment(&payment(&view, "agent-1", &recipient, USDC, "after-revoke"))
+                .await
+        ),
+        "session_revoked"
+    );
+    assert_eq!(paying.usdc_of(&recipient), 12 * USDC);
+
+    // Analytics from the ledger: one autonomous and one device payment.
+    let agents = signer.agents().await.unwrap();
+    let volume = |agent: &str| {
+        agents
+            .iter()
+            .find(|a| a.agent_id == agent)
+            .map(|a| (a.payments, a.volume))
+    };
+    assert_eq!(volume("agent-1"), Some((1, 5 * USDC)));
+    assert_eq!(volume("agent-2"), Some((1, 7 * USDC)));
+}
+
+/// An unsigned transaction that pays `to` one USDC and also moves lamports from the wallet to
+/// someone else: a System transfer is not a token intent's business.
+fn smuggling_transaction(paying: &PayingStack, wallet: &Address, to: &Address) -> String {
+    use aip_enclave::solana::{FeePayer, TokenPayment, TokenProgram};
+    let (blockhash, _) = paying.rpc().latest_blockhash().unwrap();
+    let payment = TokenPayment {
+        authority: *wallet,
+        recipient: *to,
+        mint: aip_enclave::solana::programs::USDC_MAINNET_MINT,
+        decimals: 6,
+        program: TokenProgram::Token,
+        amount: USDC,
+        memo: None,
+        create_recipient_account: true,
+        compute_unit_limit: None,
+        compute_unit_price_micro_lamports: None,
+        fee_payer: FeePayer::Service {
+            address: paying.fee_payer,
+        },
+        recent_blockhash: blockhash.clone(),
+    };
+    let message = payment.build().unwrap().into_message();
+    let mut instructions = decompile(&message);
+    instructions.push(solana_system_interface::instruction::transfer(
+        wallet,
+        &fresh_address(),
+        1_000_000,
+    ));
+    let compiled = solana_message::Message::new_with_blockhash(
+        &instructions,
+        Some(&paying.fee_payer),
+        &blockhash,
+    );
+    let tx = aip_enclave::solana::Transaction::unsigned(
+        aip_enclave::solana::Message::from_bytes(&compiled.serialize()).unwrap(),
+    );
+    base64::engine::general_purpose::STANDARD.encode(tx.to_bytes())
+}
+
+/// The instructions of a legacy message, with their account metas.
+fn decompile(message: &aip_enclave::solana::Message) -> Vec<solana_instruction::Instruction> {
+    let keys = &message.account_keys;
+    message
+        .instructions
+        .iter()
+        .map(|ix| solana_instruction::Instruction {
+            program_id: keys[usize::from(ix.program_id_index)],
+            accounts: ix
+                .accounts
+                .iter()
+                .map(|&i| {
+                    let i = usize::from(i);
+                    solana_instruction::AccountMeta {
+                        pubkey: keys[i],
+                        is_signer: message.is_signer(i),
+                        is_writable: message.is_writable(i),
+                    }
+                })
+                .collect(),
+            data: ix.data.clone(),
+        })
+        .collect()
+}

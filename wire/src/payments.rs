@@ -1,0 +1,467 @@
+//! The payment API's bodies and the messages signed around a payment, shared by the enclave
+//! and aip-client so both sides agree byte for byte (DESIGN.md, "Keys and flows").
+//!
+//! Amounts are integers in USDC base units (6 decimals). Addresses are base58 text, binary
+//! blobs base64, signatures hex. Requests refuse unknown fields.
+
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Spending limits of a session key (the user's ceiling) or of an agent's session (within it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub max_per_transaction: u64,
+    #[serde(default)]
+    pub max_per_day: Option<u64>,
+    #[serde(default)]
+    pub max_per_week: Option<u64>,
+    #[serde(default)]
+    pub max_per_month: Option<u64>,
+    /// Payments above this amount need the user's approval.
+    #[serde(default)]
+    pub require_approval_above: Option<u64>,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+impl Limits {
+    /// The first limit of `self` that `ceiling` does not cover, by name: a window `ceiling`
+    /// limits must be limited at least as tightly here, and an approval threshold kept. (A
+    /// later expiry is not refused: a session ends when its key's limits end.)
+    pub fn exceeds(&self, ceiling: &Limits) -> Option<&'static str> {
+        let over = |mine: Option<u64>, theirs: Option<u64>| match (mine, theirs) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(mine), Some(theirs)) => mine > theirs,
+        };
+        if self.max_per_transaction > ceiling.max_per_transaction {
+            Some("max_per_transaction")
+        } else if over(self.max_per_day, ceiling.max_per_day) {
+            Some("max_per_day")
+        } else if over(self.max_per_week, ceiling.max_per_week) {
+            Some("max_per_week")
+        } else if over(self.max_per_month, ceiling.max_per_month) {
+            Some("max_per_month")
+        } else if over(self.require_approval_above, ceiling.require_approval_above) {
+            Some("require_approval_above")
+        } else {
+            None
+        }
+    }
+}
+
+/// `POST /v1/session-keys/device-bound`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterDeviceBound {
+    /// The session key's Ed25519 public key (base58, a Solana address).
+    pub public_key: String,
+    /// The device-bound blob (base64); the service cannot decrypt it.
+    pub encrypted_blob: String,
+    pub limits: Limits,
+    /// The session key's signature (hex) over [`possession_message`].
+    pub possession_signature: String,
+}
+
+/// What the device signs to register: the key, the blob it stores, and the limits, so the
+/// service cannot be handed someone else's key nor wider limits than the user chose.
+pub fn possession_message(public_key: &str, blob: &[u8], limits: &Limits) -> String {
+    let limits = serde_json::to_string(limits).unwrap_or_default();
+    format!(
+        "aip-signer: register session key {public_key}\nblob sha256 {}\nlimits {limits}",
+        hex::encode(Sha256::digest(blob))
+    )
+}
+
+/// A session key as the service reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionKeyView {
+    pub id: String,
+    pub public_key: String,
+    pub limits: Limits,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+    pub autonomy: Option<AutonomyView>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutonomyView {
+    pub max_total: u64,
+    pub expires_at: i64,
+    /// Autonomous spending that counts against `max_total` (signed or reserved).
+    pub committed: u64,
+}
+
+/// Where the device encrypts its session key: the Lit network key and the enclave's
+/// attested-release conditions (`GET /v1/session-keys/encryption-target`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncryptionTarget {
+    pub network_public_key: String,
+    /// The request field the conditions go in (`unifiedAccessControlConditions`, ...).
+    pub conditions_field: String,
+    pub conditions: serde_json::Value,
+}
+
+/// `POST /v1/session-keys/{id}/enable-autonomy`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnableAutonomy {
+    pub max_total: u64,
+    pub expires_at: i64,
+    /// The session key's signature (hex) over the canonical delegation message.
+    pub delegation_signature: String,
+    /// The Lit ciphertext of the session key's 32-byte seed (base64).
+    pub ciphertext: String,
+    pub data_to_encrypt_hash: String,
+    /// The conditions it was encrypted under: must be the enclave's own.
+    pub conditions: serde_json::Value,
+}
+
+/// Who pays fees and rent for a session's payments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FeeMode {
+    /// The session wallet, at most this many lamports per payment.
+    Session { max_lamports_per_transaction: u64 },
+    /// The service's fee payer (gasless for the session wallet).
+    Service,
+}
+
+/// `POST /v1/sessions`: an agent's spending session under a session key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSession {
+    pub session_key_id: String,
+    pub agent_id: String,
+    pub limits: Limits,
+    #[serde(default)]
+    pub allowed_recipients: Option<Vec<String>>,
+    #[serde(default)]
+    pub max_payments_per_day: Option<u32>,
+    pub fees: FeeMode,
+}
+
+/// A session with what it has left (`GET /v1/sessions`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub id: String,
+    pub session_key_id: String,
+    pub agent_id: String,
+    pub limits: Limits,
+    pub fees: FeeMode,
+    pub revoked_at: Option<i64>,
+    pub spent: Windows,
+    /// `None` where the window has no cap.
+    pub remaining: RemainingView,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Windows {
+    pub day: u64,
+    pub week: u64,
+    pub month: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemainingView {
+    pub day: Option<u64>,
+    pub week: Option<u64>,
+    pub month: Option<u64>,
+    /// What autonomy has left under the delegation, if enabled.
+    pub autonomy: Option<u64>,
+}
+
+/// `POST /v1/smart-payment`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmartPayment {
+    pub agent_id: String,
+    pub session_key_id: String,
+    pub recipient: String,
+    pub amount: u64,
+    pub mint: String,
+    #[serde(default)]
+    pub memo: Option<String>,
+    /// Defaults to the session's fee mode; must agree with it.
+    #[serde(default)]
+    pub gasless: Option<bool>,
+    /// Same key, same answer: never a second payment.
+    pub idempotency_key: String,
+    /// An unsigned transaction (base64) to use instead of building one; it must pay exactly
+    /// `amount` of `mint` and pass every check a built one does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<String>,
+}
+
+/// What became of a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    /// Signed by the enclave and sent to the cluster.
+    Submitted,
+    /// Landed on chain.
+    Confirmed,
+    /// The device must sign `transaction` and send it to `submit-signed`.
+    RequiresSignature,
+    /// The user must approve `approval_digest` with the session key.
+    ApprovalRequired,
+    /// Refused; nothing was signed and nothing is reserved.
+    Denied,
+}
+
+/// The answer to a payment request (and to its retries with the same idempotency key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentAnswer {
+    pub payment_id: String,
+    pub status: PaymentStatus,
+    pub amount: u64,
+    pub recipient: String,
+    /// The transaction signature (base58) once signed.
+    #[serde(default)]
+    pub signature: Option<String>,
+    /// The unsigned transaction (base64) for the device, when it must sign.
+    #[serde(default)]
+    pub transaction: Option<String>,
+    /// Hex SHA-256 of the message, which an approval signs (see [`approval_message`]).
+    pub approval_digest: String,
+    #[serde(default)]
+    pub receipt: Option<SignedReceipt>,
+    /// For `denied`: the rule and why.
+    #[serde(default)]
+    pub denial: Option<DenialView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DenialView {
+    pub rule: String,
+    pub detail: String,
+}
+
+/// `POST /v1/payments/{id}/submit-signed`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitSigned {
+    /// The transaction the service returned, signed by the session key (base64).
+    pub transaction: String,
+}
+
+/// `POST /v1/payments/{id}/approve`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approve {
+    /// The session key's signature (hex) over [`approval_message`].
+    pub signature: String,
+}
+
+/// The digest an approval is about: SHA-256 of the exact message bytes to be signed.
+pub fn approval_digest(message: &[u8]) -> [u8; 32] {
+    Sha256::digest(message).into()
+}
+
+/// What the user signs to approve one payment. Domain-separated so the signature can never
+/// stand for a Solana transaction signature.
+pub fn approval_message(digest: &[u8; 32]) -> String {
+    format!("aip-signer: approve payment {}", hex::encode(digest))
+}
+
+/// `POST /v1/session-keys/{id}/revoke` needs no body; its answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revoked {
+    pub session_key_id: String,
+    pub revoked_at: i64,
+    /// Reservations released because nothing had been signed for them.
+    pub released_reservations: usize,
+}
+
+/// A receipt for a signed payment: what was paid, from which session, under which ledger
+/// entry, signed by the enclave's Ed25519 key (bound in its attestation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub payment_id: String,
+    pub agent_id: String,
+    pub session_key_id: String,
+    pub amount: u64,
+    pub mint: String,
+    pub recipient: String,
+    pub signature: String,
+    pub message_sha256: String,
+    pub ledger_seq: u64,
+    pub at_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedReceipt {
+    pub receipt: Receipt,
+    /// Hex Ed25519 signature over [`receipt_message`].
+    pub enclave_signature: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReceiptError {
+    #[error("the receipt signature is not 64 bytes of hex")]
+    Encoding,
+    #[error("the receipt is not signed by this enclave key")]
+    BadSignature,
+}
+
+/// The bytes the enclave signs for a receipt.
+pub fn receipt_message(receipt: &Receipt) -> Vec<u8> {
+    let mut message = b"aip-signer receipt v1\n".to_vec();
+    message.extend_from_slice(
+        serde_json::to_string(receipt)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    message
+}
+
+impl SignedReceipt {
+    pub fn sign(receipt: Receipt, key: &SigningKey) -> Self {
+        let signature = key.sign(&receipt_message(&receipt));
+        Self {
+            receipt,
+            enclave_signature: hex::encode(signature.to_bytes()),
+        }
+    }
+
+    pub fn verify(&self, key: &VerifyingKey) -> Result<(), ReceiptError> {
+        let mut bytes = [0u8; 64];
+        hex::decode_to_slice(&self.enclave_signature, &mut bytes)
+            .map_err(|_| ReceiptError::Encoding)?;
+        key.verify(
+            &receipt_message(&self.receipt),
+            &Signature::from_bytes(&bytes),
+        )
+        .map_err(|_| ReceiptError::BadSignature)
+    }
+}
+
+/// One agent's payments (`GET /v1/analytics/agents`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentTotals {
+    pub agent_id: String,
+    pub payments: u64,
+    pub volume: u64,
+}
+
+/// Parses a USD amount (`5`, `5.25`, `0.000001`) into USDC base units; the inverse of
+/// [`crate::session::usd`]. More than 6 decimals or anything but digits and one dot is refused.
+pub fn parse_usd(text: &str) -> Option<u64> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(fraction) || fraction.len() > 6 {
+        return None;
+    }
+    if text.ends_with('.') {
+        return None;
+    }
+    let whole: u64 = whole.parse().ok()?;
+    let fraction: u64 = format!("{fraction:0<6}").parse().ok()?;
+    whole.checked_mul(1_000_000)?.checked_add(fraction)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::usd;
+
+    fn limits(per_tx: u64, day: Option<u64>, expires_at: i64) -> Limits {
+        Limits {
+            max_per_transaction: per_tx,
+            max_per_day: day,
+            max_per_week: None,
+            max_per_month: None,
+            require_approval_above: None,
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn limits_within_a_ceiling() {
+        let ceiling = limits(10, Some(100), 1_000);
+        let table = [
+            (limits(10, Some(100), 1_000), None),
+            (limits(5, Some(50), 900), None),
+            (limits(11, Some(100), 1_000), Some("max_per_transaction")),
+            (limits(10, None, 1_000), Some("max_per_day")),
+            (limits(10, Some(101), 1_000), Some("max_per_day")),
+            (limits(10, Some(100), 1_001), None),
+        ];
+        for (session, expected) in table {
+            assert_eq!(session.exceeds(&ceiling), expected, "{session:?}");
+        }
+        let mut approving = ceiling;
+        approving.require_approval_above = Some(5);
+        assert_eq!(
+            ceiling.exceeds(&approving),
+            Some("require_approval_above"),
+            "a session may not drop the user's approval threshold"
+        );
+    }
+
+    #[test]
+    fn usd_round_trips() {
+        for (text, units) in [
+            ("5", 5_000_000),
+            ("5.25", 5_250_000),
+            ("0.000001", 1),
+            ("100", 100_000_000),
+            ("0.5", 500_000),
+        ] {
+            assert_eq!(parse_usd(text), Some(units), "{text}");
+            assert_eq!(usd(units), text);
+        }
+        for bad in [
+            "",
+            ".5",
+            "5.",
+            "5.0000001",
+            "-1",
+            "1e3",
+            "5,00",
+            "18446744073709.551616",
+        ] {
+            assert_eq!(parse_usd(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn receipts_verify_only_unchanged() {
+        let key = SigningKey::from_bytes(&[7u8; 32]);
+        let receipt = Receipt {
+            payment_id: "pay_1".into(),
+            agent_id: "agent".into(),
+            session_key_id: "sk_1".into(),
+            amount: 5_000_000,
+            mint: "mint".into(),
+            recipient: "to".into(),
+            signature: "sig".into(),
+            message_sha256: "00".into(),
+            ledger_seq: 4,
+            at_ms: 1,
+        };
+        let signed = SignedReceipt::sign(receipt, &key);
+        assert_eq!(signed.verify(&key.verifying_key()), Ok(()));
+        let mut changed = signed.clone();
+        changed.receipt.amount += 1;
+        assert_eq!(
+            changed.verify(&key.verifying_key()),
+            Err(ReceiptError::BadSignature)
+        );
+        let other = SigningKey::from_bytes(&[8u8; 32]);
+        assert_eq!(
+            signed.verify(&other.verifying_key()),
+            Err(ReceiptError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn possession_message_binds_blob_and_limits() {
+        let a = possession_message("pk", b"blob", &limits(1, None, 5));
+        assert_ne!(a, possession_message("pk", b"blob2", &limits(1, None, 5)));
+        assert_ne!(a, possession_message("pk", b"blob", &limits(2, None, 5)));
+        assert_ne!(a, possession_message("pk2", b"blob", &limits(1, None, 5)));
+    }
+}
