@@ -63,6 +63,13 @@ impl SessionKey {
         }
     }
 
+    /// A session key from an existing 32-byte seed (imported from another device).
+    pub fn from_seed(seed: &Zeroizing<[u8; 32]>) -> Self {
+        Self {
+            signing: SigningKey::from_bytes(seed),
+        }
+    }
+
     pub fn public_key(&self) -> [u8; 32] {
         self.signing.verifying_key().to_bytes()
     }

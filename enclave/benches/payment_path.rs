@@ -26,6 +26,7 @@ fn bench(c: &mut Criterion) {
         compute_unit_price_micro_lamports: Some(10_000),
         fee_payer: FeePayer::Session,
         recent_blockhash: Hash::new_from_array([7; 32]),
+        reference: None,
     };
     let now = UnixSeconds(1_800_000_000);
     let intent = Intent {

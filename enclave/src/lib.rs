@@ -17,3 +17,4 @@ pub mod policy;
 pub mod release;
 pub mod solana;
 pub mod state;
+pub mod wipe;

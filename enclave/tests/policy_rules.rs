@@ -319,6 +319,13 @@ fn every_rule_denies_its_case_and_only_its_case() {
         }
     }
     assert_eq!(seen.len(), 22, "every deny rule has a case");
+    // The stable names (metrics labels, error messages, stored denials) are the serialized
+    // ones, and read back to the same rule.
+    for rule in seen {
+        let serialized = serde_json::to_value(rule).unwrap();
+        assert_eq!(serialized.as_str(), Some(rule.as_str()));
+        assert_eq!(serde_json::from_value::<Rule>(serialized).unwrap(), rule);
+    }
 }
 
 #[test]

@@ -30,6 +30,7 @@ pub mod node;
 pub mod release;
 pub mod sealed;
 pub mod share;
+pub mod unseal;
 pub mod wire;
 
 pub use ciphertext::{encrypt, encrypt_for, Ciphertext, Encrypted};

@@ -133,9 +133,7 @@ pub fn decrypt(
     ciphertext: &Ciphertext,
     signature: &CombinedSignature,
 ) -> Result<Zeroizing<Vec<u8>>, LitError> {
-    Option::<Vec<u8>>::from(ciphertext.parsed.decrypt(&signature.0))
-        .map(Zeroizing::new)
-        .ok_or(LitError::DecryptFailed)
+    crate::unseal::unseal(ciphertext, &signature.0)
 }
 
 /// The whole release: combine the first `threshold` shares, verify against the pinned key,

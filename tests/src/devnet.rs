@@ -85,18 +85,22 @@ impl LitDevnet {
 
 impl LitDevnet {
     /// Three nodes evaluating the attested-release condition with `dir/policy.toml`, trusting
-    /// the dev root `dir/dev-root.pem`, their keys under `dir/lit`.
-    pub fn start_attested(dir: &Path) -> Self {
-        Self::start(&[
+    /// the dev root `dir/dev-root.pem`, their keys under `dir/lit`; `extra` arguments after.
+    pub fn start_attested(dir: &Path, extra: &[&str]) -> Self {
+        let path = |name: &str| dir.join(name).to_str().expect("utf-8 path").to_owned();
+        let (data, policy, root) = (path("lit"), path("policy.toml"), path("dev-root.pem"));
+        let mut args = vec![
             "--nodes",
             "3",
             "--data-dir",
-            dir.join("lit").to_str().expect("utf-8 path"),
+            &data,
             "--attested-release-policy",
-            dir.join("policy.toml").to_str().expect("utf-8 path"),
+            &policy,
             "--trust-dev-root",
-            dir.join("dev-root.pem").to_str().expect("utf-8 path"),
-        ])
+            &root,
+        ];
+        args.extend_from_slice(extra);
+        Self::start(&args)
     }
 }
 

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod devnet;
+pub mod memory;
 pub mod payments;
 pub mod rpc;
 pub mod service;

@@ -23,15 +23,22 @@ pub struct PayingStack {
     pub stack: Stack,
     pub pin: [u8; 32],
     pub signer: Signer,
+    pub api_key: String,
     pub fee_payer: Address,
 }
 
 impl PayingStack {
     pub async fn start(name: &str) -> Self {
+        Self::start_with(name, &[]).await
+    }
+
+    /// With extra Lit devnet arguments (faults).
+    pub async fn start_with(name: &str, lit_args: &'static [&'static str]) -> Self {
         let stack = Stack::start(
             name,
             StackOptions {
                 solana: true,
+                lit_args,
                 ..StackOptions::default()
             },
         );
@@ -42,7 +49,7 @@ impl PayingStack {
             .raw(
                 "POST",
                 "/v1/agent-keys",
-                Some(br#"{"label":"test backend","scopes":["full"]}"#.to_vec()),
+                Some(br#"{"label":"test backend","scopes":["full"],"rate":{"burst":1000,"per_minute":60000}}"#.to_vec()),
             )
             .await
             .unwrap();
@@ -53,16 +60,36 @@ impl PayingStack {
             String::from_utf8_lossy(&created.body)
         );
         let api_key = created.json()["key"].as_str().unwrap().to_owned();
-        let signer = Signer::new(stack.endpoint(), pin, cert, key, Some(api_key)).unwrap();
+        let signer = Signer::new(stack.endpoint(), pin, cert, key, Some(api_key.clone())).unwrap();
         let fee_payer: Address = signer.service().await.unwrap().fee_payer.parse().unwrap();
         let paying = Self {
             stack,
             pin,
             signer,
+            api_key,
             fee_payer,
         };
         paying.rpc().airdrop(&fee_payer, 10_000_000_000).unwrap();
         paying
+    }
+
+    /// After the enclave restarted (new TLS key): waits for it and reconnects, keeping the
+    /// ledger head seen so far.
+    pub async fn reconnect(&mut self) {
+        self.pin = self.stack.wait_attested(Duration::from_secs(90)).await;
+        let (cert, key) = self.stack.client_pem();
+        let signer = Signer::new(
+            self.stack.endpoint(),
+            self.pin,
+            cert,
+            key,
+            Some(self.api_key.clone()),
+        )
+        .unwrap();
+        if let Some(head) = self.signer.head() {
+            signer.remember_head(head);
+        }
+        self.signer = signer;
     }
 
     pub fn rpc(&self) -> &Rpc {
@@ -95,7 +122,16 @@ impl PayingStack {
 
     /// A registered session key whose wallet holds `usdc` and some SOL.
     pub async fn session_key(&self, limits: Limits, usdc: u64) -> (SessionKey, SessionKeyView) {
-        let key = SessionKey::generate();
+        self.register(SessionKey::generate(), limits, usdc).await
+    }
+
+    /// Registers `key` and funds its wallet with `usdc` and some SOL.
+    pub async fn register(
+        &self,
+        key: SessionKey,
+        limits: Limits,
+        usdc: u64,
+    ) -> (SessionKey, SessionKeyView) {
         let request = key.register_request(PASSWORD, limits).unwrap();
         let view = self.signer.register_device_bound(&request).await.unwrap();
         let wallet: Address = view.public_key.parse().unwrap();

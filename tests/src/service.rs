@@ -89,6 +89,8 @@ pub struct StackOptions {
     pub allowed_nodes: usize,
     /// Start the Solana devnet and let the enclave pay on it.
     pub solana: bool,
+    /// Extra `aip-devnet lit` arguments (faults: `--down I`, `--wrong I`).
+    pub lit_args: &'static [&'static str],
 }
 
 impl Default for StackOptions {
@@ -96,6 +98,7 @@ impl Default for StackOptions {
         Self {
             allowed_nodes: 3,
             solana: false,
+            lit_args: &[],
         }
     }
 }
@@ -107,7 +110,7 @@ pub const DEVNET_USDC_MINT: &str = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v
 #[derive(Debug)]
 pub struct Stack {
     pub dir: PathBuf,
-    pub lit: LitDevnet,
+    pub lit: Option<LitDevnet>,
     pub solana: Option<SolanaDevnet>,
     host: Option<Child>,
     pub public: SocketAddr,
@@ -134,7 +137,7 @@ impl Stack {
         std::fs::write(dir.join("dev-root.pem"), &dev_root_pem).unwrap();
         let policy = output(Command::new(&binaries.enclave).arg("dev-policy"));
         std::fs::write(dir.join("policy.toml"), &policy).unwrap();
-        let lit = LitDevnet::start_attested(&dir);
+        let lit = LitDevnet::start_attested(&dir, options.lit_args);
         let operator = OperatorCa::generate("stack operator").unwrap();
         let client = operator
             .issue_client("backend", unix_now() - 60, unix_now() + 86_400)
@@ -191,7 +194,7 @@ impl Stack {
         std::fs::write(dir.join("host.toml"), host_config).unwrap();
         let mut stack = Stack {
             dir,
-            lit,
+            lit: Some(lit),
             solana,
             host: None,
             public,
@@ -240,6 +243,25 @@ impl Stack {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// The PID of the enclave process the host supervises (found by its configuration path).
+    pub fn enclave_pid(&self) -> Option<u32> {
+        let config = self.dir.join("enclave.toml");
+        let out = Command::new("pgrep")
+            .arg("-f")
+            .arg(format!("serve --config {}", config.display()))
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .and_then(|l| l.trim().parse().ok())
+    }
+
+    /// Stops the whole Lit network (every node down).
+    pub fn stop_lit(&mut self) {
+        self.lit = None;
     }
 
     pub fn endpoint(&self) -> Endpoint {

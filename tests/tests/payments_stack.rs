@@ -230,6 +230,7 @@ fn smuggling_transaction(paying: &PayingStack, wallet: &Address, to: &Address) -
             address: paying.fee_payer,
         },
         recent_blockhash: blockhash.clone(),
+        reference: None,
     };
     let message = payment.build().unwrap().into_message();
     let mut instructions = decompile(&message);
@@ -272,4 +273,271 @@ fn decompile(message: &aip_enclave::solana::Message) -> Vec<solana_instruction::
             data: ix.data.clone(),
         })
         .collect()
+}
+
+/// Fifty concurrent payments of 10 USDC against a daily cap of 100: exactly ten are signed
+/// and land; the rest are denied by the daily cap. Then approval above a threshold, and an
+/// expired session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_payments_hold_the_cap_approval_and_expiry() {
+    let paying = PayingStack::start("cap").await;
+    let (key, view) = paying
+        .session_key(limits(10 * USDC, Some(100 * USDC)), 1000 * USDC)
+        .await;
+    paying.enable_autonomy(&key, &view, 1000 * USDC).await;
+    paying
+        .session(
+            &view,
+            "agent",
+            limits(10 * USDC, Some(100 * USDC)),
+            FeeMode::Service,
+        )
+        .await;
+    let recipient = fresh_address();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let signer = paying.signer.clone();
+        let request = payment(&view, "agent", &recipient, 10 * USDC, &format!("burst-{i}"));
+        tasks.spawn(async move { signer.smart_payment(&request).await });
+    }
+    let (mut signed, mut capped) = (0, 0);
+    while let Some(result) = tasks.join_next().await {
+        match result.unwrap() {
+            Ok(answer) => {
+                assert_eq!(answer.status, PaymentStatus::Confirmed, "{answer:?}");
+                signed += 1;
+            }
+            Err(error) => {
+                assert_eq!(error.code(), Some("policy_denied"), "{error}");
+                assert!(error.to_string().contains("daily_cap"), "{error}");
+                capped += 1;
+            }
+        }
+    }
+    assert_eq!((signed, capped), (10, 40));
+    assert_eq!(
+        paying.usdc_of(&recipient),
+        100 * USDC,
+        "exactly the cap landed"
+    );
+    let sessions = paying.signer.sessions(Some(&view.id)).await.unwrap();
+    assert_eq!(sessions[0].spent.day, 100 * USDC);
+    assert_eq!(sessions[0].remaining.day, Some(0));
+
+    // Above the approval threshold: the user approves this exact payment with the key.
+    let mut approving = limits(50 * USDC, Some(100 * USDC));
+    approving.require_approval_above = Some(5 * USDC);
+    let (approver, approver_view) = paying.session_key(approving, 100 * USDC).await;
+    paying
+        .enable_autonomy(&approver, &approver_view, 100 * USDC)
+        .await;
+    paying
+        .session(&approver_view, "agent", approving, FeeMode::Service)
+        .await;
+    let asked = paying
+        .signer
+        .smart_payment(&payment(
+            &approver_view,
+            "agent",
+            &recipient,
+            20 * USDC,
+            "big",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(asked.status, PaymentStatus::ApprovalRequired);
+    assert_eq!(
+        paying.usdc_of(&recipient),
+        100 * USDC,
+        "nothing before approval"
+    );
+    // An approval by another key is refused.
+    let stranger = aip_client::device::SessionKey::generate();
+    let bad = paying
+        .signer
+        .approve(
+            &asked.payment_id,
+            &stranger.approve(&asked.approval_digest).unwrap(),
+        )
+        .await;
+    assert_eq!(code(bad), "signature_invalid");
+    let approved = paying
+        .signer
+        .approve(
+            &asked.payment_id,
+            &approver.approve(&asked.approval_digest).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(approved.status, PaymentStatus::Confirmed, "{approved:?}");
+    assert_eq!(paying.usdc_of(&recipient), 120 * USDC);
+
+    // An expired session signs nothing.
+    let (short, short_view) = paying
+        .session_key(limits(10 * USDC, None), 100 * USDC)
+        .await;
+    paying
+        .enable_autonomy(&short, &short_view, 100 * USDC)
+        .await;
+    let mut brief = limits(10 * USDC, None);
+    brief.expires_at = aip_tests::unix_now() + 2;
+    paying
+        .session(&short_view, "agent", brief, FeeMode::Service)
+        .await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(
+        code(
+            paying
+                .signer
+                .smart_payment(&payment(&short_view, "agent", &recipient, USDC, "late"))
+                .await
+        ),
+        "session_expired"
+    );
+    assert_eq!(paying.usdc_of(&recipient), 120 * USDC);
+}
+
+/// Lit faults: with one of three nodes down the payment is signed; with a node sending
+/// wrong shares the bad share is excluded and the payment is signed; with the network gone
+/// the answer is lit_threshold_unmet and the reservation is released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lit_faults() {
+    for (name, faults) in [
+        ("lit-down", &["--down", "0"]),
+        ("lit-wrong", &["--wrong", "1"]),
+    ] {
+        let mut paying = PayingStack::start_with(name, faults).await;
+        let (key, view) = paying
+            .session_key(limits(10 * USDC, Some(100 * USDC)), 100 * USDC)
+            .await;
+        paying.enable_autonomy(&key, &view, 100 * USDC).await;
+        paying
+            .session(
+                &view,
+                "agent",
+                limits(10 * USDC, Some(100 * USDC)),
+                FeeMode::Service,
+            )
+            .await;
+        let recipient = fresh_address();
+        let paid = paying
+            .signer
+            .smart_payment(&payment(&view, "agent", &recipient, 3 * USDC, "one"))
+            .await
+            .unwrap();
+        assert_eq!(paid.status, PaymentStatus::Confirmed, "{name}: {paid:?}");
+        assert_eq!(paying.usdc_of(&recipient), 3 * USDC, "{name}");
+        if name == "lit-wrong" {
+            assert!(
+                paying.stack.host_log().contains("did not combine"),
+                "the wrong share was detected"
+            );
+            continue;
+        }
+        paying.stack.stop_lit();
+        let refused = paying
+            .signer
+            .smart_payment(&payment(&view, "agent", &recipient, 4 * USDC, "two"))
+            .await;
+        assert_eq!(code(refused), "lit_threshold_unmet");
+        let sessions = paying.signer.sessions(Some(&view.id)).await.unwrap();
+        assert_eq!(
+            sessions[0].spent.day,
+            3 * USDC,
+            "the reservation was released"
+        );
+        let key_view = paying.signer.session_key(&view.id).await.unwrap();
+        assert_eq!(key_view.autonomy.unwrap().committed, 3 * USDC);
+        assert_eq!(paying.usdc_of(&recipient), 3 * USDC);
+    }
+}
+
+/// The enclave is killed (SIGKILL) while a payment waits for the Lit network; the host
+/// restarts it. The reservation survived, a retry with the same idempotency key pays once,
+/// and afterwards the session key's seed is nowhere in the enclave's memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_mid_payment_then_retry_and_no_key_in_memory() {
+    let mut paying = PayingStack::start_with(
+        "crash",
+        &[
+            "--slow",
+            "0=1500..1500",
+            "--slow",
+            "1=1500..1500",
+            "--slow",
+            "2=1500..1500",
+        ],
+    )
+    .await;
+    let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, seed.as_mut());
+    let (key, view) = paying
+        .register(
+            aip_client::device::SessionKey::from_seed(&seed),
+            limits(10 * USDC, Some(100 * USDC)),
+            100 * USDC,
+        )
+        .await;
+    paying.enable_autonomy(&key, &view, 100 * USDC).await;
+    paying
+        .session(
+            &view,
+            "agent",
+            limits(10 * USDC, Some(100 * USDC)),
+            FeeMode::Service,
+        )
+        .await;
+    let recipient = fresh_address();
+    let request = payment(&view, "agent", &recipient, 4 * USDC, "crash-1");
+
+    let signer = paying.signer.clone();
+    let in_flight = {
+        let request = request.clone();
+        tokio::spawn(async move { signer.smart_payment(&request).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    let pid = paying.stack.enclave_pid().expect("the enclave runs");
+    std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(
+        in_flight.await.unwrap().is_err(),
+        "the request died with the enclave"
+    );
+    assert_eq!(
+        paying.usdc_of(&recipient),
+        0,
+        "nothing was paid before the crash"
+    );
+
+    paying.reconnect().await;
+    let sessions = paying.signer.sessions(Some(&view.id)).await.unwrap();
+    assert_eq!(
+        sessions[0].spent.day,
+        4 * USDC,
+        "the reservation survived the crash"
+    );
+    let paid = paying.signer.smart_payment(&request).await.unwrap();
+    assert_eq!(paid.status, PaymentStatus::Confirmed, "{paid:?}");
+    let again = paying.signer.smart_payment(&request).await.unwrap();
+    assert_eq!(again.signature, paid.signature);
+    assert_eq!(paying.usdc_of(&recipient), 4 * USDC, "paid exactly once");
+    let sessions = paying.signer.sessions(Some(&view.id)).await.unwrap();
+    assert_eq!(sessions[0].spent.day, 4 * USDC);
+
+    // The enclave released, used and wiped the seed: it is not in its memory. The scan
+    // itself works: the operator CA certificate (from its configuration) is found.
+    let pid = paying.stack.enclave_pid().expect("the enclave runs");
+    let pem = paying.stack.operator.certificate_pem();
+    let ca_line = pem.lines().nth(1).unwrap().as_bytes();
+    assert!(
+        aip_tests::memory::process_contains(pid, ca_line).unwrap(),
+        "scan sanity"
+    );
+    let hits = aip_tests::memory::find_in_process(pid, seed.as_ref(), 8).unwrap();
+    assert!(
+        hits.is_empty(),
+        "the session key seed is still in the enclave's memory: {hits:#?}"
+    );
 }

@@ -69,6 +69,7 @@ fn payment(
         compute_unit_price_micro_lamports: Some(10_000),
         fee_payer,
         recent_blockhash: blockhash,
+        reference: None,
     };
     (payment, last_valid)
 }

@@ -178,6 +178,7 @@ async fn build(
             FeePayer::Session
         },
         recent_blockhash,
+        reference: Some(reference_for(id)),
     };
     let signable = match &request.transaction {
         None => payment
@@ -202,6 +203,17 @@ async fn build(
         denial: None,
     };
     Ok((record, signable))
+}
+
+/// The payment's Solana Pay reference: an address derived from its id (no key exists for it).
+pub fn reference_for(payment_id: &str) -> Address {
+    use sha2::{Digest, Sha256};
+    let digest: [u8; 32] = Sha256::new()
+        .chain_update(b"aip-signer payment reference\0")
+        .chain_update(payment_id.as_bytes())
+        .finalize()
+        .into();
+    Address::new_from_array(digest)
 }
 
 /// A caller's unsigned transaction: decoded and explained like any other (anything outside
@@ -429,28 +441,28 @@ async fn sign_autonomously(
         )
         .await;
     state.metrics.observe_lit(started.elapsed());
-    let keypair = match released {
-        Ok((plaintext, _tally)) => session_keypair(plaintext, &account.public_key),
+    let plaintext = match released {
+        Ok((plaintext, tally)) => {
+            if tally.subset_checks > 1 || tally.invalid > 0 {
+                tracing::warn!(payment = %record.id, invalid = tally.invalid, combinations = tally.subset_checks, "a Lit node's share did not combine: excluded, released with the others");
+            }
+            plaintext
+        }
         Err(error) => {
             tracing::warn!(payment = %record.id, error = %aip_wire::process::error_chain(&error), "session key release failed");
             release_unsigned(state, version, record).await?;
             return Err(PaymentError::Lit(error));
         }
     };
-    let Some(keypair) = keypair else {
-        release_unsigned(state, version, record).await?;
-        return Err(PaymentError::Delegation(
-            "the delegated ciphertext does not hold this session's key; nothing was signed".into(),
-        ));
-    };
     let mut tx = Transaction::unsigned(signable_of(&record)?.into_message());
-    let signed = sign_with(
-        &mut tx,
-        &keypair,
-        record.service_fee_payer.then_some(&payer.fee_payer),
-    );
-    drop(keypair);
-    signed?;
+    let fee_payer = record.service_fee_payer.then_some(&payer.fee_payer);
+    // Synchronous: the key exists only inside this call, never in this future's state.
+    let signed = sign_released(plaintext, &account.public_key, &mut tx, fee_payer);
+    crate::wipe::scrub_stack();
+    if let Err(error) = signed {
+        release_unsigned(state, version, record).await?;
+        return Err(error);
+    }
     finish_signed(state, version, record, tx).await
 }
 
@@ -460,9 +472,30 @@ pub(super) fn session_keypair(
     plaintext: Zeroizing<Vec<u8>>,
     expected: &Address,
 ) -> Option<SigningKeypair> {
-    let seed: Zeroizing<[u8; 32]> = Zeroizing::new(plaintext.as_slice().try_into().ok()?);
+    if plaintext.len() != 32 {
+        return None;
+    }
+    let mut seed = Zeroizing::new([0u8; 32]);
+    seed.copy_from_slice(&plaintext);
+    drop(plaintext);
     let keypair = SigningKeypair::from_seed(&seed);
     (keypair.address() == *expected).then_some(keypair)
+}
+
+/// Signs `tx` with the session key in `plaintext` (and the fee payer), then wipes the key.
+/// Kept synchronous so the key never lives in an async task's (heap) state.
+fn sign_released(
+    plaintext: Zeroizing<Vec<u8>>,
+    expected: &Address,
+    tx: &mut Transaction,
+    fee_payer: Option<&SigningKeypair>,
+) -> Result<(), PaymentError> {
+    let keypair = session_keypair(plaintext, expected).ok_or_else(|| {
+        PaymentError::Delegation(
+            "the delegated ciphertext does not hold this session's key; nothing was signed".into(),
+        )
+    })?;
+    sign_with(tx, &keypair, fee_payer)
 }
 
 fn sign_with(

@@ -191,7 +191,9 @@ pub async fn enable_autonomy(
         .await;
     state.metrics.observe_lit(started.elapsed());
     let (plaintext, _) = released.map_err(PaymentError::Lit)?;
-    if session_keypair(plaintext, &account.public_key).is_none() {
+    let holds_this_key = session_keypair(plaintext, &account.public_key).is_some();
+    crate::wipe::scrub_stack();
+    if !holds_this_key {
         return Err(PaymentError::Delegation(
             "the ciphertext does not hold this session's key".into(),
         ));

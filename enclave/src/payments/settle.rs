@@ -87,13 +87,24 @@ pub(super) async fn finish_signed(
         record.agent_id.clone(),
         record.last_valid_block_height,
     );
-    state
+    let marked = state
         .accounts
         .update(&state.store, &state.state_key, &record.session_key_id, |account| {
             let session = account
                 .sessions
                 .get_mut(&agent)
                 .ok_or(PaymentError::Internal("the payment's session vanished"))?;
+            // The cluster runs a transaction once: the same signature for a second payment
+            // would be reported paid without moving anything.
+            let duplicate = session.state.usage.records().iter().any(|r| {
+                r.payment.as_deref() != Some(id.as_str())
+                    && matches!(&r.state, SpendState::Signed { signature: s, .. } | SpendState::Confirmed { signature: s } if *s == signature)
+            });
+            if duplicate {
+                return Err(PaymentError::TransactionChanged(
+                    "this exact transaction was already signed for another payment; nothing was signed again".into(),
+                ));
+            }
             let reservation = session
                 .state
                 .usage
@@ -117,7 +128,12 @@ pub(super) async fn finish_signed(
                 )),
             }
         })
-        .await?;
+        .await;
+    if let Err(PaymentError::TransactionChanged(reason)) = marked {
+        release_unsigned(state, version, record).await?;
+        return Err(PaymentError::TransactionChanged(reason));
+    }
+    marked?;
     let message = record.message_bytes().ok_or(PaymentError::Internal(
         "a stored payment message is not base64",
     ))?;

@@ -49,6 +49,10 @@ pub struct TokenPayment {
     pub compute_unit_price_micro_lamports: Option<u64>,
     pub fee_payer: FeePayer,
     pub recent_blockhash: Hash,
+    /// A read-only account appended to the transfer (a Solana Pay reference): it makes two
+    /// otherwise identical payments distinct transactions (the cluster would run identical
+    /// ones once) and lets the payment be found on chain by that address.
+    pub reference: Option<Address>,
 }
 
 impl TokenPayment {
@@ -107,7 +111,7 @@ impl TokenPayment {
                 ),
             );
         }
-        instructions.push(transfer_checked(
+        let mut transfer = transfer_checked(
             program_id,
             source,
             self.mint,
@@ -115,7 +119,15 @@ impl TokenPayment {
             self.authority,
             self.amount,
             self.decimals,
-        ));
+        );
+        if let Some(reference) = self.reference {
+            transfer
+                .accounts
+                .push(solana_instruction::AccountMeta::new_readonly(
+                    reference, false,
+                ));
+        }
+        instructions.push(transfer);
         if let Some(memo) = &self.memo {
             instructions.push(Instruction {
                 program_id: MEMO_PROGRAM,

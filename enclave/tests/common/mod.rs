@@ -102,6 +102,7 @@ pub fn payment(amount: u64) -> TokenPayment {
         compute_unit_price_micro_lamports: None,
         fee_payer: FeePayer::Session,
         recent_blockhash: Hash::new_from_array([7; 32]),
+        reference: None,
     }
 }
 

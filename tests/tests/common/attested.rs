@@ -39,7 +39,7 @@ pub fn world(name: &str) -> World {
     );
     std::fs::write(dir.join("policy.toml"), &policy).unwrap();
     let producer = DevProducer::new(pki, bank, "i-dev-attested");
-    let net = LitDevnet::start_attested(&dir);
+    let net = LitDevnet::start_attested(&dir, &[]);
     let local = aip_attestation::MeasurementPolicy::from_toml(&policy).unwrap();
     assert_eq!(
         net.attested_release["allowedSetsSha256"],
