@@ -285,6 +285,9 @@ async fn rebuild_analytics(
     Ok(analytics)
 }
 
+/// How often usage is reconciled with the chain after the first time (at serve).
+const RECONCILE_EVERY: Duration = Duration::from_secs(60);
+
 /// Serves the API on the ingress endpoint until the listener fails.
 pub async fn serve(booted: Booted) -> Result<(), BootError> {
     enter(Stage::Serve);
@@ -299,6 +302,12 @@ pub async fn serve(booted: Booted) -> Result<(), BootError> {
         reporter,
         Duration::from_secs(2),
     ));
+    if booted.api.payer.is_some() {
+        tokio::spawn(crate::payments::reconcile::keep_reconciled(
+            Arc::clone(&booted.api),
+            RECONCILE_EVERY,
+        ));
+    }
     let router = crate::api::routes::router(booted.api);
     crate::api::server::serve(listener, booted.tls, router)
         .await

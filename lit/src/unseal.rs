@@ -7,6 +7,8 @@
 //! V = H(K) xor alpha, W = SHAKE128(alpha) xor (LEB128(len) || M || zero padding to 32),
 //! valid iff U == G1 * H_Zq(alpha || SHA-256(M)).
 
+// The blst backend's Gt encodes through GroupEncoding, the rust backend's inherently.
+#[allow(unused_imports)]
 use blsful::inner_types::{G1Projective, Group, GroupEncoding};
 use blsful::{Bls12381G2Impl, HashToScalar, Pairing, Signature, SignatureSchemes};
 use sha2::{Digest, Sha256};

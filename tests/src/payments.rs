@@ -76,6 +76,12 @@ impl PayingStack {
     /// After the enclave restarted (new TLS key): waits for it and reconnects, keeping the
     /// ledger head seen so far.
     pub async fn reconnect(&mut self) {
+        self.reconnect_with(true).await;
+    }
+
+    /// As [`Self::reconnect`]; without `keep_head` the client forgets the ledger head it saw
+    /// (a backend that does not help detect a rollback).
+    pub async fn reconnect_with(&mut self, keep_head: bool) {
         self.pin = self.stack.wait_attested(Duration::from_secs(90)).await;
         let (cert, key) = self.stack.client_pem();
         let signer = Signer::new(
@@ -86,7 +92,7 @@ impl PayingStack {
             Some(self.api_key.clone()),
         )
         .unwrap();
-        if let Some(head) = self.signer.head() {
+        if let Some(head) = self.signer.head().filter(|_| keep_head) {
             signer.remember_head(head);
         }
         self.signer = signer;

@@ -518,7 +518,7 @@ async fn crash_mid_payment_then_retry_and_no_key_in_memory() {
         4 * USDC,
         "the reservation survived the crash"
     );
-    let paid = paying.signer.smart_payment(&request).await.unwrap();
+    let paid = pay_when_ready(&paying, &request).await;
     assert_eq!(paid.status, PaymentStatus::Confirmed, "{paid:?}");
     let again = paying.signer.smart_payment(&request).await.unwrap();
     assert_eq!(again.signature, paid.signature);
@@ -540,4 +540,112 @@ async fn crash_mid_payment_then_retry_and_no_key_in_memory() {
         hits.is_empty(),
         "the session key seed is still in the enclave's memory: {hits:#?}"
     );
+}
+
+/// The operator restarts the enclave on an older copy of the host store, from before 80 USDC
+/// of payments, and the backend forgets the ledger head. The enclave reconciles usage with
+/// the session wallet's debits on chain, so the daily cap of 100 still holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_is_reconciled_with_the_chain() {
+    let mut paying = PayingStack::start("rollback").await;
+    let (key, view) = paying
+        .session_key(limits(50 * USDC, Some(100 * USDC)), 500 * USDC)
+        .await;
+    paying.enable_autonomy(&key, &view, 500 * USDC).await;
+    paying
+        .session(
+            &view,
+            "agent",
+            limits(50 * USDC, Some(100 * USDC)),
+            FeeMode::Service,
+        )
+        .await;
+    let snapshot = paying.stack.dir.join("before-payments.db");
+    paying.stack.stop_host();
+    paying.stack.snapshot_store(&snapshot);
+    paying.stack.start_host();
+    paying.reconnect().await;
+
+    let recipient = fresh_address();
+    for (i, amount) in [40, 40].into_iter().enumerate() {
+        let paid = pay_when_ready(
+            &paying,
+            &payment(
+                &view,
+                "agent",
+                &recipient,
+                amount * USDC,
+                &format!("before-{i}"),
+            ),
+        )
+        .await;
+        assert_eq!(paid.status, PaymentStatus::Confirmed, "{paid:?}");
+    }
+    assert_eq!(paying.usdc_of(&recipient), 80 * USDC);
+
+    paying.stack.stop_host();
+    paying.stack.restore_store(&snapshot);
+    paying.stack.start_host();
+    // A backend that kept the head sees the rollback...
+    paying.reconnect().await;
+    let refused = paying.signer.sessions(Some(&view.id)).await;
+    assert_eq!(refused.unwrap_err().code(), Some("rollback_detected"));
+    // ... one that forgot it does not, but the chain does.
+    paying.reconnect_with(false).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let sessions = paying.signer.sessions(Some(&view.id)).await.unwrap();
+        if sessions[0].spent.day == 80 * USDC {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "usage never reconciled: {sessions:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let over = paying
+        .signer
+        .smart_payment(&payment(&view, "agent", &recipient, 30 * USDC, "after-1"))
+        .await;
+    assert_eq!(
+        code(over),
+        "policy_denied",
+        "80 on chain + 30 exceeds the daily 100"
+    );
+    let last = pay_when_ready(
+        &paying,
+        &payment(&view, "agent", &recipient, 20 * USDC, "after-2"),
+    )
+    .await;
+    assert_eq!(last.status, PaymentStatus::Confirmed);
+    assert_eq!(
+        paying.usdc_of(&recipient),
+        100 * USDC,
+        "the cap held across the rollback"
+    );
+    let autonomy = paying
+        .signer
+        .session_key(&view.id)
+        .await
+        .unwrap()
+        .autonomy
+        .unwrap();
+    assert_eq!(autonomy.committed, 100 * USDC);
+}
+
+/// Pays, waiting while the enclave is still reconciling after a start.
+async fn pay_when_ready(
+    paying: &PayingStack,
+    request: &aip_wire::payments::SmartPayment,
+) -> aip_wire::payments::PaymentAnswer {
+    for _ in 0..100 {
+        match paying.signer.smart_payment(request).await {
+            Err(error) if error.code() == Some("unavailable") => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            other => return other.unwrap(),
+        }
+    }
+    panic!("the enclave never became ready to pay");
 }

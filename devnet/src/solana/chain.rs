@@ -66,6 +66,29 @@ pub struct TokenBalance {
     pub decimals: u8,
 }
 
+/// One token account's balance before or after a transaction (getTransaction's
+/// `preTokenBalances` / `postTokenBalances`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenBalanceEntry {
+    pub account_index: usize,
+    pub mint: Address,
+    pub owner: Address,
+    pub amount: u64,
+    pub decimals: u8,
+}
+
+/// What getTransaction reports about a processed transaction.
+#[derive(Debug, Clone)]
+pub struct ProcessedTransaction {
+    pub slot: u64,
+    /// Unix seconds when the devnet processed it.
+    pub block_time: i64,
+    pub err: Option<String>,
+    pub wire: Vec<u8>,
+    pub pre_token_balances: Vec<TokenBalanceEntry>,
+    pub post_token_balances: Vec<TokenBalanceEntry>,
+}
+
 pub struct Chain {
     svm: LiteSVM,
     faucet: Keypair,
@@ -73,6 +96,11 @@ pub struct Chain {
     blockhash_issued_at: u64,
     /// Block height at which each remembered transaction was processed.
     processed_at: HashMap<Signature, u64>,
+    /// getTransaction's answers, by signature.
+    processed: HashMap<Signature, ProcessedTransaction>,
+    /// Signatures of processed transactions by account key, oldest first
+    /// (getSignaturesForAddress).
+    by_address: HashMap<Address, Vec<Signature>>,
 }
 
 impl Chain {
@@ -109,6 +137,8 @@ impl Chain {
             block_height: 1,
             blockhash_issued_at: 1,
             processed_at: HashMap::new(),
+            processed: HashMap::new(),
+            by_address: HashMap::new(),
         })
     }
 
@@ -157,8 +187,22 @@ impl Chain {
                 });
             }
         }
+        let keys: Vec<Address> = tx.message.static_account_keys().to_vec();
+        let wire = bincode::serialize(&tx).unwrap_or_default();
+        let pre = self.token_balances(&keys);
         let result = self.svm.send_transaction(tx);
         self.record(signature);
+        if self.processed_at.contains_key(&signature) && !self.processed.contains_key(&signature) {
+            let post = self.token_balances(&keys);
+            self.remember(
+                signature,
+                &keys,
+                wire,
+                pre,
+                post,
+                result.as_ref().err().map(|f| f.err.to_string()),
+            );
+        }
         match result {
             Ok(_) => Ok(signature),
             Err(failed) if preflight => Err(ChainError::Simulation {
@@ -177,6 +221,82 @@ impl Chain {
                 .entry(signature)
                 .or_insert(self.block_height);
         }
+    }
+
+    /// The token accounts among `keys` and their balances now.
+    fn token_balances(&self, keys: &[Address]) -> Vec<TokenBalanceEntry> {
+        keys.iter()
+            .enumerate()
+            .filter_map(|(account_index, key)| {
+                let account = self.svm.get_account(key)?;
+                if account.owner != spl_token_interface::ID {
+                    return None;
+                }
+                let token = TokenAccount::unpack(&account.data).ok()?;
+                let decimals = self
+                    .svm
+                    .get_account(&token.mint)
+                    .and_then(|m| Mint::unpack(&m.data).ok())
+                    .map_or(0, |m| m.decimals);
+                Some(TokenBalanceEntry {
+                    account_index,
+                    mint: token.mint,
+                    owner: token.owner,
+                    amount: token.amount,
+                    decimals,
+                })
+            })
+            .collect()
+    }
+
+    fn remember(
+        &mut self,
+        signature: Signature,
+        keys: &[Address],
+        wire: Vec<u8>,
+        pre_token_balances: Vec<TokenBalanceEntry>,
+        post_token_balances: Vec<TokenBalanceEntry>,
+        err: Option<String>,
+    ) {
+        let block_time = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        for key in keys {
+            self.by_address.entry(*key).or_default().push(signature);
+        }
+        self.processed.insert(
+            signature,
+            ProcessedTransaction {
+                slot: self.block_height,
+                block_time,
+                err,
+                wire,
+                pre_token_balances,
+                post_token_balances,
+            },
+        );
+    }
+
+    /// Signatures of processed transactions that name `address`, newest first.
+    pub fn signatures_for_address(
+        &self,
+        address: &Address,
+        limit: usize,
+    ) -> Vec<(Signature, &ProcessedTransaction)> {
+        self.by_address
+            .get(address)
+            .map(|list| {
+                list.iter()
+                    .rev()
+                    .filter_map(|s| self.processed.get(s).map(|p| (*s, p)))
+                    .take(limit)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn transaction(&self, signature: &Signature) -> Option<&ProcessedTransaction> {
+        self.processed.get(signature)
     }
 
     pub fn simulate(&self, tx: VersionedTransaction) -> Simulation {

@@ -279,6 +279,75 @@ fn dispatch(chain: &mut Chain, method: &str, params: &Value) -> Result<Value, Rp
             });
             Ok(with_context(chain, value))
         }
+        "getSignaturesForAddress" => {
+            let address = address_param(params, 0)?;
+            let limit = config(params, 1)
+                .get("limit")
+                .and_then(Value::as_u64)
+                .unwrap_or(1000)
+                .min(1000) as usize;
+            let list: Vec<Value> = chain
+                .signatures_for_address(&address, limit)
+                .into_iter()
+                .map(|(signature, tx)| {
+                    json!({
+                        "signature": signature.to_string(),
+                        "slot": tx.slot,
+                        "blockTime": tx.block_time,
+                        "err": tx.err,
+                        "memo": null,
+                        "confirmationStatus": "finalized",
+                    })
+                })
+                .collect();
+            Ok(Value::Array(list))
+        }
+        "getTransaction" => {
+            let text = param(params, 0, "signature")?
+                .as_str()
+                .ok_or_else(|| invalid("signature must be a string"))?;
+            let signature = Signature::from_str(text)
+                .map_err(|e| invalid(format!("Invalid param: {text}: {e}")))?;
+            let encoding = config(params, 1)
+                .get("encoding")
+                .and_then(Value::as_str)
+                .unwrap_or("json")
+                .to_string();
+            if encoding != "base64" {
+                return Err(invalid(format!(
+                    "unsupported encoding {encoding}; use base64"
+                )));
+            }
+            let balances = |list: &[crate::solana::chain::TokenBalanceEntry]| -> Vec<Value> {
+                list.iter()
+                    .map(|b| {
+                        json!({
+                            "accountIndex": b.account_index,
+                            "mint": b.mint.to_string(),
+                            "owner": b.owner.to_string(),
+                            "programId": spl_token_interface::ID.to_string(),
+                            "uiTokenAmount": {
+                                "amount": b.amount.to_string(),
+                                "decimals": b.decimals,
+                                "uiAmountString": ui_amount(b.amount, b.decimals),
+                            },
+                        })
+                    })
+                    .collect()
+            };
+            Ok(chain.transaction(&signature).map_or(Value::Null, |tx| {
+                json!({
+                    "slot": tx.slot,
+                    "blockTime": tx.block_time,
+                    "transaction": [base64::engine::general_purpose::STANDARD.encode(&tx.wire), "base64"],
+                    "meta": {
+                        "err": tx.err,
+                        "preTokenBalances": balances(&tx.pre_token_balances),
+                        "postTokenBalances": balances(&tx.post_token_balances),
+                    },
+                })
+            }))
+        }
         "requestAirdrop" => {
             let address = address_param(params, 0)?;
             let lamports = u64_param(params, 1, "lamports")?;

@@ -55,6 +55,8 @@ pub struct ApiState {
     pub analytics: Mutex<Analytics>,
     /// Serializes registrations (one account per wallet).
     pub registering: tokio::sync::Mutex<()>,
+    /// Usage has been reconciled with the chain since boot; payments wait for it.
+    pub reconciled: std::sync::atomic::AtomicBool,
 }
 
 impl ApiState {
@@ -88,6 +90,7 @@ impl ApiState {
             in_flight: Mutex::new(HashSet::new()),
             analytics: Mutex::new(Analytics::default()),
             registering: tokio::sync::Mutex::new(()),
+            reconciled: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

@@ -5,4 +5,4 @@
 
 pub mod rpc;
 
-pub use rpc::{LandedStatus, RpcError, SolanaRpc};
+pub use rpc::{LandedStatus, RpcError, SignatureInfo, SolanaRpc};

@@ -35,6 +35,15 @@ pub enum LandedStatus {
     Landed { slot: u64, err: Option<String> },
 }
 
+/// One entry of an address's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureInfo {
+    pub signature: String,
+    pub block_time: Option<i64>,
+    /// The transaction failed (it moved nothing but its fee).
+    pub failed: bool,
+}
+
 /// JSON-RPC to one cluster endpoint through egress.
 #[derive(Debug, Clone)]
 pub struct SolanaRpc {
@@ -127,6 +136,92 @@ impl SolanaRpc {
             method: METHOD,
             what: "signature",
         })
+    }
+
+    /// The newest `limit` transactions naming `address`, newest first.
+    pub async fn signatures_for_address(
+        &self,
+        address: &str,
+        limit: usize,
+    ) -> Result<Vec<SignatureInfo>, RpcError> {
+        const METHOD: &str = "getSignaturesForAddress";
+        let result = self
+            .call(
+                METHOD,
+                json!([address, {"limit": limit, "commitment": "confirmed"}]),
+            )
+            .await?;
+        let list = result.as_array().ok_or(RpcError::Malformed {
+            method: METHOD,
+            what: "not a list",
+        })?;
+        list.iter()
+            .map(|entry| {
+                Ok(SignatureInfo {
+                    signature: entry["signature"]
+                        .as_str()
+                        .ok_or(RpcError::Malformed {
+                            method: METHOD,
+                            what: "signature",
+                        })?
+                        .to_owned(),
+                    block_time: entry["blockTime"].as_i64(),
+                    failed: !entry["err"].is_null(),
+                })
+            })
+            .collect()
+    }
+
+    /// How many base units of `mints` the token accounts owned by `owner` lost in the
+    /// transaction (from its pre- and post-token balances); `None` if the cluster does not
+    /// know it.
+    pub async fn token_debit(
+        &self,
+        signature: &str,
+        owner: &str,
+        mints: &[String],
+    ) -> Result<Option<u64>, RpcError> {
+        const METHOD: &str = "getTransaction";
+        let result = self
+            .call(
+                METHOD,
+                json!([signature, {"encoding": "base64", "commitment": "confirmed", "maxSupportedTransactionVersion": 0}]),
+            )
+            .await?;
+        if result.is_null() {
+            return Ok(None);
+        }
+        let meta = &result["meta"];
+        let amount = |entry: &Value| -> Result<u64, RpcError> {
+            entry["uiTokenAmount"]["amount"]
+                .as_str()
+                .and_then(|a| a.parse().ok())
+                .ok_or(RpcError::Malformed {
+                    method: METHOD,
+                    what: "token amount",
+                })
+        };
+        let ours = |entry: &&Value| {
+            entry["owner"].as_str() == Some(owner)
+                && entry["mint"]
+                    .as_str()
+                    .is_some_and(|m| mints.iter().any(|x| x == m))
+        };
+        let empty = Vec::new();
+        let pre = meta["preTokenBalances"].as_array().unwrap_or(&empty);
+        let post = meta["postTokenBalances"].as_array().unwrap_or(&empty);
+        let mut debit: u64 = 0;
+        for before in pre.iter().filter(ours) {
+            let index = before["accountIndex"].as_u64();
+            let after = post
+                .iter()
+                .find(|p| p["accountIndex"].as_u64() == index)
+                .map(amount)
+                .transpose()?
+                .unwrap_or(0);
+            debit = debit.saturating_add(amount(before)?.saturating_sub(after));
+        }
+        Ok(Some(debit))
     }
 
     /// Where `signature` stands.

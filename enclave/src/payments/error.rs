@@ -43,6 +43,10 @@ pub enum PaymentError {
     Record(#[source] RecordError),
     #[error("this signer has no Solana RPC configured; it cannot pay")]
     NotConfigured,
+    #[error(
+        "usage is not yet reconciled with the chain since this enclave started; retry shortly"
+    )]
+    NotReconciled,
     #[error("{0}")]
     Internal(&'static str),
 }
@@ -75,7 +79,7 @@ impl PaymentError {
             Self::InProgress(_) => ErrorCode::PaymentInProgress,
             Self::Lit(_) => ErrorCode::LitThresholdUnmet,
             Self::Chain(_) => ErrorCode::ChainUnavailable,
-            Self::Record(_) | Self::NotConfigured => ErrorCode::Unavailable,
+            Self::Record(_) | Self::NotConfigured | Self::NotReconciled => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }

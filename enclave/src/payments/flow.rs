@@ -76,6 +76,9 @@ pub async fn smart_payment(
     request: SmartPayment,
 ) -> Result<PaymentAnswer, PaymentError> {
     payer(state)?;
+    if !state.reconciled.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(PaymentError::NotReconciled);
+    }
     if !valid_id(&request.idempotency_key) || !valid_id(&request.agent_id) {
         return Err(PaymentError::Invalid(
             "idempotency_key and agent_id must be 1..128 printable ASCII characters".into(),

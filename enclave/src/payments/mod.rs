@@ -1,7 +1,7 @@
 //! AIP-1 payments: session keys ([`keys`]), agents' sessions ([`sessions`]), the smart payment
 //! ([`flow`], [`settle`]) and the device's part in it ([`device`]), over the persisted
-//! accounts ([`account`], [`registry`]) and payment records ([`record`]). DESIGN.md, "Keys
-//! and flows".
+//! accounts ([`account`], [`registry`]) and payment records ([`record`]), kept no lower than
+//! the chain shows ([`reconcile`]). DESIGN.md, "Keys and flows".
 
 pub mod account;
 pub mod analytics;
@@ -10,6 +10,7 @@ pub mod error;
 pub mod flow;
 pub mod keys;
 pub mod payer;
+pub mod reconcile;
 pub mod record;
 pub mod registry;
 pub mod sessions;

@@ -165,6 +165,32 @@ impl Usage {
         self.records.iter().find(|r| r.id == id)
     }
 
+    /// Records a debit seen on chain that no reservation accounts for (after a rollback of
+    /// the enclave's state, or a transaction the device signed elsewhere): it counts like a
+    /// confirmed payment made at `at`.
+    pub fn record_observed(&mut self, amount: u64, at: UnixSeconds, signature: String) {
+        let id = ReservationId(self.next_id);
+        self.next_id = self.next_id.saturating_add(1);
+        self.records.push(SpendRecord {
+            id,
+            at,
+            amount,
+            fee_lamports: 0,
+            payment: None,
+            state: SpendState::Confirmed { signature },
+        });
+    }
+
+    /// Whether a signed or confirmed record carries `signature`.
+    pub fn knows_signature(&self, signature: &str) -> bool {
+        self.records.iter().any(|r| match &r.state {
+            SpendState::Signed { signature: s, .. } | SpendState::Confirmed { signature: s } => {
+                s == signature
+            }
+            _ => false,
+        })
+    }
+
     /// The reservation made for `payment`, if any.
     pub fn for_payment(&self, payment: &str) -> Option<&SpendRecord> {
         self.records

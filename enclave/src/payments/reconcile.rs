@@ -1,0 +1,151 @@
+//! Reconciling usage with the chain (DESIGN.md, "State, ledger, rollback"). The host can
+//! hand the enclave an old copy of its state, and the backend that would notice may be the
+//! operator's too; the chain cannot be rolled back. So, on boot and periodically, every
+//! session wallet's confirmed USDC debits of the last 30 days are read from the cluster, and
+//! each debit no record accounts for is added to every session of that key (which session
+//! made it cannot be known, so each counts it: the caps hold whichever it was) and to the
+//! delegation's committed total. Usage is then never below what the chain shows.
+
+use std::collections::HashSet;
+
+use serde_json::json;
+
+use super::error::PaymentError;
+use super::flow::{now, payer};
+use super::keys::record;
+use crate::api::state::ApiState;
+use crate::policy::{UnixSeconds, Window};
+
+/// Most history read per wallet and round.
+const HISTORY_LIMIT: usize = 1000;
+
+/// A debit on chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Observed {
+    signature: String,
+    at: UnixSeconds,
+    amount: u64,
+}
+
+/// Reconciles every account with sessions; the number of debits added.
+pub async fn reconcile_all(state: &ApiState) -> Result<usize, PaymentError> {
+    let mut added = 0;
+    for account in state.accounts.all().await? {
+        if !account.sessions.is_empty() {
+            added += reconcile_account(state, &account.id).await?;
+        }
+    }
+    Ok(added)
+}
+
+async fn reconcile_account(state: &ApiState, id: &str) -> Result<usize, PaymentError> {
+    let payer = payer(state)?;
+    let account = state.accounts.get(id).await?;
+    let wallet = account.public_key.to_string();
+    let mints: Vec<String> = payer.usdc_mints.iter().map(ToString::to_string).collect();
+    let known: HashSet<String> = account
+        .sessions
+        .values()
+        .flat_map(|s| s.state.usage.records())
+        .filter_map(|r| match &r.state {
+            crate::policy::SpendState::Signed { signature, .. }
+            | crate::policy::SpendState::Confirmed { signature } => Some(signature.clone()),
+            _ => None,
+        })
+        .collect();
+    let cutoff = now(state).saturating_sub(Window::Month.seconds());
+    let history = payer
+        .rpc
+        .signatures_for_address(&wallet, HISTORY_LIMIT)
+        .await
+        .map_err(PaymentError::Chain)?;
+    let mut observed = Vec::new();
+    for entry in history {
+        let Some(at) = entry.block_time.map(UnixSeconds) else {
+            continue;
+        };
+        if entry.failed || at <= cutoff || known.contains(&entry.signature) {
+            continue;
+        }
+        let debit = payer
+            .rpc
+            .token_debit(&entry.signature, &wallet, &mints)
+            .await
+            .map_err(PaymentError::Chain)?;
+        if let Some(amount) = debit.filter(|a| *a > 0) {
+            observed.push(Observed {
+                signature: entry.signature,
+                at,
+                amount,
+            });
+        }
+    }
+    if observed.is_empty() {
+        return Ok(0);
+    }
+    // Under the account's lock: a payment signed meanwhile is known by now and skipped.
+    let added = state
+        .accounts
+        .update(&state.store, &state.state_key, id, |account| {
+            let mut added = Vec::new();
+            for debit in &observed {
+                let mut counted = false;
+                for session in account.sessions.values_mut() {
+                    if !session.state.usage.knows_signature(&debit.signature) {
+                        session.state.usage.record_observed(
+                            debit.amount,
+                            debit.at,
+                            debit.signature.clone(),
+                        );
+                        counted = true;
+                    }
+                }
+                if counted {
+                    if let Some(delegation) = account.delegation.as_mut() {
+                        delegation.committed = delegation.committed.saturating_add(debit.amount);
+                    }
+                    added.push(debit.clone());
+                }
+            }
+            Ok(added)
+        })
+        .await?;
+    if !added.is_empty() {
+        let total: u64 = added.iter().map(|d| d.amount).fold(0, u64::saturating_add);
+        tracing::warn!(
+            session_key = id,
+            debits = added.len(),
+            total,
+            "debits on chain that no record accounted for were added to usage"
+        );
+        let signatures: Vec<&str> = added.iter().map(|d| d.signature.as_str()).collect();
+        record(
+            state,
+            "chain_reconciled",
+            json!({"session_key_id": id, "signatures": signatures, "total": total}),
+        )
+        .await?;
+    }
+    Ok(added.len())
+}
+
+/// Reconciles now and then every `every`; payments wait for the first success.
+pub async fn keep_reconciled(state: std::sync::Arc<ApiState>, every: std::time::Duration) {
+    let mut ticker = tokio::time::interval(every);
+    loop {
+        ticker.tick().await;
+        match reconcile_all(&state).await {
+            Ok(added) => {
+                if !state
+                    .reconciled
+                    .swap(true, std::sync::atomic::Ordering::SeqCst)
+                {
+                    tracing::info!(added, "usage reconciled with the chain; payments open");
+                }
+            }
+            Err(error) => {
+                tracing::warn!(error = %aip_wire::process::error_chain(&error), "reconciliation with the chain failed; retrying");
+            }
+        }
+    }
+}
