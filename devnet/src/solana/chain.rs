@@ -372,6 +372,14 @@ impl Chain {
         Ok(signature)
     }
 
+    /// USDC in `owner`'s associated token account (0 if it has none).
+    pub fn usdc_balance(&self, owner: &Address) -> u64 {
+        let account = spl_associated_token_account_interface::address::get_associated_token_address(
+            owner, &USDC_MINT,
+        );
+        self.token_balance(&account).map_or(0, |b| b.amount)
+    }
+
     /// Creates `owner`'s USDC account if needed and mints `amount` base units into it, in one
     /// transaction signed by the faucet (the mint authority).
     pub fn usdc_airdrop(

@@ -360,6 +360,11 @@ fn dispatch(chain: &mut Chain, method: &str, params: &Value) -> Result<Value, Rp
             let (account, signature) = chain.usdc_airdrop(&owner, amount)?;
             Ok(json!({"account": account.to_string(), "signature": signature.to_string()}))
         }
+        // Devnet-only: the USDC balance (base units) of the owner's associated token account.
+        "devnet_usdcBalance" => {
+            let owner = address_param(params, 0)?;
+            Ok(json!(chain.usdc_balance(&owner)))
+        }
         // Devnet-only: expire the current blockhash; returns the new block height.
         "devnet_expireBlockhash" => Ok(json!(chain.expire_blockhash())),
         other => Err(RpcError {

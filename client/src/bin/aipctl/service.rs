@@ -31,13 +31,13 @@ pub enum OperatorCommand {
 #[derive(Args, Debug)]
 pub struct Connection {
     /// tcp:IP:PORT of the host's public port (or unix:PATH).
-    #[arg(long)]
+    #[arg(long, env = "AIP_URL")]
     url: Endpoint,
     /// SHA-256 (hex) of the signer's TLS key, from `aip-attest fetch`.
-    #[arg(long)]
+    #[arg(long, env = "AIP_PIN")]
     pin: String,
     /// Directory with client.pem and client.key.
-    #[arg(long)]
+    #[arg(long, env = "AIP_CLIENT_DIR")]
     client_dir: PathBuf,
     /// API key (or the AIP_API_KEY environment variable).
     #[arg(long, env = "AIP_API_KEY", hide_env_values = true)]

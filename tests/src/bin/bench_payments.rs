@@ -1,0 +1,117 @@
+//! `bench-payments`: autonomous payments through the whole local stack (SDK -> mutual TLS ->
+//! aip-host -> aip-enclave -> Lit devnet -> Solana devnet), a fixed count at each
+//! concurrency; prints throughput, p50 and p99 latency, and the enclave's peak RSS.
+//!
+//! Usage: bench-payments [COUNT] [CONCURRENCY,...]   (defaults: 200 1,16)
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::{Duration, Instant};
+
+use aip_tests::payments::{fresh_address, limits, payment, PayingStack, USDC};
+use aip_wire::payments::{FeeMode, PaymentStatus};
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let count: usize = args.next().map_or(200, |a| a.parse().expect("COUNT"));
+    let levels: Vec<usize> = args.next().map_or(vec![1, 16], |a| {
+        a.split(',')
+            .map(|c| c.parse().expect("CONCURRENCY"))
+            .collect()
+    });
+    eprintln!("starting the stack (Lit devnet, Solana devnet, aip-host, aip-enclave)...");
+    let paying = PayingStack::start("bench").await;
+    let mut big = limits(USDC, None);
+    big.max_per_day = Some(1_000_000 * USDC);
+    let (key, view) = paying.session_key(big, 1_000_000 * USDC).await;
+    paying.enable_autonomy(&key, &view, 1_000_000 * USDC).await;
+    paying.session(&view, "bench", big, FeeMode::Service).await;
+    let recipient = fresh_address();
+    // One payment first: the recipient's account exists and the path is warm.
+    let warm = paying
+        .signer
+        .smart_payment(&payment(&view, "bench", &recipient, 10_000, "warm"))
+        .await
+        .unwrap();
+    assert_eq!(warm.status, PaymentStatus::Confirmed);
+
+    println!("autonomous USDC payments through the local stack ({count} per level)");
+    for concurrency in levels {
+        let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let started = Instant::now();
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..concurrency {
+            let (signer, next, view) = (paying.signer.clone(), next.clone(), view.clone());
+            workers.spawn(async move {
+                let mut latencies = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if i >= count {
+                        return latencies;
+                    }
+                    let request = payment(
+                        &view,
+                        "bench",
+                        &recipient,
+                        10_000,
+                        &format!("c{concurrency}-{i}"),
+                    );
+                    let at = Instant::now();
+                    let answer = signer.smart_payment(&request).await.unwrap();
+                    assert_eq!(answer.status, PaymentStatus::Confirmed, "{answer:?}");
+                    latencies.push(at.elapsed());
+                }
+            });
+        }
+        let mut latencies = Vec::with_capacity(count);
+        while let Some(done) = workers.join_next().await {
+            latencies.extend(done.unwrap());
+        }
+        let elapsed = started.elapsed();
+        latencies.sort();
+        println!(
+            "concurrency {concurrency:>2}: {count} payments in {:.2} s = {:.1} payments/s, p50 {:.0} ms, p99 {:.0} ms",
+            elapsed.as_secs_f64(),
+            count as f64 / elapsed.as_secs_f64(),
+            percentile(&latencies, 0.5).as_secs_f64() * 1000.0,
+            percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
+        );
+    }
+    // The enclave reports every 2 s; wait for the last payments to be in the report.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let metrics = ureq::get(&format!("http://{}/metrics", paying.stack.metrics))
+        .call()
+        .ok()
+        .and_then(|r| r.into_string().ok())
+        .unwrap_or_default();
+    let value = |name: &str| {
+        metrics.lines().find_map(|l| {
+            l.strip_prefix(name)
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        })
+    };
+    if let (Some(sum), Some(n)) = (
+        value("aip_enclave_lit_release_ms_sum "),
+        value("aip_enclave_lit_release_ms_count "),
+    ) {
+        println!("Lit release (handshakes, evidence, shares, combine, verify, decrypt): mean {:.0} ms over {n} releases", sum / n);
+    }
+    let pid = paying.stack.enclave_pid().expect("the enclave runs");
+    match peak_rss_kib(pid) {
+        Some(kib) => println!("enclave peak RSS: {:.1} MiB", kib as f64 / 1024.0),
+        None => println!("enclave peak RSS: unavailable"),
+    }
+}
