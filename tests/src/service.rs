@@ -18,13 +18,15 @@ fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The service binaries (`aip-host`, `aip-enclave` with dev attestation, `aip-attest`),
+/// The service binaries (`aip-host`, `aip-enclave` with dev attestation, `aip-attest`,
+/// `aipctl`),
 /// built once per test process; `cargo build` is a no-op when they are fresh.
 #[derive(Debug, Clone)]
 pub struct Binaries {
     pub host: PathBuf,
     pub enclave: PathBuf,
     pub attest: PathBuf,
+    pub aipctl: PathBuf,
 }
 
 pub fn binaries() -> Binaries {
@@ -45,6 +47,8 @@ pub fn binaries() -> Binaries {
             "aip-enclave",
             "-p",
             "aip-attestation",
+            "-p",
+            "aip-client",
             "--features",
             "aip-enclave/dev",
             "--bins",
@@ -60,6 +64,7 @@ pub fn binaries() -> Binaries {
         host: target.join("aip-host"),
         enclave: target.join("aip-enclave"),
         attest: target.join("aip-attest"),
+        aipctl: target.join("aipctl"),
     };
     *built = Some(binaries.clone());
     binaries

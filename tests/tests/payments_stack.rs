@@ -185,6 +185,16 @@ async fn autonomous_interactive_gasless_and_denials() {
         "session fee mode: the session wallet paid the fee"
     );
 
+    // A payment belongs to the key that asked for it: another agent key cannot see or act
+    // on it (reported unknown); the asking key (here `full`) can.
+    let other_agent = paying.client_with(&["create_payments"]).await;
+    let hidden = other_agent.payment(&paid.payment_id).await;
+    assert_eq!(hidden.unwrap_err().code(), Some("not_found"));
+    assert_eq!(
+        signer.payment(&paid.payment_id).await.unwrap().signature,
+        paid.signature
+    );
+
     // Revoked: nothing more is signed for the key.
     let revoked = signer.revoke(&view.id).await.unwrap();
     assert_eq!(revoked.released_reservations, 0);

@@ -14,12 +14,20 @@ use serde_json::{json, Value};
 
 use super::body::read_json;
 use super::error::{ApiError, ErrorCode};
+use super::keys::KeyRecord;
 use super::scope::Scope;
 use super::state::ApiState;
 use crate::payments::{device, flow, keys, sessions};
 use aip_wire::payments::{PaymentAnswer, PaymentStatus};
 
 type Answer = Result<(StatusCode, Json<Value>), ApiError>;
+
+fn actor(caller: &KeyRecord) -> device::Actor<'_> {
+    device::Actor {
+        key_id: &caller.id,
+        full: caller.scopes.contains(&Scope::Full),
+    }
+}
 
 fn ok<T: serde::Serialize>(status: StatusCode, value: &T) -> Answer {
     serde_json::to_value(value)
@@ -132,9 +140,9 @@ pub async fn submit_signed(
     Path(id): Path<String>,
     body: Body,
 ) -> Answer {
-    state.authorize(&headers, Scope::CreatePayments)?;
+    let caller = state.authorize(&headers, Scope::CreatePayments)?;
     let request = read_json(body, state.max_body_bytes).await?;
-    payment(&device::submit_signed(&state, &id, request).await?)
+    payment(&device::submit_signed(&state, actor(&caller), &id, request).await?)
 }
 
 pub async fn approve(
@@ -143,9 +151,9 @@ pub async fn approve(
     Path(id): Path<String>,
     body: Body,
 ) -> Answer {
-    state.authorize(&headers, Scope::CreatePayments)?;
+    let caller = state.authorize(&headers, Scope::CreatePayments)?;
     let request = read_json(body, state.max_body_bytes).await?;
-    payment(&device::approve(&state, &id, request).await?)
+    payment(&device::approve(&state, actor(&caller), &id, request).await?)
 }
 
 pub async fn get_payment(
@@ -153,8 +161,8 @@ pub async fn get_payment(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
-    state.authorize(&headers, Scope::CreatePayments)?;
-    payment(&device::status(&state, &id).await?)
+    let caller = state.authorize(&headers, Scope::CreatePayments)?;
+    payment(&device::status(&state, actor(&caller), &id).await?)
 }
 
 pub async fn agents(State(state): State<Arc<ApiState>>, headers: HeaderMap) -> Answer {

@@ -13,13 +13,27 @@ use crate::policy::Approval;
 use crate::solana::{check_signatures, SignatureState, Transaction};
 use crate::state::records;
 
-async fn load(state: &ApiState, id: &str) -> Result<(u64, PaymentRecord), PaymentError> {
-    records::read(
+/// Who acts on a payment: the API key's id, and whether it has `full`.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    pub key_id: &'a str,
+    pub full: bool,
+}
+
+/// The payment, if `actor` asked for it (or holds `full`); another key's payment is
+/// reported as unknown, so ids cannot be probed.
+async fn load(
+    state: &ApiState,
+    actor: Actor<'_>,
+    id: &str,
+) -> Result<(u64, PaymentRecord), PaymentError> {
+    records::read::<PaymentRecord>(
         &state.store,
         &state.state_key,
         &PaymentRecord::record_name(id),
     )
     .await?
+    .filter(|(_, record)| actor.full || record.caller == actor.key_id)
     .ok_or_else(|| PaymentError::UnknownPayment(id.to_owned()))
 }
 
@@ -27,12 +41,13 @@ async fn load(state: &ApiState, id: &str) -> Result<(u64, PaymentRecord), Paymen
 /// payer's if it pays, records and submits.
 pub async fn submit_signed(
     state: &ApiState,
+    actor: Actor<'_>,
     id: &str,
     request: SubmitSigned,
 ) -> Result<PaymentAnswer, PaymentError> {
     let payer = payer(state)?;
     let _in_flight = InFlight::take(state, id)?;
-    let (version, record) = load(state, id).await?;
+    let (version, record) = load(state, actor, id).await?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(&request.transaction)
         .map_err(|_| PaymentError::Invalid("transaction is not base64".into()))?;
@@ -83,12 +98,13 @@ pub async fn submit_signed(
 /// again, approval given) and continues as any payment.
 pub async fn approve(
     state: &ApiState,
+    actor: Actor<'_>,
     id: &str,
     request: Approve,
 ) -> Result<PaymentAnswer, PaymentError> {
     payer(state)?;
     let _in_flight = InFlight::take(state, id)?;
-    let (version, mut record) = load(state, id).await?;
+    let (version, mut record) = load(state, actor, id).await?;
     if record.stage != Stage::ApprovalRequired {
         return Err(PaymentError::Invalid(format!(
             "payment {id} is {:?}, not waiting for approval",
@@ -112,6 +128,10 @@ pub async fn approve(
 }
 
 /// A payment's current answer.
-pub async fn status(state: &ApiState, id: &str) -> Result<PaymentAnswer, PaymentError> {
-    Ok(load(state, id).await?.1.answer())
+pub async fn status(
+    state: &ApiState,
+    actor: Actor<'_>,
+    id: &str,
+) -> Result<PaymentAnswer, PaymentError> {
+    Ok(load(state, actor, id).await?.1.answer())
 }

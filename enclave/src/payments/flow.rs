@@ -108,7 +108,7 @@ pub async fn smart_payment(
         }
         None => None,
     };
-    let (record, signable) = build(state, &id, &sha, &request).await?;
+    let (record, signable) = build(state, caller, &id, &sha, &request).await?;
     let version = records::write(&state.store, &state.state_key, &name, expected, &record).await?;
     reserve_and_continue(state, version, record, &signable, Approval::None).await
 }
@@ -123,6 +123,7 @@ fn denied_again(record: &PaymentRecord) -> PaymentError {
 /// Builds the payment's message from the request (a fresh blockhash from the cluster).
 async fn build(
     state: &ApiState,
+    caller: &str,
     id: &str,
     sha: &str,
     request: &SmartPayment,
@@ -191,6 +192,7 @@ async fn build(
     };
     let record = PaymentRecord {
         id: id.to_owned(),
+        caller: caller.to_owned(),
         request_sha256: sha.to_owned(),
         agent_id: request.agent_id.clone(),
         session_key_id: request.session_key_id.clone(),

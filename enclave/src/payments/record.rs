@@ -42,6 +42,8 @@ pub struct SignedPart {
 #[serde(deny_unknown_fields)]
 pub struct PaymentRecord {
     pub id: String,
+    /// The API key that asked for it: only it (or a `full` key) may act on the payment.
+    pub caller: String,
     pub request_sha256: String,
     pub agent_id: String,
     pub session_key_id: String,
