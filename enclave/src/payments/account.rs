@@ -67,6 +67,17 @@ impl Account {
         format!("{ACCOUNT_PREFIX}{id}")
     }
 
+    /// The usage holding `payment`'s reservation (in `agent`'s session) and that reservation.
+    pub fn reservation_of(
+        &mut self,
+        agent: &str,
+        payment: &str,
+    ) -> Option<(&mut crate::policy::Usage, crate::policy::ReservationId)> {
+        let usage = &mut self.sessions.get_mut(agent)?.state.usage;
+        let id = usage.for_payment(payment)?.id;
+        Some((usage, id))
+    }
+
     /// The delegation, if it still allows autonomous signing of `amount` at `now`.
     pub fn autonomy_for(&self, amount: u64, now: UnixSeconds) -> Option<&Delegation> {
         self.delegation.as_ref().filter(|d| {

@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 use super::account::{Account, USDC_DECIMALS};
 use super::error::PaymentError;
 use super::payer::{Payer, PAYMENT_COMPUTE_UNITS};
-use super::record::{payment_id, request_sha256, PaymentRecord, Stage};
+use super::record::{payment_id, request_sha256, save, PaymentRecord, Stage};
 use super::settle::{finish_signed, release_unsigned};
 use crate::api::state::ApiState;
 use crate::policy::{Approval, ReserveError, SpendState, UnixSeconds};
@@ -36,6 +36,18 @@ pub fn payer(state: &ApiState) -> Result<&Payer, PaymentError> {
 
 pub(super) fn now(state: &ApiState) -> UnixSeconds {
     UnixSeconds(i64::try_from(state.clock.now_unix_ms() / 1000).unwrap_or(i64::MAX))
+}
+
+/// Changes one account under its lock; persisted before it becomes visible.
+pub(super) async fn update_account<T>(
+    state: &ApiState,
+    id: &str,
+    change: impl FnOnce(&mut Account) -> Result<T, PaymentError>,
+) -> Result<T, PaymentError> {
+    state
+        .accounts
+        .update(&state.store, &state.state_key, id, change)
+        .await
 }
 
 /// Holds a payment id while one request works on it; a concurrent retry is told to wait.
@@ -275,90 +287,56 @@ pub(super) async fn reserve_and_continue(
 ) -> Result<PaymentAnswer, PaymentError> {
     let at = now(state);
     let (id, agent, amount) = (record.id.clone(), record.agent_id.clone(), record.amount);
-    let reserved = state
-        .accounts
-        .update(
-            &state.store,
-            &state.state_key,
-            &record.session_key_id,
-            |account| {
-                let autonomous = account.autonomy_for(amount, at).is_some();
-                let session = account.sessions.get_mut(&agent).ok_or_else(|| {
-                    PaymentError::UnknownSession {
-                        key: account.id.clone(),
-                        agent: agent.clone(),
-                    }
+    let reserved = update_account(state, &record.session_key_id, |account| {
+        let autonomous = account.autonomy_for(amount, at).is_some();
+        let session =
+            account
+                .sessions
+                .get_mut(&agent)
+                .ok_or_else(|| PaymentError::UnknownSession {
+                    key: account.id.clone(),
+                    agent: agent.clone(),
                 })?;
-                match session.state.reserve(signable, at, approval, Some(&id)) {
-                    Ok(_) => {}
-                    Err(ReserveError::Denied(denial)) => return Err(PaymentError::Denied(denial)),
-                    Err(ReserveError::ApprovalRequired { threshold, .. }) => {
-                        return Err(PaymentError::ApprovalNeeded { threshold })
-                    }
-                    Err(_) => return Err(PaymentError::Internal("the reservation failed")),
-                }
-                if autonomous {
-                    if let Some(delegation) = account.delegation.as_mut() {
-                        delegation.committed = delegation.committed.saturating_add(amount);
-                        delegation.in_flight.insert(id.clone());
-                    }
-                    Ok(Reserved::Autonomous)
-                } else {
-                    Ok(Reserved::Interactive)
-                }
-            },
-        )
-        .await;
-    let name = PaymentRecord::record_name(&record.id);
+        match session.state.reserve(signable, at, approval, Some(&id)) {
+            Ok(_) => {}
+            Err(ReserveError::Denied(denial)) => return Err(PaymentError::Denied(denial)),
+            Err(ReserveError::ApprovalRequired { threshold, .. }) => {
+                return Err(PaymentError::ApprovalNeeded { threshold })
+            }
+            Err(_) => return Err(PaymentError::Internal("the reservation failed")),
+        }
+        if autonomous {
+            if let Some(delegation) = account.delegation.as_mut() {
+                delegation.committed = delegation.committed.saturating_add(amount);
+                delegation.in_flight.insert(id.clone());
+            }
+            Ok(Reserved::Autonomous)
+        } else {
+            Ok(Reserved::Interactive)
+        }
+    })
+    .await;
     match reserved {
         Ok(Reserved::Autonomous) => {
             record.autonomous = true;
-            let version = records::write(
-                &state.store,
-                &state.state_key,
-                &name,
-                Some(version),
-                &record,
-            )
-            .await?;
+            let version = save(state, version, &record).await?;
             sign_autonomously(state, version, record).await
         }
         Ok(Reserved::Interactive) => {
             record.stage = Stage::RequiresSignature;
-            records::write(
-                &state.store,
-                &state.state_key,
-                &name,
-                Some(version),
-                &record,
-            )
-            .await?;
+            save(state, version, &record).await?;
             Ok(record.answer())
         }
         Err(PaymentError::ApprovalNeeded { .. }) => {
             record.stage = Stage::ApprovalRequired;
-            records::write(
-                &state.store,
-                &state.state_key,
-                &name,
-                Some(version),
-                &record,
-            )
-            .await?;
+            save(state, version, &record).await?;
             Ok(record.answer())
         }
         Err(PaymentError::Denied(denial)) => {
             state.metrics.count_denial(denial.rule.as_str());
             record.stage = Stage::Denied;
             record.denial = Some(denial.clone());
-            records::write(
-                &state.store,
-                &state.state_key,
-                &name,
-                Some(version),
-                &record,
-            )
-            .await?;
+            save(state, version, &record).await?;
             Err(PaymentError::Denied(denial))
         }
         Err(other) => Err(other),
@@ -382,15 +360,7 @@ async fn resume(
         None => reserve_and_continue(state, version, record, &signable, Approval::None).await,
         Some(SpendState::Released { .. }) => {
             record.stage = Stage::Aborted;
-            let name = PaymentRecord::record_name(&record.id);
-            records::write(
-                &state.store,
-                &state.state_key,
-                &name,
-                Some(version),
-                &record,
-            )
-            .await?;
+            save(state, version, &record).await?;
             Err(PaymentError::Invalid(
                 "the reservation for this payment was released (the session key was revoked); nothing was signed".into(),
             ))
@@ -401,15 +371,7 @@ async fn resume(
         }
         Some(_) => {
             record.stage = Stage::RequiresSignature;
-            let name = PaymentRecord::record_name(&record.id);
-            records::write(
-                &state.store,
-                &state.state_key,
-                &name,
-                Some(version),
-                &record,
-            )
-            .await?;
+            save(state, version, &record).await?;
             Ok(record.answer())
         }
     }

@@ -14,6 +14,7 @@ use solana_address::Address;
 
 use super::account::{Account, Delegation};
 use super::error::PaymentError;
+use super::flow::update_account;
 use super::flow::{now, payer, session_keypair};
 use crate::api::state::ApiState;
 use crate::policy::UnixSeconds;
@@ -198,29 +199,27 @@ pub async fn enable_autonomy(
             "the ciphertext does not hold this session's key".into(),
         ));
     }
-    let view = state
-        .accounts
-        .update(&state.store, &state.state_key, id, |account| {
-            if account.revoked_at.is_some() {
-                return Err(revoked(id));
-            }
-            let (committed, in_flight) = account
-                .delegation
-                .take()
-                .map(|d| (d.committed, d.in_flight))
-                .unwrap_or_default();
-            account.delegation = Some(Delegation {
-                max_total: request.max_total,
-                expires_at: UnixSeconds(request.expires_at),
-                signature: request.delegation_signature.clone(),
-                ciphertext: request.ciphertext.clone(),
-                data_to_encrypt_hash: request.data_to_encrypt_hash.clone(),
-                committed,
-                in_flight,
-            });
-            Ok(account.view())
-        })
-        .await?;
+    let view = update_account(state, id, |account| {
+        if account.revoked_at.is_some() {
+            return Err(revoked(id));
+        }
+        let (committed, in_flight) = account
+            .delegation
+            .take()
+            .map(|d| (d.committed, d.in_flight))
+            .unwrap_or_default();
+        account.delegation = Some(Delegation {
+            max_total: request.max_total,
+            expires_at: UnixSeconds(request.expires_at),
+            signature: request.delegation_signature.clone(),
+            ciphertext: request.ciphertext.clone(),
+            data_to_encrypt_hash: request.data_to_encrypt_hash.clone(),
+            committed,
+            in_flight,
+        });
+        Ok(account.view())
+    })
+    .await?;
     record(
         state,
         "autonomy_enabled",
@@ -241,20 +240,18 @@ fn revoked(id: &str) -> PaymentError {
 /// released, and the delegation (with its ciphertext) is dropped.
 pub async fn revoke(state: &ApiState, id: &str) -> Result<Revoked, PaymentError> {
     let at = now(state);
-    let (revoked_at, released) = state
-        .accounts
-        .update(&state.store, &state.state_key, id, |account| {
-            let revoked_at = account.revoked_at.map_or(at, |earlier| earlier.min(at));
-            account.revoked_at = Some(revoked_at);
-            account.delegation = None;
-            let released: usize = account
-                .sessions
-                .values_mut()
-                .map(|s| s.state.revoke(revoked_at).len())
-                .sum();
-            Ok((revoked_at, released))
-        })
-        .await?;
+    let (revoked_at, released) = update_account(state, id, |account| {
+        let revoked_at = account.revoked_at.map_or(at, |earlier| earlier.min(at));
+        account.revoked_at = Some(revoked_at);
+        account.delegation = None;
+        let released: usize = account
+            .sessions
+            .values_mut()
+            .map(|s| s.state.revoke(revoked_at).len())
+            .sum();
+        Ok((revoked_at, released))
+    })
+    .await?;
     record(
         state,
         "session_key_revoked",

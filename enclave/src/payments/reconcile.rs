@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use serde_json::json;
 
 use super::error::PaymentError;
+use super::flow::update_account;
 use super::flow::{now, payer};
 use super::keys::record;
 use crate::api::state::ApiState;
@@ -84,32 +85,30 @@ async fn reconcile_account(state: &ApiState, id: &str) -> Result<usize, PaymentE
         return Ok(0);
     }
     // Under the account's lock: a payment signed meanwhile is known by now and skipped.
-    let added = state
-        .accounts
-        .update(&state.store, &state.state_key, id, |account| {
-            let mut added = Vec::new();
-            for debit in &observed {
-                let mut counted = false;
-                for session in account.sessions.values_mut() {
-                    if !session.state.usage.knows_signature(&debit.signature) {
-                        session.state.usage.record_observed(
-                            debit.amount,
-                            debit.at,
-                            debit.signature.clone(),
-                        );
-                        counted = true;
-                    }
-                }
-                if counted {
-                    if let Some(delegation) = account.delegation.as_mut() {
-                        delegation.committed = delegation.committed.saturating_add(debit.amount);
-                    }
-                    added.push(debit.clone());
+    let added = update_account(state, id, |account| {
+        let mut added = Vec::new();
+        for debit in &observed {
+            let mut counted = false;
+            for session in account.sessions.values_mut() {
+                if !session.state.usage.knows_signature(&debit.signature) {
+                    session.state.usage.record_observed(
+                        debit.amount,
+                        debit.at,
+                        debit.signature.clone(),
+                    );
+                    counted = true;
                 }
             }
-            Ok(added)
-        })
-        .await?;
+            if counted {
+                if let Some(delegation) = account.delegation.as_mut() {
+                    delegation.committed = delegation.committed.saturating_add(debit.amount);
+                }
+                added.push(debit.clone());
+            }
+        }
+        Ok(added)
+    })
+    .await?;
     if !added.is_empty() {
         let total: u64 = added.iter().map(|d| d.amount).fold(0, u64::saturating_add);
         tracing::warn!(

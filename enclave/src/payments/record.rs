@@ -104,6 +104,19 @@ impl PaymentRecord {
     }
 }
 
+/// Writes `record` as the version after `version`; the new version.
+pub(super) async fn save(
+    state: &crate::api::state::ApiState,
+    version: u64,
+    record: &PaymentRecord,
+) -> Result<u64, super::PaymentError> {
+    let name = PaymentRecord::record_name(&record.id);
+    Ok(
+        crate::state::records::write(&state.store, &state.state_key, &name, Some(version), record)
+            .await?,
+    )
+}
+
 /// The payment id for `caller`'s `idempotency_key`.
 pub fn payment_id(caller: &str, idempotency_key: &str) -> String {
     let mut hash = Sha256::new();

@@ -8,6 +8,7 @@ use solana_address::Address;
 
 use super::account::{intent_for, AgentSession, IntentInputs};
 use super::error::PaymentError;
+use super::flow::update_account;
 use super::flow::{now, payer, valid_id};
 use super::keys::record;
 use crate::api::state::ApiState;
@@ -65,36 +66,29 @@ pub async fn create(state: &ApiState, request: CreateSession) -> Result<SessionV
             usage: Usage::default(),
         },
     };
-    let view = state
-        .accounts
-        .update(
-            &state.store,
-            &state.state_key,
-            &request.session_key_id,
-            |account| {
-                if account.revoked_at.is_some() {
-                    return Err(PaymentError::Denied(crate::policy::Denial {
-                        rule: crate::policy::Rule::Revoked,
-                        detail: format!("session key {} is revoked", account.id),
-                    }));
-                }
-                if let Some(live) = account
-                    .sessions
-                    .get(&request.agent_id)
-                    .filter(|s| s.state.intent.ends_at() > at)
-                {
-                    return Err(PaymentError::Invalid(format!(
-                        "agent {} already has the live session {}",
-                        request.agent_id, live.id
-                    )));
-                }
-                account
-                    .sessions
-                    .insert(request.agent_id.clone(), session.clone());
-                Ok(account.session_view(&session, at))
-            },
-        )
-        .await?;
+    let view = update_account(state, &request.session_key_id, |account| {
+        if account.revoked_at.is_some() {
+            return Err(PaymentError::Denied(crate::policy::Denial {
+                rule: crate::policy::Rule::Revoked,
+                detail: format!("session key {} is revoked", account.id),
+            }));
+        }
+        if let Some(live) = account
+            .sessions
+            .get(&request.agent_id)
+            .filter(|s| s.state.intent.ends_at() > at)
+        {
+            return Err(PaymentError::Invalid(format!(
+                "agent {} already has the live session {}",
+                request.agent_id, live.id
+            )));
+        }
+        account
+            .sessions
+            .insert(request.agent_id.clone(), session.clone());
+        Ok(account.session_view(&session, at))
+    })
+    .await?;
     record(
         state,
         "session_created",

@@ -8,21 +8,12 @@ use sha2::{Digest, Sha256};
 
 use super::error::PaymentError;
 use super::flow::payer;
-use super::record::{PaymentRecord, SignedPart, Stage};
+use super::flow::update_account;
+use super::record::{save, PaymentRecord, SignedPart, Stage};
 use crate::api::state::ApiState;
 use crate::chain::LandedStatus;
 use crate::policy::{Denial, ReleaseProof, Rule, SpendState, UsageError};
 use crate::solana::Transaction;
-use crate::state::records;
-
-async fn write(
-    state: &ApiState,
-    version: u64,
-    record: &PaymentRecord,
-) -> Result<u64, PaymentError> {
-    let name = PaymentRecord::record_name(&record.id);
-    Ok(records::write(&state.store, &state.state_key, &name, Some(version), record).await?)
-}
 
 /// Releases the payment's reservation (nothing was signed) and marks the payment aborted, so
 /// a retry starts over.
@@ -32,40 +23,27 @@ pub(super) async fn release_unsigned(
     mut record: PaymentRecord,
 ) -> Result<(), PaymentError> {
     let (id, agent, amount) = (record.id.clone(), record.agent_id.clone(), record.amount);
-    state
-        .accounts
-        .update(
-            &state.store,
-            &state.state_key,
-            &record.session_key_id,
-            |account| {
-                if let Some(session) = account.sessions.get_mut(&agent) {
-                    if let Some(reservation) = session.state.usage.for_payment(&id).map(|r| r.id) {
-                        match session
-                            .state
-                            .usage
-                            .release(reservation, ReleaseProof::NeverSigned)
-                        {
-                            Ok(()) | Err(UsageError::AlreadyReleased(_)) => {}
-                            Err(_) => {
-                                return Err(PaymentError::Internal(
-                                    "a signed reservation cannot be released as never signed",
-                                ))
-                            }
-                        }
-                    }
+    update_account(state, &record.session_key_id, |account| {
+        if let Some((usage, reservation)) = account.reservation_of(&agent, &id) {
+            match usage.release(reservation, ReleaseProof::NeverSigned) {
+                Ok(()) | Err(UsageError::AlreadyReleased(_)) => {}
+                Err(_) => {
+                    return Err(PaymentError::Internal(
+                        "a signed reservation cannot be released as never signed",
+                    ))
                 }
-                if let Some(delegation) = account.delegation.as_mut() {
-                    if delegation.in_flight.remove(&id) {
-                        delegation.committed = delegation.committed.saturating_sub(amount);
-                    }
-                }
-                Ok(())
-            },
-        )
-        .await?;
+            }
+        }
+        if let Some(delegation) = account.delegation.as_mut() {
+            if delegation.in_flight.remove(&id) {
+                delegation.committed = delegation.committed.saturating_sub(amount);
+            }
+        }
+        Ok(())
+    })
+    .await?;
     record.stage = Stage::Aborted;
-    write(state, version, &record).await?;
+    save(state, version, &record).await?;
     Ok(())
 }
 
@@ -87,9 +65,7 @@ pub(super) async fn finish_signed(
         record.agent_id.clone(),
         record.last_valid_block_height,
     );
-    let marked = state
-        .accounts
-        .update(&state.store, &state.state_key, &record.session_key_id, |account| {
+    let marked = update_account(state, &record.session_key_id, |account| {
             let session = account
                 .sessions
                 .get_mut(&agent)
@@ -177,7 +153,7 @@ pub(super) async fn finish_signed(
         transaction: base64::engine::general_purpose::STANDARD.encode(tx.to_bytes()),
         receipt,
     });
-    let version = write(state, version, &record).await?;
+    let version = save(state, version, &record).await?;
     submit(state, version, record).await
 }
 
@@ -209,7 +185,7 @@ pub(super) async fn submit(
         confirm(state, &record).await?;
         record.stage = Stage::Confirmed;
     }
-    write(state, version, &record).await?;
+    save(state, version, &record).await?;
     Ok(record.answer())
 }
 
@@ -217,27 +193,16 @@ pub(super) async fn submit(
 /// in-flight set (its amount stays committed).
 async fn confirm(state: &ApiState, record: &PaymentRecord) -> Result<(), PaymentError> {
     let (id, agent) = (record.id.clone(), record.agent_id.clone());
-    state
-        .accounts
-        .update(
-            &state.store,
-            &state.state_key,
-            &record.session_key_id,
-            |account| {
-                if let Some(session) = account.sessions.get_mut(&agent) {
-                    if let Some(reservation) = session.state.usage.for_payment(&id).map(|r| r.id) {
-                        session
-                            .state
-                            .usage
-                            .confirm(reservation)
-                            .map_err(|_| PaymentError::Internal("confirming the reservation"))?;
-                    }
-                }
-                if let Some(delegation) = account.delegation.as_mut() {
-                    delegation.in_flight.remove(&id);
-                }
-                Ok(())
-            },
-        )
-        .await
+    update_account(state, &record.session_key_id, |account| {
+        if let Some((usage, reservation)) = account.reservation_of(&agent, &id) {
+            usage
+                .confirm(reservation)
+                .map_err(|_| PaymentError::Internal("confirming the reservation"))?;
+        }
+        if let Some(delegation) = account.delegation.as_mut() {
+            delegation.in_flight.remove(&id);
+        }
+        Ok(())
+    })
+    .await
 }
