@@ -146,6 +146,22 @@ impl PayingStack {
         (key, view)
     }
 
+    /// `key` registered and funded with `usdc`, autonomy up to `max_total`, and `agent`'s
+    /// session under the same limits with the service paying fees: the common setup.
+    pub async fn autonomous(
+        &self,
+        key: SessionKey,
+        limits: Limits,
+        usdc: u64,
+        max_total: u64,
+        agent: &str,
+    ) -> (SessionKey, SessionKeyView) {
+        let (key, view) = self.register(key, limits, usdc).await;
+        self.enable_autonomy(&key, &view, max_total).await;
+        self.session(&view, agent, limits, FeeMode::Service).await;
+        (key, view)
+    }
+
     /// Autonomy for `key` up to `max_total`.
     pub async fn enable_autonomy(&self, key: &SessionKey, view: &SessionKeyView, max_total: u64) {
         let target = self.signer.encryption_target().await.unwrap();

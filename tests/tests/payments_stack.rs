@@ -4,6 +4,7 @@
 //! mutual TLS. USDC must move on the devnet exactly when the intent allows, and never
 //! otherwise.
 
+use aip_client::device::SessionKey;
 use aip_client::signer::SignerError;
 use aip_tests::payments::{fresh_address, limits, payment, PayingStack, USDC};
 use aip_wire::payments::{FeeMode, PaymentStatus, SubmitSigned};
@@ -24,19 +25,16 @@ async fn autonomous_interactive_gasless_and_denials() {
     let recipient = fresh_address();
 
     // Autonomous, gasless: the enclave releases the key through Lit, signs, submits.
-    let (key, view) = paying
-        .session_key(limits(10 * USDC, Some(100 * USDC)), 1000 * USDC)
-        .await;
-    let wallet: Address = view.public_key.parse().unwrap();
-    paying.enable_autonomy(&key, &view, 500 * USDC).await;
-    paying
-        .session(
-            &view,
-            "agent-1",
+    let (_, view) = paying
+        .autonomous(
+            SessionKey::generate(),
             limits(10 * USDC, Some(100 * USDC)),
-            FeeMode::Service,
+            1000 * USDC,
+            500 * USDC,
+            "agent-1",
         )
         .await;
+    let wallet: Address = view.public_key.parse().unwrap();
     let wallet_sol = paying.rpc().balance(&wallet).unwrap();
     let payer_sol = paying.rpc().balance(&paying.fee_payer).unwrap();
     let paid = signer
@@ -291,16 +289,13 @@ fn decompile(message: &aip_enclave::solana::Message) -> Vec<solana_instruction::
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_payments_hold_the_cap_approval_and_expiry() {
     let paying = PayingStack::start("cap").await;
-    let (key, view) = paying
-        .session_key(limits(10 * USDC, Some(100 * USDC)), 1000 * USDC)
-        .await;
-    paying.enable_autonomy(&key, &view, 1000 * USDC).await;
-    paying
-        .session(
-            &view,
-            "agent",
+    let (_, view) = paying
+        .autonomous(
+            SessionKey::generate(),
             limits(10 * USDC, Some(100 * USDC)),
-            FeeMode::Service,
+            1000 * USDC,
+            1000 * USDC,
+            "agent",
         )
         .await;
     let recipient = fresh_address();
@@ -337,12 +332,14 @@ async fn concurrent_payments_hold_the_cap_approval_and_expiry() {
     // Above the approval threshold: the user approves this exact payment with the key.
     let mut approving = limits(50 * USDC, Some(100 * USDC));
     approving.require_approval_above = Some(5 * USDC);
-    let (approver, approver_view) = paying.session_key(approving, 100 * USDC).await;
-    paying
-        .enable_autonomy(&approver, &approver_view, 100 * USDC)
-        .await;
-    paying
-        .session(&approver_view, "agent", approving, FeeMode::Service)
+    let (approver, approver_view) = paying
+        .autonomous(
+            SessionKey::generate(),
+            approving,
+            100 * USDC,
+            100 * USDC,
+            "agent",
+        )
         .await;
     let asked = paying
         .signer
@@ -362,7 +359,7 @@ async fn concurrent_payments_hold_the_cap_approval_and_expiry() {
         "nothing before approval"
     );
     // An approval by another key is refused.
-    let stranger = aip_client::device::SessionKey::generate();
+    let stranger = SessionKey::generate();
     let bad = paying
         .signer
         .approve(
@@ -417,16 +414,13 @@ async fn lit_faults() {
         ("lit-wrong", &["--wrong", "1"]),
     ] {
         let mut paying = PayingStack::start_with(name, faults).await;
-        let (key, view) = paying
-            .session_key(limits(10 * USDC, Some(100 * USDC)), 100 * USDC)
-            .await;
-        paying.enable_autonomy(&key, &view, 100 * USDC).await;
-        paying
-            .session(
-                &view,
-                "agent",
+        let (_, view) = paying
+            .autonomous(
+                SessionKey::generate(),
                 limits(10 * USDC, Some(100 * USDC)),
-                FeeMode::Service,
+                100 * USDC,
+                100 * USDC,
+                "agent",
             )
             .await;
         let recipient = fresh_address();
@@ -481,20 +475,13 @@ async fn crash_mid_payment_then_retry_and_no_key_in_memory() {
     .await;
     let mut seed = zeroize::Zeroizing::new([0u8; 32]);
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, seed.as_mut());
-    let (key, view) = paying
-        .register(
-            aip_client::device::SessionKey::from_seed(&seed),
+    let (_, view) = paying
+        .autonomous(
+            SessionKey::from_seed(&seed),
             limits(10 * USDC, Some(100 * USDC)),
             100 * USDC,
-        )
-        .await;
-    paying.enable_autonomy(&key, &view, 100 * USDC).await;
-    paying
-        .session(
-            &view,
+            100 * USDC,
             "agent",
-            limits(10 * USDC, Some(100 * USDC)),
-            FeeMode::Service,
         )
         .await;
     let recipient = fresh_address();
@@ -558,16 +545,13 @@ async fn crash_mid_payment_then_retry_and_no_key_in_memory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollback_is_reconciled_with_the_chain() {
     let mut paying = PayingStack::start("rollback").await;
-    let (key, view) = paying
-        .session_key(limits(50 * USDC, Some(100 * USDC)), 500 * USDC)
-        .await;
-    paying.enable_autonomy(&key, &view, 500 * USDC).await;
-    paying
-        .session(
-            &view,
-            "agent",
+    let (_, view) = paying
+        .autonomous(
+            SessionKey::generate(),
             limits(50 * USDC, Some(100 * USDC)),
-            FeeMode::Service,
+            500 * USDC,
+            500 * USDC,
+            "agent",
         )
         .await;
     let snapshot = paying.stack.dir.join("before-payments.db");

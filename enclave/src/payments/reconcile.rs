@@ -48,11 +48,7 @@ async fn reconcile_account(state: &ApiState, id: &str) -> Result<usize, PaymentE
         .sessions
         .values()
         .flat_map(|s| s.state.usage.records())
-        .filter_map(|r| match &r.state {
-            crate::policy::SpendState::Signed { signature, .. }
-            | crate::policy::SpendState::Confirmed { signature } => Some(signature.clone()),
-            _ => None,
-        })
+        .filter_map(|r| r.state.signature().map(str::to_owned))
         .collect();
     let cutoff = now(state).saturating_sub(Window::Month.seconds());
     let history = payer

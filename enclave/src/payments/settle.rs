@@ -74,7 +74,7 @@ pub(super) async fn finish_signed(
             // would be reported paid without moving anything.
             let duplicate = session.state.usage.records().iter().any(|r| {
                 r.payment.as_deref() != Some(id.as_str())
-                    && matches!(&r.state, SpendState::Signed { signature: s, .. } | SpendState::Confirmed { signature: s } if *s == signature)
+                    && r.state.signature() == Some(signature.as_str())
             });
             if duplicate {
                 return Err(PaymentError::TransactionChanged(

@@ -40,6 +40,14 @@ pub enum SpendState {
 }
 
 impl SpendState {
+    /// The transaction signature, once one exists.
+    pub fn signature(&self) -> Option<&str> {
+        match self {
+            Self::Signed { signature, .. } | Self::Confirmed { signature } => Some(signature),
+            Self::Reserved | Self::Released { .. } => None,
+        }
+    }
+
     /// Whether the amount counts against the caps.
     pub fn counts(&self) -> bool {
         !matches!(self, Self::Released { .. })
@@ -183,12 +191,9 @@ impl Usage {
 
     /// Whether a signed or confirmed record carries `signature`.
     pub fn knows_signature(&self, signature: &str) -> bool {
-        self.records.iter().any(|r| match &r.state {
-            SpendState::Signed { signature: s, .. } | SpendState::Confirmed { signature: s } => {
-                s == signature
-            }
-            _ => false,
-        })
+        self.records
+            .iter()
+            .any(|r| r.state.signature() == Some(signature))
     }
 
     /// The reservation made for `payment`, if any.

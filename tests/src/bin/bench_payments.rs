@@ -7,8 +7,9 @@
 
 use std::time::{Duration, Instant};
 
+use aip_client::device::SessionKey;
 use aip_tests::payments::{fresh_address, limits, payment, PayingStack, USDC};
-use aip_wire::payments::{FeeMode, PaymentStatus};
+use aip_wire::payments::PaymentStatus;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -36,9 +37,15 @@ async fn main() {
     let paying = PayingStack::start("bench").await;
     let mut big = limits(USDC, None);
     big.max_per_day = Some(1_000_000 * USDC);
-    let (key, view) = paying.session_key(big, 1_000_000 * USDC).await;
-    paying.enable_autonomy(&key, &view, 1_000_000 * USDC).await;
-    paying.session(&view, "bench", big, FeeMode::Service).await;
+    let (_, view) = paying
+        .autonomous(
+            SessionKey::generate(),
+            big,
+            1_000_000 * USDC,
+            1_000_000 * USDC,
+            "bench",
+        )
+        .await;
     let recipient = fresh_address();
     // One payment first: the recipient's account exists and the path is warm.
     let warm = paying
