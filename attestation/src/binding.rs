@@ -59,7 +59,23 @@ impl BoundKeys {
     }
 }
 
-/// SHA-256 of a configuration, as it enters the binding.
+/// SHA-256 of a configuration's bytes (the binding's configuration field is any 32 bytes;
+/// the enclave puts [`bound_config_digest`] there).
 pub fn config_digest(config: &[u8]) -> [u8; 32] {
     Sha256::digest(config).into()
+}
+
+const CONFIG_DOMAIN: &[u8] = b"aip-signer/config/v1";
+
+/// What the enclave binds as its configuration: SHA-256 of the domain, the configuration's
+/// identity (what a measurement policy entry pins: the configuration without its allowed-sets
+/// hash) and the allowed-sets hash (the policy it asks the Lit nodes to check it against).
+/// The two are split because the policy's hash covers the identity pin: one hash over both
+/// would be circular. A verifier holding the policy knows both halves.
+pub fn bound_config_digest(identity: &[u8; 32], allowed_sets_sha256: &[u8; 32]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(CONFIG_DOMAIN);
+    hasher.update(identity);
+    hasher.update(allowed_sets_sha256);
+    hasher.finalize().into()
 }

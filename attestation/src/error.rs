@@ -29,11 +29,16 @@ pub enum FailureClass {
     Binding,
     /// The evidence does not carry the expected nonce.
     Nonce,
+    /// The binding does not commit to the configuration the matching policy entry pins.
+    Config,
+    /// The platform is below the entry's floor: an SEV-SNP TCB under `min_tcb`, or a guest
+    /// policy that allows a migration agent without `allow_migration_agent`.
+    Platform,
 }
 
 impl FailureClass {
     /// Every class, in exit-code order.
-    pub const ALL: [FailureClass; 9] = [
+    pub const ALL: [FailureClass; 11] = [
         FailureClass::Malformed,
         FailureClass::Signature,
         FailureClass::Chain,
@@ -43,9 +48,11 @@ impl FailureClass {
         FailureClass::Debug,
         FailureClass::Binding,
         FailureClass::Nonce,
+        FailureClass::Config,
+        FailureClass::Platform,
     ];
 
-    /// The `aip-attest verify` exit code for this class (10..=18; 0 is valid, 1 and 2 are
+    /// The `aip-attest verify` exit code for this class (10..=20; 0 is valid, 1 and 2 are
     /// reserved for I/O and usage errors).
     pub fn exit_code(self) -> u8 {
         match self {
@@ -58,6 +65,8 @@ impl FailureClass {
             FailureClass::Debug => 16,
             FailureClass::Binding => 17,
             FailureClass::Nonce => 18,
+            FailureClass::Config => 19,
+            FailureClass::Platform => 20,
         }
     }
 
@@ -73,6 +82,8 @@ impl FailureClass {
             FailureClass::Debug => "debug",
             FailureClass::Binding => "binding",
             FailureClass::Nonce => "nonce",
+            FailureClass::Config => "config",
+            FailureClass::Platform => "platform",
         }
     }
 }
@@ -115,6 +126,10 @@ pub enum VerifyError {
     Binding { what: String },
     #[error("nonce mismatch: {what}")]
     Nonce { what: String },
+    #[error("configuration not allowed by policy entry {entry:?}: {what}")]
+    Config { entry: String, what: String },
+    #[error("platform below policy entry {entry:?}: {what}")]
+    Platform { entry: String, what: String },
 }
 
 impl VerifyError {
@@ -130,6 +145,8 @@ impl VerifyError {
             VerifyError::Debug { .. } => FailureClass::Debug,
             VerifyError::Binding { .. } => FailureClass::Binding,
             VerifyError::Nonce { .. } => FailureClass::Nonce,
+            VerifyError::Config { .. } => FailureClass::Config,
+            VerifyError::Platform { .. } => FailureClass::Platform,
         }
     }
 

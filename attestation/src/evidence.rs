@@ -94,6 +94,19 @@ struct Envelope {
 }
 
 impl Evidence {
+    /// The timestamp (Unix milliseconds) a Nitro Secure Module put in its document, unverified:
+    /// for evidence this enclave just produced from /dev/nsm, time the host cannot forge.
+    /// `None` for other platforms (SNP reports carry no time) and for dev documents (their
+    /// time is the dev process's own clock).
+    pub fn nitro_timestamp_ms(&self) -> Option<u64> {
+        match self {
+            Evidence::Nitro { document } => crate::nitro::document::parse(document)
+                .ok()
+                .map(|signed| signed.document.timestamp_ms),
+            Evidence::SevSnp { .. } | Evidence::Dev { .. } => None,
+        }
+    }
+
     pub fn platform(&self) -> Platform {
         match self {
             Evidence::Nitro { .. } => Platform::Nitro,

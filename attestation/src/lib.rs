@@ -9,7 +9,7 @@
 //!   the SNP verifier (sev crate plus validity, TCB, chip id, VMPL, debug), the
 //!   [`MeasurementPolicy`] and the [`binding`] of keys and nonce.
 //!
-//! This crate knows nothing of the service. See DESIGN.md, "Attestation and its binding".
+//! This crate knows nothing of the service. See docs/design.md, "Attestation and its binding".
 
 pub mod binding;
 pub mod clock;
@@ -31,7 +31,7 @@ pub mod verified;
 pub mod verifier;
 mod x509;
 
-pub use binding::{config_digest, Binding, BoundKeys};
+pub use binding::{bound_config_digest, config_digest, Binding, BoundKeys};
 pub use error::{EnvelopeError, FailureClass, PolicyError, ProduceError, VerifyError};
 pub use evidence::{Evidence, Platform};
 pub use measurement::Measurement;

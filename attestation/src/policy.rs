@@ -2,6 +2,7 @@
 //!
 //! ```toml
 //! allow_debug = false            # optional; debug evidence is refused unless true
+//! allow_migration_agent = false  # optional; SNP guests that allow a migration agent are refused unless true
 //!
 //! [[nitro]]
 //! name = "signer 0.3.0"
@@ -9,6 +10,7 @@
 //! pcr1 = "…"
 //! pcr2 = "…"
 //! pcr8 = "…"                     # optional: pin the image signing certificate too
+//! config = "…64 hex…"            # optional: the configuration's identity (see below)
 //! expires = 2027-06-01T00:00:00Z # optional: accepted strictly before this time
 //!
 //! [[sev_snp]]
@@ -16,11 +18,21 @@
 //! measurement = "…96 hex…"
 //! host_data = "…64 hex…"         # optional
 //! vmpl = 0                       # optional, default 0
+//! config = "…64 hex…"
+//! min_tcb = { bootloader = 3, tee = 0, snp = 8, microcode = 115 }  # optional
 //! expires = 2027-06-01T00:00:00Z
 //! ```
 //!
 //! Several entries may be live at once, so an image can be rotated without breaking clients:
 //! add the new one, then let the old one expire.
+//!
+//! **The configuration pin.** The enclave's configuration is not covered by every
+//! measurement (PCR0 does not cover a Nitro image's config; on SEV-SNP the host writes it), so
+//! the binding carries its digest and an entry may pin it. The configuration names the policy
+//! its attested release is checked against (its allowed-sets hash), and that hash covers this
+//! pin, so what an entry pins is the configuration's *identity* (everything but that hash), and
+//! the binding carries `binding::bound_config_digest(identity, allowed-sets hash)`: a verifier
+//! with this policy knows both, so neither can be swapped.
 
 use serde::Deserialize;
 
@@ -33,6 +45,7 @@ use crate::measurement::Measurement;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeasurementPolicy {
     pub allow_debug: bool,
+    pub allow_migration_agent: bool,
     pub entries: Vec<PolicyEntry>,
 }
 
@@ -41,8 +54,20 @@ pub struct MeasurementPolicy {
 pub struct PolicyEntry {
     pub name: String,
     pub allowed: Allowed,
+    /// The configuration identity the binding must commit to, if pinned.
+    pub config: Option<[u8; 32]>,
     /// Unix seconds; the entry matches only strictly before.
     pub expires: Option<u64>,
+}
+
+/// The lowest SEV-SNP TCB (security version numbers) an entry accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MinTcb {
+    pub bootloader: u8,
+    pub tee: u8,
+    pub snp: u8,
+    pub microcode: u8,
 }
 
 /// The values an entry pins.
@@ -58,6 +83,7 @@ pub enum Allowed {
         measurement: [u8; 48],
         host_data: Option<[u8; 32]>,
         vmpl: u32,
+        min_tcb: Option<MinTcb>,
     },
 }
 
@@ -66,6 +92,8 @@ pub enum Allowed {
 struct PolicyFile {
     #[serde(default)]
     allow_debug: bool,
+    #[serde(default)]
+    allow_migration_agent: bool,
     #[serde(default)]
     nitro: Vec<NitroEntryFile>,
     #[serde(default)]
@@ -80,6 +108,7 @@ struct NitroEntryFile {
     pcr1: String,
     pcr2: String,
     pcr8: Option<String>,
+    config: Option<String>,
     expires: Option<toml::value::Datetime>,
 }
 
@@ -91,6 +120,8 @@ struct SnpEntryFile {
     host_data: Option<String>,
     #[serde(default)]
     vmpl: u32,
+    config: Option<String>,
+    min_tcb: Option<MinTcb>,
     expires: Option<toml::value::Datetime>,
 }
 
@@ -112,6 +143,7 @@ impl MeasurementPolicy {
             };
             entries.push(PolicyEntry {
                 expires: e.expires.map(|d| expiry(&e.name, d)).transpose()?,
+                config: config_pin(&e.name, e.config.as_deref())?,
                 name: e.name,
                 allowed,
             });
@@ -131,15 +163,18 @@ impl MeasurementPolicy {
                     })
                     .transpose()?,
                 vmpl: e.vmpl,
+                min_tcb: e.min_tcb,
             };
             entries.push(PolicyEntry {
                 expires: e.expires.map(|d| expiry(&e.name, d)).transpose()?,
+                config: config_pin(&e.name, e.config.as_deref())?,
                 name: e.name,
                 allowed,
             });
         }
         let policy = MeasurementPolicy {
             allow_debug: file.allow_debug,
+            allow_migration_agent: file.allow_migration_agent,
             entries,
         };
         policy.invariant()?;
@@ -206,33 +241,55 @@ impl MeasurementPolicy {
                     "pcr1": hex::encode(pcr1),
                     "pcr2": hex::encode(pcr2),
                     "pcr8": hex_opt(pcr8.as_ref().map(|p| p.as_slice())),
+                    "config": hex_opt(e.config.as_ref().map(|c| c.as_slice())),
                     "expires": e.expires,
                 }),
                 Allowed::SevSnp {
                     measurement,
                     host_data,
                     vmpl,
+                    min_tcb,
                 } => serde_json::json!({
                     "kind": "sev-snp",
                     "name": e.name,
                     "measurement": hex::encode(measurement),
                     "hostData": hex_opt(host_data.as_ref().map(|h| h.as_slice())),
                     "vmpl": vmpl,
+                    "config": hex_opt(e.config.as_ref().map(|c| c.as_slice())),
+                    "minTcb": min_tcb.map(|t| serde_json::json!({
+                        "bootloader": t.bootloader, "tee": t.tee, "snp": t.snp, "microcode": t.microcode,
+                    })),
                     "expires": e.expires,
                 }),
             })
             .collect();
-        serde_json::json!({ "allowDebug": self.allow_debug, "entries": entries }).to_string()
+        serde_json::json!({
+            "allowDebug": self.allow_debug,
+            "allowMigrationAgent": self.allow_migration_agent,
+            "entries": entries,
+        })
+        .to_string()
+    }
+
+    /// SHA-256 of `canonical_json`.
+    pub fn allowed_sets_sha256(&self) -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(self.canonical_json().as_bytes()).into()
     }
 
     /// SHA-256 of `canonical_json`, lowercase hex.
     pub fn allowed_sets_sha256_hex(&self) -> String {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(self.canonical_json().as_bytes()))
+        hex::encode(self.allowed_sets_sha256())
     }
 
-    /// The name of the first live entry that allows `measurement` at time `at`.
-    pub fn check(&self, measurement: &Measurement, at: u64) -> Result<&str, VerifyError> {
+    /// Whether every entry pins the configuration (what an attested release requires: an
+    /// unpinned entry would release keys to its image under any configuration).
+    pub fn pins_every_config(&self) -> bool {
+        self.entries.iter().all(|e| e.config.is_some())
+    }
+
+    /// The first live entry that allows `measurement` at time `at`.
+    pub fn check(&self, measurement: &Measurement, at: u64) -> Result<&PolicyEntry, VerifyError> {
         let mut expired: Option<&PolicyEntry> = None;
         for entry in self
             .entries
@@ -243,7 +300,7 @@ impl MeasurementPolicy {
                 Some(expires) if at >= expires => {
                     expired.get_or_insert(entry);
                 }
-                _ => return Ok(&entry.name),
+                _ => return Ok(entry),
             }
         }
         match expired {
@@ -280,6 +337,7 @@ impl Allowed {
                     measurement,
                     host_data,
                     vmpl,
+                    ..
                 },
                 Measurement::SevSnp {
                     measurement: m,
@@ -312,6 +370,15 @@ fn describe(measurement: &Measurement) -> String {
             hex::encode(host_data)
         ),
     }
+}
+
+fn config_pin(name: &str, value: Option<&str>) -> Result<Option<[u8; 32]>, PolicyError> {
+    value
+        .map(|v| {
+            decode_exact::<32>(v)
+                .ok_or_else(|| entry_error(name, "config is not 32 bytes of hex".into()))
+        })
+        .transpose()
 }
 
 fn entry_error(name: &str, what: String) -> PolicyError {

@@ -64,6 +64,8 @@ pub struct SnpDetails {
     pub guest_svn: u32,
     /// The guest policy as a 64-bit value, hex.
     pub guest_policy: String,
+    /// The guest policy's MIGRATE_MA bit (18): a migration agent may be associated.
+    pub migration_agent_allowed: bool,
     pub vmpl: u32,
     pub reported_tcb: Tcb,
     #[serde(serialize_with = "hexfmt::bytes")]

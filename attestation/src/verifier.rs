@@ -1,12 +1,12 @@
 //! The one entry point relying parties use: evidence in, verified fields or a classed error
 //! out. The same code path checks production and dev evidence; only the trust anchor differs.
 
-use crate::binding::BoundKeys;
+use crate::binding::{bound_config_digest, BoundKeys};
 use crate::error::VerifyError;
 use crate::evidence::{Evidence, Platform};
 use crate::measurement::Measurement;
 use crate::nitro::{self, TrustAnchor};
-use crate::policy::MeasurementPolicy;
+use crate::policy::{Allowed, MeasurementPolicy, PolicyEntry};
 use crate::snp::{self, roots::ProductRoots};
 use crate::verified::{Details, NitroDetails, SnpDetails, Verified};
 
@@ -92,8 +92,10 @@ impl Verifier {
             });
         }
         if let Some(policy) = checks.policy {
-            verified.policy_entry =
-                Some(policy.check(&verified.measurement, checks.at)?.to_owned());
+            let entry = policy.check(&verified.measurement, checks.at)?;
+            check_platform_floor(&verified, policy, entry)?;
+            check_config_pin(policy, entry, checks.bound_keys)?;
+            verified.policy_entry = Some(entry.name.clone());
         }
         if let Some(expected) = checks.nonce {
             check_nonce(&verified, expected, checks.bound_keys.is_some())?;
@@ -179,6 +181,7 @@ fn snp_evidence(
             version: r.version,
             guest_svn: r.guest_svn,
             guest_policy: format!("{:#x}", u64::from(r.policy)),
+            migration_agent_allowed: r.policy.migrate_ma_allowed(),
             vmpl: r.vmpl,
             reported_tcb: checked.reported_tcb,
             chip_id: r.chip_id,
@@ -190,6 +193,75 @@ fn snp_evidence(
             vek_not_after: checked.vek_not_after,
         }),
     })
+}
+
+/// The SEV-SNP floor of the matching entry: the reported TCB at or above `min_tcb`, and no
+/// migration agent unless the policy allows one (a migration agent can move the guest's
+/// memory to another platform, outside what this measurement promises).
+fn check_platform_floor(
+    verified: &Verified,
+    policy: &MeasurementPolicy,
+    entry: &PolicyEntry,
+) -> Result<(), VerifyError> {
+    let (Allowed::SevSnp { min_tcb, .. }, Details::SevSnp(details)) =
+        (&entry.allowed, &verified.details)
+    else {
+        return Ok(());
+    };
+    let refuse = |what: String| VerifyError::Platform {
+        entry: entry.name.clone(),
+        what,
+    };
+    if details.migration_agent_allowed && !policy.allow_migration_agent {
+        return Err(refuse(
+            "the guest policy allows a migration agent; the policy does not set allow_migration_agent".into(),
+        ));
+    }
+    if let Some(min) = min_tcb {
+        let tcb = &details.reported_tcb;
+        for (part, have, need) in [
+            ("bootloader", tcb.bootloader, min.bootloader),
+            ("tee", tcb.tee, min.tee),
+            ("snp", tcb.snp, min.snp),
+            ("microcode", tcb.microcode, min.microcode),
+        ] {
+            if have < need {
+                return Err(refuse(format!(
+                    "reported TCB {part} is {have}, the entry's minimum is {need}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The configuration the matching entry pins: the bound keys must carry its bound digest
+/// under this policy. A pin cannot be checked without the bound keys, so that fails too.
+fn check_config_pin(
+    policy: &MeasurementPolicy,
+    entry: &PolicyEntry,
+    keys: Option<&BoundKeys>,
+) -> Result<(), VerifyError> {
+    let Some(identity) = &entry.config else {
+        return Ok(());
+    };
+    let refuse = |what: String| VerifyError::Config {
+        entry: entry.name.clone(),
+        what,
+    };
+    let keys = keys.ok_or_else(|| {
+        refuse("the entry pins the configuration; give the bound keys to check it".into())
+    })?;
+    let expected = bound_config_digest(identity, &policy.allowed_sets_sha256());
+    if keys.config_sha256 != expected {
+        return Err(refuse(format!(
+            "the evidence binds configuration digest {}, the entry's configuration {} under this policy is {}",
+            hex::encode(keys.config_sha256),
+            hex::encode(identity),
+            hex::encode(expected)
+        )));
+    }
+    Ok(())
 }
 
 /// Nitro documents carry the nonce in their own field. SNP reports have no nonce field: the

@@ -276,3 +276,54 @@ fn producers_refuse_oversized_nonces() {
     assert!(p.produce(&keys(), &[0u8; 513]).is_err());
     assert!(p.produce(&keys(), &[0u8; 512]).is_ok());
 }
+
+/// A policy entry that pins the configuration identity: the evidence must bind
+/// `bound_config_digest(identity, the policy's allowed-sets hash)`, and a verifier without the
+/// bound keys cannot confirm it, so it refuses.
+#[test]
+fn a_pinned_configuration_is_checked_through_the_bound_keys() {
+    let p = producer();
+    let v = verifier(&p);
+    let now = clock::now();
+    let nonce = b"nonce for the config pin";
+    let measured = v
+        .verify(&p.produce(&keys(), nonce).unwrap(), &Checks::at(now))
+        .unwrap();
+    let identity = [0x5a; 32];
+    let mut policy = policy_allowing(&measured.measurement, false, None);
+    policy.entries[0].config = Some(identity);
+    let bound = aip_attestation::bound_config_digest(&identity, &policy.allowed_sets_sha256());
+    let check = |config_sha256: [u8; 32], with_keys: bool| {
+        let keys = BoundKeys {
+            config_sha256,
+            ..keys()
+        };
+        let evidence = p.produce(&keys, nonce).unwrap();
+        v.verify(
+            &evidence,
+            &Checks {
+                at: now,
+                policy: Some(&policy),
+                nonce: Some(nonce),
+                bound_keys: with_keys.then_some(&keys),
+            },
+        )
+        .map(|_| ())
+        .map_err(|e| e.class())
+    };
+    assert_eq!(check(bound, true), Ok(()));
+    // The pinned identity under another policy, another identity, the raw bytes' hash, and no
+    // keys to check with: all refused as configuration failures.
+    let other_policy = aip_attestation::bound_config_digest(&identity, &[0; 32]);
+    let other_identity =
+        aip_attestation::bound_config_digest(&[0x5b; 32], &policy.allowed_sets_sha256());
+    for refused in [other_policy, other_identity, keys().config_sha256] {
+        assert_eq!(check(refused, true), Err(FailureClass::Config));
+    }
+    assert_eq!(check(bound, false), Err(FailureClass::Config));
+    // The pin is part of what the condition names: pinning changes the allowed-sets hash.
+    let mut unpinned = policy.clone();
+    unpinned.entries[0].config = None;
+    assert_ne!(unpinned.allowed_sets_sha256(), policy.allowed_sets_sha256());
+    assert!(policy.pins_every_config() && !unpinned.pins_every_config());
+}

@@ -56,8 +56,8 @@ fn rotation_the_first_live_entry_wins_and_expiry_is_exclusive() {
         pcr8: None,
     };
     let expiry = clock::unix_seconds(2027, 6, 1, 0, 0, 0).unwrap();
-    assert_eq!(policy.check(&m, expiry - 1).unwrap(), "old");
-    assert_eq!(policy.check(&m, expiry).unwrap(), "new");
+    assert_eq!(policy.check(&m, expiry - 1).unwrap().name, "old");
+    assert_eq!(policy.check(&m, expiry).unwrap().name, "new");
     let only_old =
         MeasurementPolicy::from_toml(&nitro("old", "expires = 2027-06-01T00:00:00Z")).unwrap();
     let err = only_old.check(&m, expiry).unwrap_err();
@@ -127,5 +127,33 @@ fn the_canonical_form_ignores_formatting_and_pins_every_value() {
             a.allowed_sets_sha256_hex(),
             "{other}"
         );
+    }
+}
+
+#[test]
+fn configuration_pins_tcb_floors_and_the_migration_agent_switch_parse() {
+    let text = format!(
+        "allow_migration_agent = true\n{}[[sev_snp]]\nname = \"snp\"\nmeasurement = \"{A}\"\nconfig = \"{}\"\nmin_tcb = {{ bootloader = 3, tee = 0, snp = 8, microcode = 115 }}\n",
+        nitro("n", &format!("config = \"{}\"", "cd".repeat(32))),
+        "ef".repeat(32)
+    );
+    let policy = MeasurementPolicy::from_toml(&text).unwrap();
+    assert!(policy.allow_migration_agent);
+    assert_eq!(policy.entries[0].config, Some([0xcd; 32]));
+    assert_eq!(policy.entries[1].config, Some([0xef; 32]));
+    assert!(matches!(
+        policy.entries[1].allowed,
+        Allowed::SevSnp { min_tcb: Some(t), .. } if (t.bootloader, t.tee, t.snp, t.microcode) == (3, 0, 8, 115)
+    ));
+    assert!(policy.pins_every_config());
+    for (bad, needle) in [
+        (nitro("n", "config = \"cd\""), "config is not 32 bytes"),
+        (
+            format!("[[sev_snp]]\nname = \"s\"\nmeasurement = \"{A}\"\nmin_tcb = {{ bootloader = 1 }}\n"),
+            "missing field",
+        ),
+    ] {
+        let err = MeasurementPolicy::from_toml(&bad).unwrap_err().to_string();
+        assert!(err.contains(needle), "{bad}: {err}");
     }
 }

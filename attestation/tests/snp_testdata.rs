@@ -346,3 +346,82 @@ fn flipping_bytes_of_the_vcek_fails() {
         );
     }
 }
+
+/// The entry's TCB floor and the guest policy's migration-agent bit, on the real reports: a
+/// floor at the reported TCB passes, one component above it fails as a platform failure; the
+/// MIGRATE_MA bit (18) is read as the manifest's policy says, and refused unless allowed.
+#[test]
+fn the_tcb_floor_and_the_migration_agent_bit() {
+    use aip_attestation::policy::MinTcb;
+    let verifier = Verifier::new().unwrap();
+    for r in reports() {
+        let e = &r.entry;
+        let mut policy = allow_debug(e);
+        let verified = verifier
+            .verify(
+                &r.evidence,
+                &Checks {
+                    policy: Some(&policy),
+                    ..Checks::at(at(e))
+                },
+            )
+            .unwrap();
+        let Details::SevSnp(d) = &verified.details else {
+            panic!("snp details")
+        };
+        let policy_bits = u64::from_str_radix(
+            e["policy_hex"].as_str().unwrap().trim_start_matches("0x"),
+            16,
+        )
+        .unwrap();
+        assert_eq!(d.migration_agent_allowed, policy_bits & (1 << 18) != 0);
+        let t = d.reported_tcb;
+        let floor = MinTcb {
+            bootloader: t.bootloader,
+            tee: t.tee,
+            snp: t.snp,
+            microcode: t.microcode,
+        };
+        let with_floor = |floor: MinTcb, policy: &mut MeasurementPolicy| {
+            if let Allowed::SevSnp { min_tcb, .. } = &mut policy.entries[0].allowed {
+                *min_tcb = Some(floor);
+            }
+            verifier
+                .verify(
+                    &r.evidence,
+                    &Checks {
+                        policy: Some(policy),
+                        ..Checks::at(at(e))
+                    },
+                )
+                .map(|_| ())
+                .map_err(|e| e.class())
+        };
+        assert_eq!(with_floor(floor, &mut policy), Ok(()));
+        for above in [
+            MinTcb {
+                bootloader: floor.bootloader + 1,
+                ..floor
+            },
+            MinTcb {
+                tee: floor.tee + 1,
+                ..floor
+            },
+            MinTcb {
+                snp: floor.snp + 1,
+                ..floor
+            },
+            MinTcb {
+                microcode: floor.microcode + 1,
+                ..floor
+            },
+        ] {
+            assert_eq!(
+                with_floor(above, &mut policy),
+                Err(FailureClass::Platform),
+                "{}",
+                e["report"]
+            );
+        }
+    }
+}

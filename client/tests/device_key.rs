@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! The device-bound blob and the delegation message: the formats of DESIGN.md, sealed and
+//! The device-bound blob and the delegation message: the formats of docs/design.md, sealed and
 //! opened only with the right password and session, every part of the blob authenticated.
 
 use aip_client::device::{DeviceKeyError, SessionKey};

@@ -4,9 +4,12 @@
 //! `{"event":"listening","lit":{"nodes":[URL...],"threshold":T,"networkPublicKey":HEX}}`.
 //!
 //! `aip-devnet solana` serves Solana JSON-RPC backed by LiteSVM (a real Solana runtime) with a
-//! 6-decimal USDC mint at the mainnet address and a faucet. Once listening it prints one JSON
-//! line `{"event":"listening","rpc_url":"http://ADDR"}` on standard output, so a caller that
-//! asked for port 0 learns the port without racing for it.
+//! 6-decimal USDC mint at the mainnet address and a faucet, on one or several endpoints over
+//! the one chain. Once listening it prints one JSON line
+//! `{"event":"listening","rpc_url":"URL","rpc_urls":[URL...]}` on standard output, so a caller
+//! that asked for port 0 learns the port without racing for it.
+//!
+//! `aip-devnet ca --dir DIR` makes the local CA both serve HTTPS under (`--tls-dir DIR`).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -16,6 +19,7 @@ use clap::{Parser, Subcommand};
 
 mod lit;
 mod solana;
+mod tls;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -30,17 +34,33 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Make a local CA for the devnets' HTTPS in DIR (ca.pem, ca.key); refuses to replace one.
+    Ca {
+        #[arg(long)]
+        dir: std::path::PathBuf,
+        /// Instead, issue a loopback server certificate NAME.pem/NAME.key under the CA in DIR.
+        #[arg(long)]
+        issue: Option<String>,
+    },
     /// Serve Solana JSON-RPC backed by LiteSVM.
     Solana {
-        /// Address to listen on (loopback only; port 0 picks a free port).
+        /// Address to listen on (loopback only; port 0 picks a free port). Repeat it for
+        /// several endpoints over the one chain (an RPC quorum).
         #[arg(long, default_value = "127.0.0.1:8899")]
-        listen: SocketAddr,
+        listen: Vec<SocketAddr>,
+        /// Serve HTTPS with a certificate from the CA in this directory (`aip-devnet ca`).
+        #[arg(long)]
+        tls_dir: Option<std::path::PathBuf>,
     },
     /// Serve a Lit-compatible threshold network: N nodes on loopback ports.
     Lit {
         /// Number of nodes.
         #[arg(long, default_value_t = 3)]
         nodes: usize,
+        /// Node i listens on 127.0.0.1:(PORT_BASE + i); 0 picks free ports. A fixed base keeps
+        /// the node addresses, and so an enclave configuration naming them, stable across runs.
+        #[arg(long, default_value_t = 0)]
+        port_base: u16,
         /// Shares needed to decrypt (default: two thirds of the nodes, at least 2).
         #[arg(long)]
         threshold: Option<usize>,
@@ -59,12 +79,16 @@ enum Command {
         /// Node index that answers with a wrong share (repeatable).
         #[arg(long)]
         wrong: Vec<usize>,
-        /// Evaluate the attested-release Lit Action with this measurement policy (TOML).
+        /// Evaluate the attested-release Lit Action with this measurement policy (TOML, read
+        /// at each request; every entry must pin the enclave configuration).
         #[arg(long)]
         attested_release_policy: Option<std::path::PathBuf>,
         /// Accept dev evidence under this dev root certificate (PEM).
         #[arg(long, requires = "attested_release_policy")]
         trust_dev_root: Option<std::path::PathBuf>,
+        /// Serve HTTPS with a certificate from the CA in this directory (`aip-devnet ca`).
+        #[arg(long)]
+        tls_dir: Option<std::path::PathBuf>,
     },
 }
 
@@ -85,9 +109,15 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Solana { listen } => runtime.block_on(serve_solana(listen)),
+        Command::Ca { dir, issue: None } => tls::make_ca(&dir).map_err(Into::into),
+        Command::Ca {
+            dir,
+            issue: Some(name),
+        } => tls::write_leaf(&dir, &name).map_err(Into::into),
+        Command::Solana { listen, tls_dir } => runtime.block_on(serve_solana(listen, tls_dir)),
         Command::Lit {
             nodes,
+            port_base,
             threshold,
             data_dir,
             always_true_conditions,
@@ -96,6 +126,7 @@ fn main() -> ExitCode {
             wrong,
             attested_release_policy,
             trust_dev_root,
+            tls_dir,
         } => {
             let faults = lit::faults::Faults { down, slow, wrong };
             let attested = match attested_release(
@@ -117,11 +148,13 @@ fn main() -> ExitCode {
                 .into()),
                 Ok(()) => runtime.block_on(lit::serve(lit::LitNetworkConfig {
                     nodes,
+                    port_base,
                     threshold,
                     data_dir,
                     always_true_conditions,
                     faults,
                     attested,
+                    tls_dir,
                 })),
             }
         }
@@ -142,32 +175,40 @@ fn attested_release(
     let Some(policy) = policy else {
         return Ok(None);
     };
-    let text = std::fs::read_to_string(policy)?;
     let root = dev_root.map(std::fs::read).transpose()?;
     Ok(Some(Arc::new(lit::attested::AttestedRelease::new(
-        &text,
+        policy,
         root.as_deref(),
     )?)))
 }
 
-async fn serve_solana(listen: SocketAddr) -> Result<(), Box<dyn std::error::Error>> {
-    if !listen.ip().is_loopback() {
+async fn serve_solana(
+    listen: Vec<SocketAddr>,
+    tls_dir: Option<std::path::PathBuf>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(addr) = listen.iter().find(|a| !a.ip().is_loopback()) {
         return Err(
-            format!("refusing to listen on {listen}: the devnet serves loopback only").into(),
+            format!("refusing to listen on {addr}: the devnet serves loopback only").into(),
         );
     }
-    let chain = solana::chain::Chain::new()?;
-    let listener = tokio::net::TcpListener::bind(listen).await?;
-    let addr = listener.local_addr()?;
+    let acceptor = tls_dir.as_deref().map(tls::acceptor).transpose()?;
+    let scheme = if acceptor.is_some() { "https" } else { "http" };
+    let chain = Arc::new(Mutex::new(solana::chain::Chain::new()?));
+    let mut servers = tokio::task::JoinSet::new();
+    let mut urls = Vec::with_capacity(listen.len());
+    for addr in listen {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        urls.push(format!("{scheme}://{}", listener.local_addr()?));
+        let router = solana::rpc::router(Arc::clone(&chain));
+        servers.spawn(tls::serve(listener, router, acceptor.clone()));
+    }
     println!(
         "{}",
-        serde_json::json!({"event": "listening", "rpc_url": format!("http://{addr}")})
+        serde_json::json!({"event": "listening", "rpc_url": urls[0], "rpc_urls": urls})
     );
-    tracing::info!(%addr, usdc_mint = %solana::chain::USDC_MINT, "solana devnet listening");
-    axum::serve(listener, solana::rpc::router(Arc::new(Mutex::new(chain))))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-    Ok(())
+    tracing::info!(?urls, usdc_mint = %solana::chain::USDC_MINT, "solana devnet listening");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => Ok(()),
+        Some(result) = servers.join_next() => Err(format!("an RPC endpoint stopped: {result:?}").into()),
+    }
 }

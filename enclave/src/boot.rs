@@ -23,8 +23,9 @@ use crate::api::agent_keys::KEY_RECORD_PREFIX;
 use crate::api::keys::{KeyRecord, KeyRing};
 use crate::api::state::{ApiState, Attestation};
 use crate::api::tls::TlsIdentity;
-use crate::chain::SolanaRpc;
+use crate::chain::{RpcQuorum, SolanaRpc};
 use crate::config::{EnclaveConfig, MeasuredConfig};
+use crate::egress_json::Egress;
 use crate::ledger::Ledger;
 use crate::metrics::EnclaveMetrics;
 use crate::payments::analytics::Analytics;
@@ -34,7 +35,7 @@ use crate::payments::Payer;
 use crate::release::{EnclaveIdentity, LitNetwork};
 use crate::state::host_store::HostStore;
 use crate::state::sealed::{open, StateKey};
-use crate::state::state_key::{recover_or_create, Origin};
+use crate::state::state_key::derive_state_key;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -85,7 +86,6 @@ pub struct Booted {
     pub ingress: Endpoint,
     /// The host's control channel (a second connection reports metrics).
     pub control: Endpoint,
-    pub origin: Origin,
 }
 
 /// Runs the stages up to serving. `producer_for` picks the evidence source for the
@@ -140,8 +140,10 @@ pub async fn boot(
     let store = HostStore::new(config.transport.control.clone());
     let network_key =
         NetworkKey::from_hex(&config.lit.network_public_key).map_err(at(Stage::StateKey))?;
+    let egress = Egress::new(config.transport.egress.clone(), &config.egress_tls)
+        .map_err(at(Stage::StateKey))?;
     let lit = LitNetwork {
-        egress: config.transport.egress.clone(),
+        egress: egress.clone(),
         nodes: config.lit_nodes(),
         network_key,
         threshold: config.lit.threshold,
@@ -155,19 +157,20 @@ pub async fn boot(
     };
     let metrics = EnclaveMetrics::new();
     let started = std::time::Instant::now();
-    let (state_key, origin) = recover_or_create(&store, &lit, &me)
+    let state_key = derive_state_key(&lit, &me, &config.deployment)
         .await
         .map_err(at(Stage::StateKey))?;
     metrics.observe_lit(started.elapsed());
-    tracing::info!(?origin, "state key ready");
+    tracing::info!(deployment = %config.deployment, "state key ready");
 
     enter(Stage::LoadState);
-    let ring = load_keys(&store, &state_key)
+    let mut ring = load_keys(&store, &state_key)
         .await
         .map_err(|reason| BootError {
             stage: Stage::LoadState,
             reason,
         })?;
+    ring.pin_root(&config.root_api_key_sha256);
     let ledger = Ledger::load(&store, &state_key)
         .await
         .map_err(at(Stage::LoadState))?;
@@ -182,7 +185,7 @@ pub async fn boot(
         .map_err(at(Stage::LoadState))?;
     let payer = match config.solana_rpc() {
         None => None,
-        Some((host, port)) => {
+        Some(endpoints) => {
             let solana = config.solana.as_ref().ok_or_else(|| BootError {
                 stage: Stage::LoadState,
                 reason: "solana configuration vanished".into(),
@@ -194,11 +197,18 @@ pub async fn boot(
             Some(Payer {
                 lit,
                 me,
-                rpc: SolanaRpc {
-                    egress: config.transport.egress.clone(),
-                    host,
-                    port,
-                    timeout: Duration::from_millis(solana.rpc_timeout_ms),
+                rpc: RpcQuorum {
+                    endpoints: endpoints
+                        .into_iter()
+                        .map(|(host, port)| SolanaRpc {
+                            egress: egress.clone(),
+                            host,
+                            port,
+                            timeout: Duration::from_millis(solana.rpc_timeout_ms),
+                        })
+                        .collect(),
+                    quorum: solana.rpc_quorum,
+                    page: solana.history_page_size,
                 },
                 fee_payer,
                 usdc_mints: solana
@@ -227,7 +237,7 @@ pub async fn boot(
         "enclave_booted",
         &json!({
             "platform": config.platform.to_string(),
-            "state_key": match origin { Origin::Created => "created", Origin::Recovered => "recovered" },
+            "deployment": config.deployment,
             "tls_spki_sha256": hex::encode(tls.spki_sha256()),
             "signing_public_key": hex::encode(api.signing.verifying_key().to_bytes()),
             "config_sha256": hex::encode(measured.sha256),
@@ -243,7 +253,6 @@ pub async fn boot(
         tls: server_config,
         ingress: config.transport.ingress.clone(),
         control: config.transport.control.clone(),
-        origin,
     })
 }
 

@@ -11,7 +11,7 @@ use std::str::FromStr;
 pub use aip_attestation::Platform;
 use aip_lit::NetworkKey;
 use aip_wire::Endpoint;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, thiserror::Error)]
@@ -22,7 +22,7 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Transport {
     /// Where the enclave listens for the host's ingress connections.
@@ -33,7 +33,7 @@ pub struct Transport {
     pub egress: Endpoint,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LitConfig {
     /// The network's BLS public key (G1, hex), pinned.
@@ -49,14 +49,34 @@ pub struct LitConfig {
     pub node_timeout_ms: u64,
 }
 
+/// Whom the enclave's egress TLS trusts (every egress connection is TLS that ends in the
+/// enclave; there is no plain-HTTP option).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EgressTlsConfig {
+    /// The public web PKI (the Mozilla roots built into this image): real Lit nodes and RPC
+    /// providers.
+    #[serde(default)]
+    pub web_pki: bool,
+    /// PEM of further roots (the devnets' local CA, a private RPC's CA).
+    #[serde(default)]
+    pub ca_pem: Option<String>,
+}
+
 /// The Solana cluster the enclave pays on.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SolanaConfig {
-    /// JSON-RPC endpoint as `host:port`, reached through the host's egress proxy.
-    pub rpc: String,
+    /// JSON-RPC endpoints as `host:port` (HTTPS), reached through the host's egress proxy:
+    /// in production, run by distinct operators. One endpoint is one liar (docs/threat-model.md).
+    pub rpc: Vec<String>,
+    /// How many endpoints must answer (and agree, where agreement is asked): at least 2.
+    pub rpc_quorum: usize,
     #[serde(default = "default_rpc_timeout_ms")]
     pub rpc_timeout_ms: u64,
+    /// Signatures per `getSignaturesForAddress` page when reading a wallet's history.
+    #[serde(default = "default_history_page_size")]
+    pub history_page_size: usize,
     /// Mints paid in as USDC (6 decimals): the cluster's USDC mint.
     pub usdc_mints: Vec<String>,
     /// Priority fee the enclave adds, micro-lamports per compute unit (0: none).
@@ -68,13 +88,24 @@ fn default_rpc_timeout_ms() -> u64 {
     10_000
 }
 
+fn default_history_page_size() -> usize {
+    1000
+}
+
 fn default_node_timeout_ms() -> u64 {
     10_000
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnclaveConfig {
+    /// This deployment's label: its state key is derived from it (`state::state_key`), so
+    /// two deployments of one image never share sealed state.
+    pub deployment: String,
+    /// SHA-256 (hex) of the operator's root API key (scope `full`). Bootstrapping is this
+    /// line, once per deployment: no request can mint a first key, so a host that hides the
+    /// key records at boot opens nothing (docs/threat-model.md).
+    pub root_api_key_sha256: String,
     /// The name in the enclave's TLS certificate.
     pub server_name: String,
     /// nitro, sev-snp, or dev (debug builds only).
@@ -85,6 +116,7 @@ pub struct EnclaveConfig {
     #[serde(default = "default_max_body_bytes")]
     pub max_body_bytes: usize,
     pub transport: Transport,
+    pub egress_tls: EgressTlsConfig,
     pub lit: LitConfig,
     /// Without it the service registers keys and sessions but cannot pay.
     #[serde(default)]
@@ -95,10 +127,18 @@ fn default_max_body_bytes() -> usize {
     64 * 1024
 }
 
-/// A parsed configuration and the SHA-256 of its exact bytes (bound in the attestation).
+/// A parsed configuration with what the attestation says of it.
+///
+/// `identity` is what a measurement policy entry pins: SHA-256 of the configuration's canonical
+/// JSON (its parsed values, so comments and layout do not count) with `lit.allowed_sets_sha256`
+/// left empty, because that hash names the policy, and the policy covers the pin.
+/// `sha256` is what the binding carries: `aip_attestation::bound_config_digest(identity,
+/// allowed_sets_sha256)`, so a verifier holding the policy checks both halves
+/// (docs/threat-model.md, "The measured config").
 #[derive(Debug, Clone)]
 pub struct MeasuredConfig {
     pub config: EnclaveConfig,
+    pub identity: [u8; 32],
     pub sha256: [u8; 32],
 }
 
@@ -106,9 +146,15 @@ impl MeasuredConfig {
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
         let config: EnclaveConfig = toml::from_str(text).map_err(ConfigError::Parse)?;
         config.invariant()?;
+        let identity = config.identity()?;
+        let mut allowed_sets = [0u8; 32];
+        hex::decode_to_slice(&config.lit.allowed_sets_sha256, &mut allowed_sets).map_err(|_| {
+            ConfigError::Invalid("lit.allowed_sets_sha256 is not 32 bytes of hex".into())
+        })?;
         Ok(Self {
+            sha256: aip_attestation::bound_config_digest(&identity, &allowed_sets),
+            identity,
             config,
-            sha256: Sha256::digest(text.as_bytes()).into(),
         })
     }
 }
@@ -125,6 +171,26 @@ impl EnclaveConfig {
         let invalid = |what: String| Err(ConfigError::Invalid(what));
         if cfg!(not(debug_assertions)) && self.platform == Platform::Dev {
             return invalid("platform \"dev\" exists only in debug builds".into());
+        }
+        if self.deployment.is_empty()
+            || self.deployment.len() > 64
+            || !self
+                .deployment
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
+            return invalid(format!(
+                "deployment {:?} must be 1..64 characters of [A-Za-z0-9._-]",
+                self.deployment
+            ));
+        }
+        if self.root_api_key_sha256.len() != 64
+            || !self
+                .root_api_key_sha256
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return invalid("root_api_key_sha256 is not 64 lowercase hex characters".into());
         }
         if self.server_name.is_empty() {
             return invalid("server_name is empty".into());
@@ -169,9 +235,35 @@ impl EnclaveConfig {
         if !(100..=120_000).contains(&lit.node_timeout_ms) {
             return invalid("lit.node_timeout_ms is outside 100..120000".into());
         }
+        if !self.egress_tls.web_pki && self.egress_tls.ca_pem.is_none() {
+            return invalid(
+                "egress_tls trusts nothing: set web_pki = true, ca_pem, or both".into(),
+            );
+        }
+        if let Some(pem) = &self.egress_tls.ca_pem {
+            if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                return invalid("egress_tls.ca_pem holds no PEM certificate".into());
+            }
+        }
         if let Some(solana) = &self.solana {
-            if host_port(&solana.rpc).is_none() {
-                return invalid(format!("solana.rpc {:?} is not host:port", solana.rpc));
+            if let Some(bad) = solana.rpc.iter().find(|r| host_port(r).is_none()) {
+                return invalid(format!("solana.rpc entry {bad:?} is not host:port"));
+            }
+            let mut distinct = solana.rpc.clone();
+            distinct.sort();
+            distinct.dedup();
+            if distinct.len() != solana.rpc.len() {
+                return invalid("solana.rpc lists an endpoint twice".into());
+            }
+            if solana.rpc_quorum < 2 || solana.rpc_quorum > solana.rpc.len() {
+                return invalid(format!(
+                    "solana.rpc_quorum {} must be at least 2 and at most the {} endpoints",
+                    solana.rpc_quorum,
+                    solana.rpc.len()
+                ));
+            }
+            if !(1..=1000).contains(&solana.history_page_size) {
+                return invalid("solana.history_page_size is outside 1..1000".into());
             }
             if !(100..=120_000).contains(&solana.rpc_timeout_ms) {
                 return invalid("solana.rpc_timeout_ms is outside 100..120000".into());
@@ -190,10 +282,25 @@ impl EnclaveConfig {
         Ok(())
     }
 
-    /// The Solana RPC endpoint as (host, port), if configured.
-    pub fn solana_rpc(&self) -> Option<(String, u16)> {
+    /// The identity a policy entry pins (see [`MeasuredConfig`]).
+    pub fn identity(&self) -> Result<[u8; 32], ConfigError> {
+        let mut blanked = self.clone();
+        blanked.lit.allowed_sets_sha256.clear();
+        let canonical = serde_json::to_vec(&blanked)
+            .map_err(|e| ConfigError::Invalid(format!("serializing the configuration: {e}")))?;
+        Ok(Sha256::digest(&canonical).into())
+    }
+
+    /// The Solana RPC endpoints as (host, port), if configured.
+    pub fn solana_rpc(&self) -> Option<Vec<(String, u16)>> {
         let solana = self.solana.as_ref()?;
-        host_port(&solana.rpc).map(|(h, p)| (h.to_owned(), p))
+        Some(
+            solana
+                .rpc
+                .iter()
+                .filter_map(|r| host_port(r).map(|(h, p)| (h.to_owned(), p)))
+                .collect(),
+        )
     }
 
     /// The Lit nodes as (host, port).

@@ -1,18 +1,86 @@
-//! JSON over HTTP/1.1 through the host's egress proxy: Lit nodes and Solana JSON-RPC.
+//! JSON over HTTPS through the host's egress proxy: Lit nodes and Solana JSON-RPC.
 //!
-//! The host only connects the bytes (its allowlist decides where); the request and answer are
-//! read here. Devnet nodes and the devnet RPC speak plain HTTP on loopback. Answers are capped
-//! in size and in time.
+//! The host only connects the bytes (its allowlist decides where); TLS ends here, in the
+//! enclave, against trust roots from the measured configuration (the public web PKI for real
+//! endpoints, a local CA for the devnets). There is no plain-HTTP path: a host that could read
+//! or forge these exchanges would see every transaction and could answer every chain read and
+//! Lit request itself (docs/threat-model.md). Answers are capped in size and in time.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aip_wire::egress::connect_via_host;
 use aip_wire::https::{self, ExchangeError};
 use aip_wire::Endpoint;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, RootCertStore};
 use serde_json::Value;
+use tokio_rustls::TlsConnector;
+
+use crate::config::EgressTlsConfig;
 
 /// Largest node answer read.
 const MAX_ANSWER_BYTES: usize = 256 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EgressTlsError {
+    #[error("egress_tls.ca_pem holds no certificate")]
+    NoCertificate,
+    #[error("egress_tls.ca_pem is not PEM")]
+    Pem(#[source] rustls::pki_types::pem::Error),
+    #[error("egress_tls.ca_pem: a certificate rustls does not accept as a root")]
+    Root(#[source] rustls::Error),
+    #[error("the TLS client configuration")]
+    Config(#[source] rustls::Error),
+}
+
+/// The way out of the enclave: the host's egress proxy, and TLS that ends in here.
+#[derive(Clone)]
+pub struct Egress {
+    pub endpoint: Endpoint,
+    tls: TlsConnector,
+}
+
+impl std::fmt::Debug for Egress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Egress")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Egress {
+    /// Through `endpoint`, trusting the roots `trust` names (TLS 1.3 and 1.2, ring).
+    pub fn new(endpoint: Endpoint, trust: &EgressTlsConfig) -> Result<Self, EgressTlsError> {
+        let mut roots = RootCertStore::empty();
+        if trust.web_pki {
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        }
+        if let Some(pem) = &trust.ca_pem {
+            use rustls::pki_types::pem::PemObject;
+            let certificates: Vec<CertificateDer<'static>> =
+                CertificateDer::pem_slice_iter(pem.as_bytes())
+                    .collect::<Result<_, _>>()
+                    .map_err(EgressTlsError::Pem)?;
+            if certificates.is_empty() {
+                return Err(EgressTlsError::NoCertificate);
+            }
+            for certificate in certificates {
+                roots.add(certificate).map_err(EgressTlsError::Root)?;
+            }
+        }
+        let config =
+            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .map_err(EgressTlsError::Config)?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+        Ok(Self {
+            endpoint,
+            tls: TlsConnector::from(Arc::new(config)),
+        })
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum EgressJsonError {
@@ -23,6 +91,14 @@ pub enum EgressJsonError {
         target: String,
         #[source]
         source: aip_wire::WireError,
+    },
+    #[error("{target} is not a name or address TLS can verify")]
+    ServerName { target: String },
+    #[error("TLS with {target}")]
+    Tls {
+        target: String,
+        #[source]
+        source: std::io::Error,
     },
     #[error("HTTP with {target}")]
     Exchange {
@@ -42,9 +118,9 @@ pub enum EgressJsonError {
     Timeout { target: String, timeout: Duration },
 }
 
-/// POSTs `body` to `http://host:port/path` through the egress proxy; the JSON answer of a 2xx.
+/// POSTs `body` to `https://host:port/path` through the egress proxy; the JSON answer of a 2xx.
 pub async fn post_json(
-    egress: &Endpoint,
+    egress: &Egress,
     host: &str,
     port: u16,
     path: &str,
@@ -61,14 +137,18 @@ pub async fn post_json(
 }
 
 async fn exchange(
-    egress: &Endpoint,
+    egress: &Egress,
     host: &str,
     port: u16,
     path: &str,
     body: &Value,
     target: &str,
 ) -> Result<Value, EgressJsonError> {
-    let stream = connect_via_host(egress, host, port)
+    let server_name =
+        ServerName::try_from(host.to_owned()).map_err(|_| EgressJsonError::ServerName {
+            target: target.to_owned(),
+        })?;
+    let stream = connect_via_host(&egress.endpoint, host, port)
         .await
         .map_err(|source| EgressJsonError::Egress {
             target: target.to_owned(),
@@ -77,6 +157,14 @@ async fn exchange(
         .map_err(|reason| EgressJsonError::Refused {
             target: target.to_owned(),
             reason,
+        })?;
+    let stream = egress
+        .tls
+        .connect(server_name, stream)
+        .await
+        .map_err(|source| EgressJsonError::Tls {
+            target: target.to_owned(),
+            source,
         })?;
     let headers = [("content-type", "application/json")];
     let response = https::exchange(

@@ -17,4 +17,5 @@ pub mod policy;
 pub mod release;
 pub mod solana;
 pub mod state;
+pub mod trusted_time;
 pub mod wipe;

@@ -1,13 +1,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! The measured configuration: a valid one parses and its digest is of the exact bytes;
-//! each invalid edit is refused with the field named.
+//! The measured configuration: a valid one parses, its identity (what a policy pins) is of its
+//! values without the allowed-sets hash, and its bound digest covers both; each invalid edit
+//! is refused with the field named.
 
 use aip_enclave::config::{MeasuredConfig, Platform};
 
 fn valid() -> String {
     let (key, _) = aip_lit::node::deal(2, 3).unwrap();
     format!(
-        r#"server_name = "localhost"
+        r#"deployment = "eu-1"
+root_api_key_sha256 = "{}"
+server_name = "localhost"
 platform = "dev"
 operator_ca_pem = """
 -----BEGIN CERTIFICATE-----
@@ -20,13 +23,22 @@ ingress = "unix:/run/aip/ingress.sock"
 control = "vsock:3:5001"
 egress = "tcp:127.0.0.1:5002"
 
+[egress_tls]
+web_pki = true
+
 [lit]
 network_public_key = "{}"
 threshold = 2
 nodes = ["127.0.0.1:7470", "127.0.0.1:7471", "lit-node.example:443"]
 action_cid = "QmTestCid"
 allowed_sets_sha256 = "{}"
+
+[solana]
+rpc = ["rpc-a.example:443", "rpc-b.example:443"]
+rpc_quorum = 2
+usdc_mints = ["EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"]
 "#,
+        "cd".repeat(32),
         key.to_hex(),
         "ab".repeat(32)
     )
@@ -43,17 +55,27 @@ fn a_valid_config_parses_with_the_digest_of_its_bytes() {
         measured.config.lit_nodes()[2],
         ("lit-node.example".to_owned(), 443)
     );
-    use sha2::Digest;
+    // The binding carries the identity and the allowed-sets hash together.
+    let mut allowed_sets = [0u8; 32];
+    hex::decode_to_slice(&measured.config.lit.allowed_sets_sha256, &mut allowed_sets).unwrap();
     assert_eq!(
         measured.sha256,
-        <[u8; 32]>::from(sha2::Sha256::digest(text.as_bytes()))
+        aip_attestation::bound_config_digest(&measured.identity, &allowed_sets)
     );
-    // A comment changes the digest: the binding is over the bytes, not the meaning.
-    let commented = format!("# rotated\n{text}");
+    // The identity is of the meaning, not the bytes: a comment changes nothing, a value does.
+    let commented = MeasuredConfig::from_toml(&format!("# rotated\n{text}")).unwrap();
+    assert_eq!(commented.identity, measured.identity);
+    let other_node = text.replacen("127.0.0.1:7471", "127.0.0.1:7472", 1);
     assert_ne!(
-        MeasuredConfig::from_toml(&commented).unwrap().sha256,
-        measured.sha256
+        MeasuredConfig::from_toml(&other_node).unwrap().identity,
+        measured.identity
     );
+    // The allowed-sets hash is outside the identity (the policy that pins the identity names
+    // it) but inside what is bound.
+    let other_sets = text.replacen(&"ab".repeat(32), &"cd".repeat(32), 1);
+    let other_sets = MeasuredConfig::from_toml(&other_sets).unwrap();
+    assert_eq!(other_sets.identity, measured.identity);
+    assert_ne!(other_sets.sha256, measured.sha256);
 }
 
 #[test]
@@ -95,6 +117,46 @@ fn invalid_configs_are_refused_with_the_field() {
             "operator_ca_pem",
         ),
         ("[lit]", "[lit]\nunknown = 1", "TOML"),
+        (
+            "web_pki = true",
+            "web_pki = false",
+            "egress_tls trusts nothing",
+        ),
+        (
+            "web_pki = true",
+            "ca_pem = \"not a certificate\"",
+            "egress_tls.ca_pem",
+        ),
+        ("[egress_tls]\nweb_pki = true\n", "", "TOML"),
+        ("rpc_quorum = 2", "rpc_quorum = 1", "solana.rpc_quorum"),
+        ("rpc_quorum = 2", "rpc_quorum = 3", "solana.rpc_quorum"),
+        (
+            "\"rpc-b.example:443\"",
+            "\"rpc-a.example:443\"",
+            "solana.rpc lists an endpoint twice",
+        ),
+        (
+            "\"rpc-b.example:443\"",
+            "\"http://rpc-b.example\"",
+            "is not host:port",
+        ),
+        (
+            "deployment = \"eu-1\"",
+            "deployment = \"eu 1\"",
+            "deployment",
+        ),
+        ("deployment = \"eu-1\"", "deployment = \"\"", "deployment"),
+        ("deployment = \"eu-1\"\n", "", "TOML"),
+        (
+            "root_api_key_sha256 = \"cdcd",
+            "root_api_key_sha256 = \"CDcd",
+            "root_api_key_sha256",
+        ),
+        (
+            "root_api_key_sha256 = \"cdcd",
+            "root_api_key_sha256 = \"cd",
+            "root_api_key_sha256",
+        ),
         (
             "server_name = \"localhost\"",
             "server_name = \"localhost\"\nmax_body_bytes = 10",

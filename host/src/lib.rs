@@ -2,7 +2,7 @@
 //!
 //! It proxies API and Lit traffic to and from the enclave without terminating TLS, stores
 //! opaque sealed blobs in SQLite and supervises the enclave; it is trusted for liveness only
-//! (DESIGN.md, "Parties").
+//! (docs/design.md, "Parties").
 //!
 //! - [`store::BlobStore`]: the sealed records, compare-and-set by version, fsynced.
 //! - [`control_server`]: the control channel (store, time hints, health) over aip-wire.

@@ -19,7 +19,7 @@ use zeroize::Zeroizing;
 use crate::ciphertext::Ciphertext;
 use crate::error::LitError;
 use crate::network_key::NetworkKey;
-use crate::release::{combine, decrypt, PreparedCheck};
+use crate::release::{combine, decrypt, CombinedSignature, PreparedCheck};
 use crate::share::DecryptionShare;
 
 /// A node's public key share, when the network publishes it.
@@ -155,6 +155,26 @@ pub async fn collect<F>(
 where
     F: Future<Output = Result<String, String>> + Send + 'static,
 {
+    let (signature, tally) =
+        collect_signature(requests, target.network_key, target.identity, options).await?;
+    let plaintext = decrypt(target.ciphertext, &signature).map_err(CollectError::Decrypt)?;
+    Ok((plaintext, tally))
+}
+
+/// Asks all nodes concurrently and returns the network's combined signature over `identity`
+/// as soon as `threshold` shares combine to one the pinned key accepts.
+///
+/// The signature is the time-lock decryption key of everything encrypted to `identity`, so
+/// it is a secret: callers derive keys from it (the enclave's state key) and drop it.
+pub async fn collect_signature<F>(
+    requests: Vec<NodeRequest<F>>,
+    network_key: &NetworkKey,
+    identity: &[u8],
+    options: CollectOptions,
+) -> Result<(CombinedSignature, Tally), CollectError>
+where
+    F: Future<Output = Result<String, String>> + Send + 'static,
+{
     let threshold = options.threshold.max(1);
     let mut tally = Tally {
         asked: requests.len(),
@@ -171,7 +191,7 @@ where
             (index, request.verification_key, outcome)
         });
     }
-    let check = PreparedCheck::new(target.network_key, target.identity);
+    let check = PreparedCheck::new(network_key, identity);
     let mut pool: Vec<DecryptionShare> = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         let Ok((index, key, outcome)) = joined else {
@@ -191,7 +211,7 @@ where
         };
         tally.answered += 1;
         let share = match DecryptionShare::from_json(index, &json) {
-            Ok(share) if key.is_none_or(|k| k.accepts(&share, target.identity)) => share,
+            Ok(share) if key.is_none_or(|k| k.accepts(&share, identity)) => share,
             _ => {
                 tally.invalid += 1;
                 continue;
@@ -211,9 +231,7 @@ where
             options.max_subset_checks,
         ) {
             tasks.abort_all();
-            let plaintext =
-                decrypt(target.ciphertext, &signature).map_err(CollectError::Decrypt)?;
-            return Ok((plaintext, tally));
+            return Ok((signature, tally));
         }
     }
     Err(CollectError::ThresholdUnmet { tally, threshold })

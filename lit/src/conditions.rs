@@ -240,7 +240,7 @@ impl Conditions {
     }
 }
 
-/// The attested-release condition of DESIGN.md: a Lit Action (`ipfs://<CID>`) that verifies
+/// The attested-release condition of docs/design.md: a Lit Action (`ipfs://<CID>`) that verifies
 /// the enclave's evidence against the allowed measurement sets whose hash is given.
 pub fn attested_release(action_cid: &str, allowed_sets_hash_hex: &str) -> Conditions {
     Conditions::AccessControl(vec![Item::Condition(EvmBasicCondition {

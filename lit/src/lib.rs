@@ -13,7 +13,7 @@
 //! - [`identity`]: the identity string and `dataToEncryptHash`.
 //!
 //! blsful 3.1 with its `blst` backend by default; the `rust` feature selects the pure-Rust
-//! backend for the devnet workspace. See DESIGN.md, "Lit threshold decryption".
+//! backend for the devnet workspace. See docs/design.md, "Lit threshold decryption".
 
 pub mod action;
 pub mod ciphertext;

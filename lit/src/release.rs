@@ -10,13 +10,25 @@ use crate::error::LitError;
 use crate::network_key::NetworkKey;
 use crate::share::DecryptionShare;
 
-/// A combined signature over an identity (a G2 point).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A combined signature over an identity (a G2 point). It is the time-lock decryption key of
+/// that identity, so its Debug output is redacted.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct CombinedSignature(pub(crate) Signature<Bls12381G2Impl>);
+
+impl std::fmt::Debug for CombinedSignature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CombinedSignature(<redacted>)")
+    }
+}
 
 impl CombinedSignature {
     pub fn to_bytes(&self) -> [u8; 96] {
         self.0.as_raw_value().to_compressed()
+    }
+
+    /// The compressed point in memory that is wiped on drop, for deriving keys from it.
+    pub fn to_secret_bytes(&self) -> Zeroizing<[u8; 96]> {
+        Zeroizing::new(self.to_bytes())
     }
 
     pub fn to_hex(&self) -> String {

@@ -32,6 +32,68 @@ pub fn devnet_binary() -> PathBuf {
     binary
 }
 
+/// The devnets' local CA (`aip-devnet ca`): they serve HTTPS under it, the enclave's egress
+/// trusts it through its configuration, and test clients through [`DevnetCa::agent`].
+#[derive(Debug, Clone)]
+pub struct DevnetCa {
+    pub dir: PathBuf,
+    pub pem: String,
+}
+
+impl DevnetCa {
+    /// The CA in `dir`, made there first if missing.
+    pub fn in_dir(dir: &Path) -> Self {
+        if !dir.join("ca.pem").exists() {
+            let status = Command::new(devnet_binary())
+                .arg("ca")
+                .arg("--dir")
+                .arg(dir)
+                .status()
+                .expect("run aip-devnet ca");
+            assert!(status.success(), "aip-devnet ca failed");
+        }
+        Self {
+            dir: dir.to_owned(),
+            pem: std::fs::read_to_string(dir.join("ca.pem")).expect("read the devnet CA"),
+        }
+    }
+
+    /// A TLS client configuration trusting only this CA.
+    pub fn client_config(&self) -> std::sync::Arc<rustls::ClientConfig> {
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        for certificate in rustls::pki_types::CertificateDer::pem_slice_iter(self.pem.as_bytes()) {
+            roots.add(certificate.expect("a PEM certificate")).unwrap();
+        }
+        std::sync::Arc::new(
+            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+        )
+    }
+
+    /// An HTTP client for the devnets' HTTPS.
+    pub fn agent(&self) -> ureq::Agent {
+        ureq::AgentBuilder::new()
+            .tls_config(self.client_config())
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+    }
+
+    pub fn tls_dir_arg(&self) -> String {
+        self.dir.to_str().expect("utf-8 path").to_owned()
+    }
+}
+
+/// `host:port` of a devnet URL (`http://` or `https://`).
+pub fn host_port(url: &str) -> &str {
+    url.split_once("://").map_or(url, |(_, rest)| rest)
+}
+
 /// Starts the devnet binary with `args` and reads its one JSON "listening" line.
 fn spawn_listening(binary: &Path, args: &[&str]) -> (Child, serde_json::Value) {
     let mut child = Command::new(binary)
@@ -57,7 +119,7 @@ pub struct LitDevnet {
     pub nodes: Vec<String>,
     pub threshold: usize,
     pub network_public_key: String,
-    /// `{"actionCid", "allowedSetsSha256"}` when the attested release is configured.
+    /// `{"actionCid", "policyFile"}` when the attested release is configured.
     pub attested_release: serde_json::Value,
 }
 
@@ -85,10 +147,12 @@ impl LitDevnet {
 
 impl LitDevnet {
     /// Three nodes evaluating the attested-release condition with `dir/policy.toml`, trusting
-    /// the dev root `dir/dev-root.pem`, their keys under `dir/lit`; `extra` arguments after.
+    /// the dev root `dir/dev-root.pem`, their keys under `dir/lit`, serving HTTPS under the
+    /// devnet CA in `dir/devnet-tls` (made if missing); `extra` arguments after.
     pub fn start_attested(dir: &Path, extra: &[&str]) -> Self {
         let path = |name: &str| dir.join(name).to_str().expect("utf-8 path").to_owned();
         let (data, policy, root) = (path("lit"), path("policy.toml"), path("dev-root.pem"));
+        let tls = DevnetCa::in_dir(&dir.join("devnet-tls")).tls_dir_arg();
         let mut args = vec![
             "--nodes",
             "3",
@@ -98,6 +162,8 @@ impl LitDevnet {
             &policy,
             "--trust-dev-root",
             &root,
+            "--tls-dir",
+            &tls,
         ];
         args.extend_from_slice(extra);
         Self::start(&args)
@@ -115,10 +181,14 @@ impl Drop for LitDevnet {
 #[derive(Debug)]
 pub struct SolanaDevnet {
     child: Child,
+    /// A client of the first endpoint.
     pub rpc: Rpc,
+    /// Every endpoint's URL (one chain behind them all).
+    pub urls: Vec<String>,
 }
 
 impl SolanaDevnet {
+    /// One plain-HTTP endpoint (for tests of the devnet itself).
     pub fn start() -> Self {
         Self::start_with(&devnet_binary())
     }
@@ -128,7 +198,31 @@ impl SolanaDevnet {
         let url = event["rpc_url"].as_str().expect("rpc_url").to_string();
         Self {
             child,
-            rpc: Rpc::new(url),
+            rpc: Rpc::new(url.clone()),
+            urls: vec![url],
+        }
+    }
+
+    /// `endpoints` HTTPS endpoints under `ca` over one chain: an RPC quorum, as the enclave
+    /// is configured in production.
+    pub fn start_quorum(ca: &DevnetCa, endpoints: usize) -> Self {
+        let tls = ca.tls_dir_arg();
+        let mut args = vec!["solana"];
+        for _ in 0..endpoints {
+            args.extend(["--listen", "127.0.0.1:0"]);
+        }
+        args.extend(["--tls-dir", &tls]);
+        let (child, event) = spawn_listening(&devnet_binary(), &args);
+        let urls: Vec<String> = event["rpc_urls"]
+            .as_array()
+            .expect("rpc_urls")
+            .iter()
+            .map(|u| u.as_str().expect("url").to_owned())
+            .collect();
+        Self {
+            child,
+            rpc: Rpc::with_agent(urls[0].clone(), ca.agent()),
+            urls,
         }
     }
 }

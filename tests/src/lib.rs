@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod devnet;
+pub mod hostile;
+pub mod lying_rpc;
 pub mod memory;
 pub mod payments;
 pub mod rpc;

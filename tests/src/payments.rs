@@ -34,18 +34,36 @@ impl PayingStack {
 
     /// With extra Lit devnet arguments (faults).
     pub async fn start_with(name: &str, lit_args: &'static [&'static str]) -> Self {
+        Self::start_options(
+            name,
+            StackOptions {
+                lit_args,
+                ..StackOptions::default()
+            },
+        )
+        .await
+    }
+
+    /// With these stack options (Solana is always on).
+    pub async fn start_options(name: &str, options: StackOptions) -> Self {
         let stack = Stack::start(
             name,
             StackOptions {
                 solana: true,
-                lit_args,
-                ..StackOptions::default()
+                ..options
             },
         );
         let pin = stack.wait_attested(Duration::from_secs(90)).await;
         let (cert, key) = stack.client_pem();
-        let bootstrap = Signer::new(stack.endpoint(), pin, cert, key, None).unwrap();
-        let created = bootstrap
+        let root = Signer::new(
+            stack.endpoint(),
+            pin,
+            cert,
+            key,
+            Some(stack.root_api_key.to_string()),
+        )
+        .unwrap();
+        let created = root
             .raw(
                 "POST",
                 "/v1/agent-keys",

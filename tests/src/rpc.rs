@@ -38,6 +38,11 @@ impl Rpc {
         Self { url, agent }
     }
 
+    /// With a configured client (the devnet CA's, for HTTPS).
+    pub fn with_agent(url: String, agent: ureq::Agent) -> Self {
+        Self { url, agent }
+    }
+
     pub fn url(&self) -> &str {
         &self.url
     }

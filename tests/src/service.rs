@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use aip_client::tls::{Issued, OperatorCa};
 use aip_wire::Endpoint;
 
-use crate::devnet::{LitDevnet, SolanaDevnet};
+use crate::devnet::{host_port, DevnetCa, LitDevnet, SolanaDevnet};
+use crate::hostile::HostileControl;
+use crate::lying_rpc::LyingRpc;
 use crate::unix_now;
 
 fn repo_root() -> PathBuf {
@@ -96,7 +98,21 @@ pub struct StackOptions {
     pub solana: bool,
     /// Extra `aip-devnet lit` arguments (faults: `--down I`, `--wrong I`).
     pub lit_args: &'static [&'static str],
+    /// Put a hostile host ([`HostileControl`]) between the enclave and the host's control
+    /// channel.
+    pub hostile: bool,
+    /// Signatures per history page in the enclave's chain reconciliation.
+    pub history_page_size: usize,
+    /// Put a [`LyingRpc`] in front of every RPC endpoint (honest until told otherwise).
+    pub lying_rpc: bool,
 }
+
+/// The allowed-sets hash a stack's configuration holds until its policy exists.
+const UNPINNED_SETS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// RPC endpoints the Solana devnet serves for a stack (all over one chain); the enclave's
+/// quorum is all of them.
+pub const RPC_ENDPOINTS: usize = 2;
 
 impl Default for StackOptions {
     fn default() -> Self {
@@ -104,6 +120,9 @@ impl Default for StackOptions {
             allowed_nodes: 3,
             solana: false,
             lit_args: &[],
+            hostile: false,
+            history_page_size: 1000,
+            lying_rpc: false,
         }
     }
 }
@@ -116,14 +135,24 @@ pub const DEVNET_USDC_MINT: &str = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v
 pub struct Stack {
     pub dir: PathBuf,
     pub lit: Option<LitDevnet>,
+    /// The CA the devnets serve HTTPS under (the enclave's egress trusts it).
+    pub devnet_ca: DevnetCa,
     pub solana: Option<SolanaDevnet>,
     host: Option<Child>,
     pub public: SocketAddr,
     pub metrics: SocketAddr,
     pub operator: OperatorCa,
     pub client: Issued,
+    /// The operator's root API key (scope full), pinned in the enclave's configuration.
+    pub root_api_key: zeroize::Zeroizing<String>,
     pub dev_root_pem: String,
+    /// The allowed-sets hash of the stack's measurement policy (the condition names it).
+    pub allowed_sets_sha256: String,
     pub binaries: Binaries,
+    /// The hostile host on the control channel, when asked for.
+    pub hostile: Option<HostileControl>,
+    /// The RPC endpoints the enclave is configured with, when they are lying stand-ins.
+    pub rpc_proxies: Vec<LyingRpc>,
 }
 
 impl Stack {
@@ -140,19 +169,17 @@ impl Stack {
                 .arg(&dev_pki),
         );
         std::fs::write(dir.join("dev-root.pem"), &dev_root_pem).unwrap();
-        let policy = output(Command::new(&binaries.enclave).arg("dev-policy"));
-        std::fs::write(dir.join("policy.toml"), &policy).unwrap();
+        // The Lit network first (the configuration names its nodes); its measurement policy,
+        // which pins the configuration's identity, is written once the configuration is.
         let lit = LitDevnet::start_attested(&dir, options.lit_args);
         let operator = OperatorCa::generate("stack operator").unwrap();
+        let root_api_key = aip_wire::api_key::generate();
         let client = operator
             .issue_client("backend", unix_now() - 60, unix_now() + 86_400)
             .unwrap();
         let (public, metrics) = (free_port(), free_port());
-        let nodes: Vec<String> = lit
-            .nodes
-            .iter()
-            .map(|u| u.strip_prefix("http://").unwrap().to_owned())
-            .collect();
+        let devnet_ca = DevnetCa::in_dir(&dir.join("devnet-tls"));
+        let nodes: Vec<String> = lit.nodes.iter().map(|u| host_port(u).to_owned()).collect();
         let quote = |items: &[String]| {
             items
                 .iter()
@@ -161,28 +188,69 @@ impl Stack {
                 .join(", ")
         };
         let sock = |name: &str| format!("unix:{}", dir.join(name).display());
+        let hostile = options.hostile.then(|| {
+            HostileControl::start(&dir.join("hostile-control.sock"), &dir.join("control.sock"))
+        });
+        let enclave_control = match &hostile {
+            Some(_) => sock("hostile-control.sock"),
+            None => sock("control.sock"),
+        };
         let enclave_config = format!(
-            "server_name = \"localhost\"\nplatform = \"dev\"\noperator_ca_pem = \"\"\"\n{}\"\"\"\n\n[transport]\ningress = \"{}\"\ncontrol = \"{}\"\negress = \"{}\"\n\n[lit]\nnetwork_public_key = \"{}\"\nthreshold = {}\nnodes = [{}]\naction_cid = \"{}\"\nallowed_sets_sha256 = \"{}\"\nnode_timeout_ms = 5000\n",
+            "deployment = \"test-{name}\"\nroot_api_key_sha256 = \"{}\"\nserver_name = \"localhost\"\nplatform = \"dev\"\noperator_ca_pem = \"\"\"\n{}\"\"\"\n\n[transport]\ningress = \"{}\"\ncontrol = \"{}\"\negress = \"{}\"\n\n[egress_tls]\nca_pem = \"\"\"\n{}\"\"\"\n\n[lit]\nnetwork_public_key = \"{}\"\nthreshold = {}\nnodes = [{}]\naction_cid = \"{}\"\nallowed_sets_sha256 = \"{}\"\nnode_timeout_ms = 5000\n",
+            aip_wire::api_key::lookup_hex(&root_api_key),
             operator.certificate_pem(),
             sock("ingress.sock"),
-            sock("control.sock"),
+            enclave_control,
             sock("egress.sock"),
+            devnet_ca.pem,
             lit.network_public_key,
             lit.threshold,
             quote(&nodes),
             lit.attested_release["actionCid"].as_str().unwrap(),
-            lit.attested_release["allowedSetsSha256"].as_str().unwrap(),
+            UNPINNED_SETS,
         );
-        let solana = options.solana.then(SolanaDevnet::start);
+        let solana = options
+            .solana
+            .then(|| SolanaDevnet::start_quorum(&devnet_ca, RPC_ENDPOINTS));
         let mut allowed = nodes[nodes.len() - options.allowed_nodes.min(nodes.len())..].to_vec();
         let mut enclave_config = enclave_config;
+        let mut rpc_proxies = Vec::new();
         if let Some(solana) = &solana {
-            let rpc = solana.rpc.url().strip_prefix("http://").unwrap().to_owned();
+            let rpc: Vec<String> = if options.lying_rpc {
+                rpc_proxies = solana
+                    .urls
+                    .iter()
+                    .map(|u| LyingRpc::start(&devnet_ca, u))
+                    .collect();
+                rpc_proxies.iter().map(LyingRpc::host_port).collect()
+            } else {
+                solana
+                    .urls
+                    .iter()
+                    .map(|u| host_port(u).to_owned())
+                    .collect()
+            };
             enclave_config.push_str(&format!(
-                "\n[solana]\nrpc = \"{rpc}\"\nusdc_mints = [\"{DEVNET_USDC_MINT}\"]\n"
+                "\n[solana]\nrpc = [{}]\nrpc_quorum = {RPC_ENDPOINTS}\nhistory_page_size = {}\nusdc_mints = [\"{DEVNET_USDC_MINT}\"]\n",
+                quote(&rpc),
+                options.history_page_size,
             ));
-            allowed.push(rpc);
+            allowed.extend(rpc);
         }
+        // The policy pins this configuration's identity (everything but the allowed-sets hash),
+        // then the configuration names the policy's hash.
+        std::fs::write(dir.join("enclave.toml"), &enclave_config).unwrap();
+        let policy = output(
+            Command::new(&binaries.enclave)
+                .arg("dev-policy")
+                .arg("--config")
+                .arg(dir.join("enclave.toml")),
+        );
+        std::fs::write(dir.join("policy.toml"), &policy).unwrap();
+        let allowed_sets_sha256 = aip_attestation::MeasurementPolicy::from_toml(&policy)
+            .unwrap()
+            .allowed_sets_sha256_hex();
+        let enclave_config = enclave_config.replacen(UNPINNED_SETS, &allowed_sets_sha256, 1);
         std::fs::write(dir.join("enclave.toml"), enclave_config).unwrap();
         let allowed = &allowed[..];
         let host_config = format!(
@@ -200,14 +268,19 @@ impl Stack {
         let mut stack = Stack {
             dir,
             lit: Some(lit),
+            devnet_ca,
             solana,
             host: None,
             public,
             metrics,
             operator,
             client,
+            root_api_key,
             dev_root_pem,
+            allowed_sets_sha256,
             binaries,
+            hostile,
+            rpc_proxies,
         };
         stack.start_host();
         stack

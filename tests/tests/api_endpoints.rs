@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! The service endpoints over real TLS: creating API keys (bootstrap, who may mint what,
+//! The service endpoints over real TLS: creating API keys (the root key, who may mint what,
 //! persisted before the answer), bad bodies changing nothing, fresh attestation binding the
 //! TLS key, and the ledger export verifying as an auditor would.
 
@@ -44,20 +44,29 @@ async fn create(api: &Api, key: Option<&str>, body: Value) -> HttpResponse {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_keys_attestation_and_the_ledger_export() {
-    let api = start("endpoints", KeyRing::default(), 0).await;
+    // The operator's root key is pinned by its SHA-256 (the measured configuration does it).
+    let root = aip_wire::api_key::generate();
+    let mut ring = KeyRing::default();
+    ring.pin_root(&aip_wire::api_key::lookup_hex(&root));
+    let api = start("endpoints", ring, 0).await;
 
-    // Bootstrap: with no key yet, the operator's certificate alone creates the first.
-    let first = create(&api, None, json!({"label": "operator", "scopes": ["full"]})).await;
+    // No bootstrap: the operator's certificate alone creates nothing, even with no key stored.
+    let bare = create(&api, None, json!({"label": "x", "scopes": ["full"]})).await;
+    assert_eq!(
+        (bare.status, bare.error_code().as_deref()),
+        (401, Some("unauthorized"))
+    );
+    assert_eq!(api.state.head().unwrap().seq, 0, "nothing recorded");
+    let first = create(
+        &api,
+        Some(&root),
+        json!({"label": "operator", "scopes": ["full"]}),
+    )
+    .await;
     assert_eq!(first.status, 201, "{first:?}");
     let full = first.json()["key"].as_str().unwrap().to_owned();
     assert!(full.starts_with("zai_"));
     assert_eq!(api.state.head().unwrap().seq, 1);
-    // Only once.
-    let again = create(&api, None, json!({"label": "x", "scopes": ["full"]})).await;
-    assert_eq!(
-        (again.status, again.error_code().as_deref()),
-        (401, Some("unauthorized"))
-    );
 
     let manager = create(
         &api,

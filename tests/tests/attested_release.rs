@@ -12,16 +12,19 @@ use aip_lit::sealed::{SealedShare, ShareRecipient};
 use aip_lit::wire::{challenges_nonce, AttestationParam, BoundKeysParam, HandshakeResponse};
 use aip_lit::{Ciphertext, NetworkKey};
 mod common;
+use aip_tests::devnet::DevnetCa;
 use base64::Engine as _;
-use common::attested::{condition, world, World};
+use common::attested::{condition, devnet_ca, world, World};
 use serde_json::{json, Value};
 
 fn handshake_challenges(w: &World) -> Vec<Vec<u8>> {
+    let agent = devnet_ca(&w.dir).agent();
     w.net
         .nodes
         .iter()
         .map(|url| {
-            let hs: HandshakeResponse = ureq::post(&format!("{url}/web/handshake"))
+            let hs: HandshakeResponse = agent
+                .post(&format!("{url}/web/handshake"))
                 .send_json(json!({"clientPublicKey":"enclave","challenge":"00"}))
                 .unwrap()
                 .into_json()
@@ -36,7 +39,7 @@ fn bound_keys(recipient: &ShareRecipient) -> BoundKeys {
         tls_spki_der: b"tls spki".to_vec(),
         signing_public_key: [7; 32],
         hpke_public_key: recipient.public_key(),
-        config_sha256: [9; 32],
+        config_sha256: common::attested::bound_config(),
     }
 }
 
@@ -57,13 +60,18 @@ fn attestation(producer: &DevProducer, keys: &BoundKeys, challenges: &[Vec<u8>])
 }
 
 fn sign(
+    ca: &DevnetCa,
     url: &str,
     conditions: &Conditions,
     data_hash: &str,
     attestation: &Value,
 ) -> Result<Value, (u16, String)> {
     let body = json!({ conditions.field(): conditions.to_value(), "chain": "ethereum", "dataToEncryptHash": data_hash, "jsParams": {"attestation": attestation} });
-    match ureq::post(&format!("{url}/web/encryption/sign")).send_json(body) {
+    match ca
+        .agent()
+        .post(&format!("{url}/web/encryption/sign"))
+        .send_json(body)
+    {
         Ok(r) => Ok(r.into_json().unwrap()),
         Err(ureq::Error::Status(code, r)) => Err((code, r.into_string().unwrap())),
         Err(e) => Err((0, e.to_string())),
@@ -73,6 +81,7 @@ fn sign(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_enclave_recovers_the_secret_from_sealed_shares() {
     let w = world("release");
+    let ca = devnet_ca(&w.dir);
     let key = NetworkKey::from_hex(&w.net.network_public_key).unwrap();
     let conditions = condition(&w);
     let secret = b"ed25519 seed of the session key.";
@@ -89,7 +98,8 @@ async fn the_enclave_recovers_the_secret_from_sealed_shares() {
         .iter()
         .enumerate()
         .map(|(i, url)| {
-            let (url, conditions, data_hash, param, identity, recipient) = (
+            let (ca, url, conditions, data_hash, param, identity, recipient) = (
+                ca.clone(),
                 url.clone(),
                 conditions.clone(),
                 encrypted.data_to_encrypt_hash.clone(),
@@ -99,7 +109,7 @@ async fn the_enclave_recovers_the_secret_from_sealed_shares() {
             );
             let answer: BoxedAnswer = Box::pin(async move {
                 tokio::task::spawn_blocking(move || {
-                    let response = sign(&url, &conditions, &data_hash, &param)
+                    let response = sign(&ca, &url, &conditions, &data_hash, &param)
                         .map_err(|(c, m)| format!("{c}: {m}"))?;
                     assert!(
                         response["signatureShare"].is_null(),
@@ -137,6 +147,7 @@ async fn the_enclave_recovers_the_secret_from_sealed_shares() {
 #[test]
 fn replays_other_measurements_and_other_policies_are_refused() {
     let w = world("refusals");
+    let ca = devnet_ca(&w.dir);
     let conditions = condition(&w);
     let data_hash = aip_lit::identity::data_to_encrypt_hash(b"x");
     let recipient = ShareRecipient::generate();
@@ -145,8 +156,8 @@ fn replays_other_measurements_and_other_policies_are_refused() {
 
     // A fresh attestation works once; replayed, the node's challenge is spent.
     let param = attestation(&w.producer, &keys, &handshake_challenges(&w));
-    sign(node, &conditions, &data_hash, &param).unwrap();
-    let (code, message) = sign(node, &conditions, &data_hash, &param).unwrap_err();
+    sign(&ca, node, &conditions, &data_hash, &param).unwrap();
+    let (code, message) = sign(&ca, node, &conditions, &data_hash, &param).unwrap_err();
     assert_eq!(code, 401);
     assert!(message.contains("no fresh, unused challenge"), "{message}");
 
@@ -157,6 +168,7 @@ fn replays_other_measurements_and_other_policies_are_refused() {
         "i-other",
     );
     let (_, message) = sign(
+        &ca,
         node,
         &conditions,
         &data_hash,
@@ -175,6 +187,7 @@ fn replays_other_measurements_and_other_policies_are_refused() {
         "i-other-image",
     );
     let (_, message) = sign(
+        &ca,
         node,
         &conditions,
         &data_hash,
@@ -188,10 +201,27 @@ fn replays_other_measurements_and_other_policies_are_refused() {
 
     // Evidence binding other keys than the ones presented.
     let mut param = attestation(&w.producer, &keys, &handshake_challenges(&w));
-    param["boundKeys"]["configSha256"] = json!(hex::encode([1u8; 32]));
-    let (_, message) = sign(node, &conditions, &data_hash, &param).unwrap_err();
+    param["boundKeys"]["signingPublicKey"] = json!(hex::encode([1u8; 32]));
+    let (_, message) = sign(&ca, node, &conditions, &data_hash, &param).unwrap_err();
     assert!(
         message.contains("attestation refused (binding)"),
+        "{message}"
+    );
+
+    // The allowed image running another configuration (one a host wrote): its evidence binds
+    // that configuration faithfully, and the policy's pin refuses it.
+    let mut other_config = keys.clone();
+    other_config.config_sha256 = [1u8; 32];
+    let (_, message) = sign(
+        &ca,
+        node,
+        &conditions,
+        &data_hash,
+        &attestation(&w.producer, &other_config, &handshake_challenges(&w)),
+    )
+    .unwrap_err();
+    assert!(
+        message.contains("attestation refused (config)"),
         "{message}"
     );
 
@@ -201,6 +231,7 @@ fn replays_other_measurements_and_other_policies_are_refused() {
         &"00".repeat(32),
     );
     let (_, message) = sign(
+        &ca,
         node,
         &other_sets,
         &data_hash,
@@ -213,11 +244,10 @@ fn replays_other_measurements_and_other_policies_are_refused() {
     );
     let other_action = attested_release(
         "QmSomethingElse",
-        w.net.attested_release["allowedSetsSha256"]
-            .as_str()
-            .unwrap(),
+        &hex::encode(common::attested::allowed_sets()),
     );
     let (_, message) = sign(
+        &ca,
         node,
         &other_action,
         &data_hash,
@@ -228,7 +258,9 @@ fn replays_other_measurements_and_other_policies_are_refused() {
 
     // No attestation at all.
     let body = json!({ "accessControlConditions": conditions.to_value(), "chain": "ethereum", "dataToEncryptHash": data_hash });
-    let err = ureq::post(&format!("{node}/web/encryption/sign"))
+    let err = devnet_ca(&w.dir)
+        .agent()
+        .post(&format!("{node}/web/encryption/sign"))
         .send_json(body)
         .unwrap_err();
     let ureq::Error::Status(401, r) = err else {

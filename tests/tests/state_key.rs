@@ -1,7 +1,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! The state key's life against real components: the host's SQLite store on its control
-//! socket, its egress proxy, the Lit devnet with the attested-release condition. Created once,
-//! recovered by a later boot of the same measurement, refused to another measurement.
+//! The state key against real components: the host's egress proxy and the Lit devnet with the
+//! attested-release condition. Derived from the network's threshold signature over the
+//! deployment's identity: the same for every boot of an allowed measurement, another for
+//! another deployment, refused to another measurement, and equal to what anyone holding the
+//! combined signature would derive (so it is the signature, not something the host supplies).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,21 +11,19 @@ use std::time::Duration;
 use aip_attestation::dev::{DevPki, DevProducer, PcrBank};
 use aip_attestation::{clock, EvidenceProducer};
 use aip_enclave::release::LitNetwork;
-use aip_enclave::state::host_store::HostStore;
-use aip_enclave::state::state_key::{recover_or_create, Origin, StateKeyError, STATE_KEY_RECORD};
+use aip_enclave::state::state_key::{
+    derive_state_key, state_key_data_hash, state_key_from_signature, StateKeyError,
+};
 use aip_lit::NetworkKey;
 
 mod common;
 use common::attested::{condition_of, enclave_identity, host_egress, node_addresses, world, World};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn created_once_recovered_later_refused_to_another_measurement() {
+async fn derived_from_the_networks_signature_per_deployment_refused_to_another_measurement() {
     let World { dir, producer, net } = world("state-key");
-    // The host: store on its control socket, egress allowing the devnet nodes.
-    let (control, blob_store) = common::host::control_channel(&dir).await;
     let nodes = node_addresses(&net);
     let egress = host_egress(&dir, "egress", &nodes).await;
-
     let lit = LitNetwork {
         egress,
         nodes,
@@ -32,53 +32,41 @@ async fn created_once_recovered_later_refused_to_another_measurement() {
         conditions: condition_of(&net),
         node_timeout: Duration::from_secs(10),
     };
-    let store = HostStore::new(control.clone());
     let producer: Arc<dyn EvidenceProducer> = Arc::new(producer);
 
-    // First boot: created, stored, proven recoverable.
-    let (first, origin) = recover_or_create(&store, &lit, &enclave_identity(Arc::clone(&producer)))
+    // Two boots (new keys each, same measurement): the same key.
+    let first = derive_state_key(&lit, &enclave_identity(Arc::clone(&producer)), "prod-eu")
         .await
         .unwrap();
-    assert_eq!(origin, Origin::Created);
-    let (version, record) = store.get(STATE_KEY_RECORD).await.unwrap().unwrap();
-    assert_eq!(version, 1);
-    let record: serde_json::Value = serde_json::from_slice(&record).unwrap();
-    assert_eq!(
-        record["conditions_hash"],
-        lit.conditions.hash_hex().as_str()
-    );
-    assert!(
-        !String::from_utf8_lossy(&serde_json::to_vec(&record).unwrap())
-            .contains(&hex::encode(first.expose()))
-    );
-
-    // A later boot (new keys, same measurement) recovers the same key.
-    let (again, origin) = recover_or_create(&store, &lit, &enclave_identity(Arc::clone(&producer)))
+    let again = derive_state_key(&lit, &enclave_identity(Arc::clone(&producer)), "prod-eu")
         .await
         .unwrap();
-    assert_eq!(origin, Origin::Recovered);
     assert_eq!(again.expose(), first.expose());
 
-    // Another image under the same dev root: the nodes refuse, nothing is released.
+    // It is HKDF of the verified combined signature over the deployment's identity.
+    let me = enclave_identity(Arc::clone(&producer));
+    let data_hash = state_key_data_hash("prod-eu");
+    let (signature, _) = lit.sign_identity(&me, &data_hash).await.unwrap();
+    let identity = lit.conditions.identity(&data_hash);
+    let recomputed = state_key_from_signature(&signature.to_bytes(), identity.as_bytes()).unwrap();
+    assert_eq!(recomputed.expose(), first.expose());
+
+    // Another deployment label: another key.
+    let other = derive_state_key(&lit, &enclave_identity(Arc::clone(&producer)), "prod-us")
+        .await
+        .unwrap();
+    assert_ne!(other.expose(), first.expose());
+
+    // Another image under the same dev root: the nodes refuse, nothing is derived.
     let pki = DevPki::load_or_create(&dir.join("pki"), clock::now()).unwrap();
     let impostor = DevProducer::new(
         pki,
         PcrBank::for_image(b"a modified enclave", b"aip-enclave"),
         "i-impostor",
     );
-    let err = recover_or_create(&store, &lit, &enclave_identity(Arc::new(impostor)))
+    let err = derive_state_key(&lit, &enclave_identity(Arc::new(impostor)), "prod-eu")
         .await
         .unwrap_err();
     assert!(matches!(err, StateKeyError::Release(_)), "{err}");
-
-    // A damaged record is an error, never a fresh key over the old one.
-    {
-        let mut raw = blob_store.lock().unwrap();
-        raw.put(STATE_KEY_RECORD, Some(1), 2, b"not json").unwrap();
-    }
-    let err = recover_or_create(&store, &lit, &enclave_identity(producer))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StateKeyError::Record(_)), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2,7 +2,7 @@
 //!
 //! The length is checked against the reader's cap *before* any buffer is allocated, so a
 //! peer announcing 4 GiB costs nothing. Writes go out in chunks below 32 KiB: a kernel vsock
-//! bug corrupts larger single writes (DESIGN.md, "Transports"), and the same code runs over
+//! bug corrupts larger single writes (docs/design.md, "Transports"), and the same code runs over
 //! TCP and Unix sockets locally.
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};

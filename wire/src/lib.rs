@@ -1,12 +1,13 @@
 //! aip-wire: what the untrusted host and the trusted enclave both speak.
 //!
-//! The host never links enclave code; both link this crate (DESIGN.md, "Transports").
+//! The host never links enclave code; both link this crate (docs/design.md, "Transports").
 //!
 //! - [`Endpoint`]: `vsock:CID:PORT` in production, `tcp:IP:PORT` or `unix:PATH` locally.
 //! - [`Stream`] and [`Listener`]: one stream type over the three transports; writes are
 //!   never larger than [`frame::MAX_WRITE_CHUNK`].
 //! - [`frame`]: 4-byte big-endian length prefix, the cap checked before allocating.
 //! - [`control`]: the blob store, time hints, health.
+//! - [`api_key`]: the API key format (the enclave checks keys, operators make the root key).
 //! - [`ledger`]: the hash-chained, enclave-signed ledger's format and its verification
 //!   (shared with auditors).
 //! - [`server_key`] and [`https`]: the client side of the API's TLS, trusting the signer
@@ -16,6 +17,7 @@
 //! - [`process`]: JSON logs, the runtime and error chains for both processes.
 //! - [`egress`]: the enclave's connections out through the host, allowlisted by the host.
 
+pub mod api_key;
 pub mod control;
 pub mod egress;
 pub mod endpoint;

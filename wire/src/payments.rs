@@ -1,5 +1,5 @@
 //! The payment API's bodies and the messages signed around a payment, shared by the enclave
-//! and aip-client so both sides agree byte for byte (DESIGN.md, "Keys and flows").
+//! and aip-client so both sides agree byte for byte (docs/design.md, "Keys and flows").
 //!
 //! Amounts are integers in USDC base units (6 decimals). Addresses are base58 text, binary
 //! blobs base64, signatures hex. Requests refuse unknown fields.

@@ -1,4 +1,4 @@
-//! Session-key formats the device and the enclave must agree on byte for byte (DESIGN.md,
+//! Session-key formats the device and the enclave must agree on byte for byte (docs/design.md,
 //! "Keys and flows"): the device-bound blob, and the canonical delegation message the device
 //! signs to enable autonomy. The device seals and opens the blob (aip-client); the enclave
 //! only checks its shape and stores it, since it cannot decrypt it.

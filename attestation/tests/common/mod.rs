@@ -78,13 +78,16 @@ pub fn policy_allowing(
             measurement: *measurement,
             host_data: Some(*host_data),
             vmpl: *vmpl,
+            min_tcb: None,
         },
     };
     MeasurementPolicy {
         allow_debug,
+        allow_migration_agent: false,
         entries: vec![PolicyEntry {
             name: "allowed".into(),
             allowed,
+            config: None,
             expires,
         }],
     }

@@ -4,6 +4,7 @@
 //! key the evidence binds.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -19,50 +20,98 @@ const CHALLENGE_LIFETIME: Duration = Duration::from_secs(300);
 const MAX_CHALLENGES: usize = 4096;
 
 /// The network-wide configuration of the attested release.
+///
+/// The measurement policy is read from its file at every request: a deployment's policy pins
+/// the enclave's configuration identity, and that configuration names the nodes, so the file
+/// is written after the network has started (as an operator would publish a new policy).
+/// Like the production action, it refuses a policy with an entry that does not pin the
+/// configuration: such an entry would release keys to its image under any configuration,
+/// including one naming the host's own Lit network or RPC endpoints.
 #[derive(Debug)]
 pub struct AttestedRelease {
     verifier: Verifier,
-    policy: MeasurementPolicy,
-    policy_hash: String,
+    policy_path: PathBuf,
     action_address: String,
 }
 
+/// The policy as read for one request, with its hash.
+struct LoadedPolicy {
+    policy: MeasurementPolicy,
+    hash: String,
+}
+
 impl AttestedRelease {
-    /// From a measurement policy (TOML) and, for dev evidence, a dev root (PEM).
+    /// From a measurement policy file (TOML, read at each request) and, for dev evidence, a
+    /// dev root (PEM).
     pub fn new(
-        policy_toml: &str,
+        policy_path: &Path,
         dev_root_pem: Option<&[u8]>,
     ) -> Result<Self, Box<dyn std::error::Error>> {
-        let policy = MeasurementPolicy::from_toml(policy_toml)?;
         let mut verifier = Verifier::new()?;
         if let Some(pem) = dev_root_pem {
             verifier = verifier.trust_dev_root(pem)?;
         }
         Ok(Self {
-            policy_hash: policy.allowed_sets_sha256_hex(),
-            policy,
             verifier,
+            policy_path: policy_path.to_owned(),
             action_address: format!("ipfs://{}", aip_lit::action::attested_release_cid()),
         })
     }
 
-    pub fn policy_hash(&self) -> &str {
-        &self.policy_hash
+    pub fn policy_path(&self) -> &Path {
+        &self.policy_path
+    }
+
+    fn load(&self) -> Result<LoadedPolicy, String> {
+        let text = std::fs::read_to_string(&self.policy_path).map_err(|e| {
+            format!(
+                "no measurement policy yet ({}: {e})",
+                self.policy_path.display()
+            )
+        })?;
+        let policy = MeasurementPolicy::from_toml(&text)
+            .map_err(|e| format!("the measurement policy is not valid: {e}"))?;
+        if !policy.pins_every_config() {
+            return Err(
+                "the measurement policy has an entry that does not pin the enclave configuration (config = ...): an attested release requires it"
+                    .into(),
+            );
+        }
+        Ok(LoadedPolicy {
+            hash: policy.allowed_sets_sha256_hex(),
+            policy,
+        })
+    }
+
+    /// Checks the condition and the attestation parameter against the current policy.
+    /// Returns the HPKE key to seal the share to.
+    pub fn check(
+        &self,
+        condition: &EvmBasicCondition,
+        js_params: Option<&Value>,
+        challenges: &Challenges,
+    ) -> Result<[u8; 32], String> {
+        let loaded = self.load()?;
+        self.check_condition(condition, &loaded.hash)?;
+        self.check_attestation(js_params, challenges, &loaded.policy)
     }
 
     /// Checks the condition's shape against this network's action and allowed sets.
-    pub fn check_condition(&self, condition: &EvmBasicCondition) -> Result<(), String> {
+    fn check_condition(
+        &self,
+        condition: &EvmBasicCondition,
+        policy_hash: &str,
+    ) -> Result<(), String> {
         if condition.contract_address != self.action_address {
             return Err(format!(
                 "unknown Lit Action {}: this network runs the attested release {}",
                 condition.contract_address, self.action_address
             ));
         }
-        let expected_parameters = [":litParam:attestation".to_owned(), self.policy_hash.clone()];
+        let expected_parameters = [":litParam:attestation".to_owned(), policy_hash.to_owned()];
         if condition.method != "go" || condition.parameters != expected_parameters {
             return Err(format!(
-                "the condition pins other allowed measurement sets (or parameters); this network's are {}",
-                self.policy_hash
+                "the condition pins other allowed measurement sets (or parameters); this network's are {policy_hash}"
             ));
         }
         if condition.return_value_test.comparator != "="
@@ -75,10 +124,11 @@ impl AttestedRelease {
 
     /// Verifies the attestation parameter: this node's challenge, the nonce, the evidence.
     /// Returns the HPKE key to seal the share to.
-    pub fn check_attestation(
+    fn check_attestation(
         &self,
         js_params: Option<&Value>,
         challenges: &Challenges,
+        policy: &MeasurementPolicy,
     ) -> Result<[u8; 32], String> {
         let raw = js_params
             .and_then(|p| p.get("attestation"))
@@ -116,7 +166,7 @@ impl AttestedRelease {
             Evidence::from_json(&param.evidence).map_err(|e| format!("evidence: {e}"))?;
         let checks = Checks {
             at: clock::now(),
-            policy: Some(&self.policy),
+            policy: Some(policy),
             nonce: Some(&nonce),
             bound_keys: Some(&keys),
         };

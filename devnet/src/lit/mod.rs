@@ -20,12 +20,16 @@ use faults::Faults;
 #[derive(Debug, Clone)]
 pub struct LitNetworkConfig {
     pub nodes: usize,
+    /// First node port (0: free ports).
+    pub port_base: u16,
     pub threshold: usize,
     pub data_dir: PathBuf,
     pub always_true_conditions: bool,
     pub faults: Faults,
     /// Evaluate the attested-release Lit Action against this policy.
     pub attested: Option<Arc<attested::AttestedRelease>>,
+    /// Serve HTTPS under the CA in this directory.
+    pub tls_dir: Option<PathBuf>,
 }
 
 /// Lit's rule for the threshold: two thirds of the nodes, rounded down, at least 2.
@@ -37,12 +41,25 @@ pub fn default_threshold(nodes: usize) -> usize {
 pub async fn serve(config: LitNetworkConfig) -> Result<(), Box<dyn std::error::Error>> {
     let (network_key, shares) =
         dealer::load_or_deal(&config.data_dir, config.threshold, config.nodes)?;
+    let acceptor = config
+        .tls_dir
+        .as_deref()
+        .map(crate::tls::acceptor)
+        .transpose()?;
+    let scheme = if acceptor.is_some() { "https" } else { "http" };
     let mut urls = Vec::with_capacity(config.nodes);
     let mut servers = tokio::task::JoinSet::new();
     for (index, share) in shares.into_iter().enumerate() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let port = match config.port_base {
+            0 => 0,
+            base => u16::try_from(index)
+                .ok()
+                .and_then(|i| base.checked_add(i))
+                .ok_or("--port-base + nodes goes past port 65535")?,
+        };
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
-        urls.push(format!("http://{addr}"));
+        urls.push(format!("{scheme}://{addr}"));
         if config.faults.is_down(index) {
             // The port was free a moment ago and nothing listens on it now: connection refused.
             drop(listener);
@@ -57,7 +74,11 @@ pub async fn serve(config: LitNetworkConfig) -> Result<(), Box<dyn std::error::E
             config.faults.for_node(index),
             config.attested.clone(),
         )?);
-        servers.spawn(async move { axum::serve(listener, node::router(state)).await });
+        servers.spawn(crate::tls::serve(
+            listener,
+            node::router(state),
+            acceptor.clone(),
+        ));
     }
     println!(
         "{}",
@@ -69,7 +90,7 @@ pub async fn serve(config: LitNetworkConfig) -> Result<(), Box<dyn std::error::E
                 "networkPublicKey": network_key.to_hex(),
                 "attestedRelease": config.attested.as_ref().map(|a| serde_json::json!({
                     "actionCid": aip_lit::action::attested_release_cid(),
-                    "allowedSetsSha256": a.policy_hash(),
+                    "policyFile": a.policy_path(),
                 })),
             }
         })

@@ -141,9 +141,8 @@ async fn encryption_sign(
                         .into(),
                 )
             })?;
-            attested.check_condition(condition).map_err(unauthorized)?;
             let recipient = attested
-                .check_attestation(request.js_params.as_ref(), &node.challenges)
+                .check(condition, request.js_params.as_ref(), &node.challenges)
                 .map_err(unauthorized)?;
             Some(recipient)
         }

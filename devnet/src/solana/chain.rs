@@ -277,22 +277,40 @@ impl Chain {
         );
     }
 
-    /// Signatures of processed transactions that name `address`, newest first.
+    /// Signatures of processed transactions that name `address`, newest first, as
+    /// getSignaturesForAddress pages them: older than `before` and newer than `until` (both
+    /// exclusive) where given.
     pub fn signatures_for_address(
         &self,
         address: &Address,
         limit: usize,
+        before: Option<&Signature>,
+        until: Option<&Signature>,
     ) -> Vec<(Signature, &ProcessedTransaction)> {
-        self.by_address
-            .get(address)
-            .map(|list| {
-                list.iter()
-                    .rev()
-                    .filter_map(|s| self.processed.get(s).map(|p| (*s, p)))
-                    .take(limit)
-                    .collect()
-            })
-            .unwrap_or_default()
+        let Some(list) = self.by_address.get(address) else {
+            return Vec::new();
+        };
+        let newest_first = list.iter().rev();
+        let start = before.map_or(0, |b| {
+            list.iter()
+                .rev()
+                .position(|s| s == b)
+                .map_or(list.len(), |i| i + 1)
+        });
+        newest_first
+            .skip(start)
+            .take_while(|s| Some(*s) != until)
+            .filter_map(|s| self.processed.get(s).map(|p| (*s, p)))
+            .take(limit)
+            .collect()
+    }
+
+    /// The time of a slot in which a transaction was processed.
+    pub fn block_time_of(&self, slot: u64) -> Option<i64> {
+        self.processed
+            .values()
+            .find(|p| p.slot == slot)
+            .map(|p| p.block_time)
     }
 
     pub fn transaction(&self, signature: &Signature) -> Option<&ProcessedTransaction> {

@@ -20,6 +20,7 @@ const METHOD_NOT_FOUND: i64 = -32601;
 const INVALID_PARAMS: i64 = -32602;
 const SEND_TRANSACTION_PREFLIGHT_FAILURE: i64 = -32002;
 const INTERNAL_ERROR: i64 = -32603;
+const BLOCK_NOT_AVAILABLE: i64 = -32004;
 
 /// Largest request body: a few transactions' worth, as a guard against memory abuse.
 const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -179,6 +180,25 @@ fn dispatch(chain: &mut Chain, method: &str, params: &Value) -> Result<Value, Rp
         "getVersion" => Ok(json!({"solana-core": "4.2.0-aip-devnet", "feature-set": 0})),
         "getSlot" => Ok(json!(chain.slot())),
         "getBlockHeight" => Ok(json!(chain.block_height())),
+        "getBlockTime" => {
+            // The devnet produces a block per request: the current slot's time is now, and
+            // older slots have the time of the transactions processed in them.
+            let slot = u64_param(params, 0, "slot")?;
+            if slot == chain.slot() {
+                Ok(json!(std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs())))
+            } else {
+                chain
+                    .block_time_of(slot)
+                    .map(|t| json!(t))
+                    .ok_or_else(|| RpcError {
+                        code: BLOCK_NOT_AVAILABLE,
+                        message: format!("Block not available for slot {slot}"),
+                        data: None,
+                    })
+            }
+        }
         "getLatestBlockhash" => {
             let (blockhash, last_valid) = chain.latest_blockhash();
             Ok(with_context(
@@ -281,13 +301,25 @@ fn dispatch(chain: &mut Chain, method: &str, params: &Value) -> Result<Value, Rp
         }
         "getSignaturesForAddress" => {
             let address = address_param(params, 0)?;
-            let limit = config(params, 1)
+            let options = config(params, 1);
+            let limit = options
                 .get("limit")
                 .and_then(Value::as_u64)
                 .unwrap_or(1000)
                 .min(1000) as usize;
+            let cursor = |name: &str| -> Result<Option<Signature>, RpcError> {
+                options
+                    .get(name)
+                    .and_then(Value::as_str)
+                    .map(|text| {
+                        Signature::from_str(text)
+                            .map_err(|_| invalid(format!("{name} is not a signature")))
+                    })
+                    .transpose()
+            };
+            let (before, until) = (cursor("before")?, cursor("until")?);
             let list: Vec<Value> = chain
-                .signatures_for_address(&address, limit)
+                .signatures_for_address(&address, limit, before.as_ref(), until.as_ref())
                 .into_iter()
                 .map(|(signature, tx)| {
                     json!({

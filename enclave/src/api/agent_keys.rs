@@ -3,8 +3,9 @@
 //!
 //! Who may create what: a key with `full` any scopes; a key with `manage_delegates` only
 //! agent scopes (`create_payments`, `read_analytics`), so a delegate manager cannot mint a key
-//! stronger than itself. Bootstrap: while no key exists, a client with a valid operator
-//! certificate (the mutual TLS already checked it) may create the first one.
+//! stronger than itself. There is no bootstrap request: the first key is the operator's root
+//! key, pinned by its SHA-256 in the measured configuration, so hiding the key records from a
+//! booting enclave lets nobody mint one (docs/threat-model.md).
 //!
 //! The sealed key record is stored and the creation is in the ledger before the answer.
 
@@ -53,20 +54,20 @@ pub async fn create(
             "label must be 1..128 characters",
         ));
     }
-    let bootstrap = state.has_no_keys()? && !headers.contains_key("authorization");
-    if !bootstrap {
-        let creator = state.authorize(&headers, Scope::ManageDelegates)?;
-        let full = creator.scopes.contains(&Scope::Full);
-        if let Some(scope) = request
-            .scopes
-            .iter()
-            .find(|s| !full && !AGENT_SCOPES.contains(s))
-        {
-            return Err(ApiError::new(
-                ErrorCode::ScopeMissing,
-                format!("a manage_delegates key may grant only create_payments and read_analytics, not {}", scope.as_str()),
-            ));
-        }
+    let creator = state.authorize(&headers, Scope::ManageDelegates)?;
+    let full = creator.scopes.contains(&Scope::Full);
+    if let Some(scope) = request
+        .scopes
+        .iter()
+        .find(|s| !full && !AGENT_SCOPES.contains(s))
+    {
+        return Err(ApiError::new(
+            ErrorCode::ScopeMissing,
+            format!(
+                "a manage_delegates key may grant only create_payments and read_analytics, not {}",
+                scope.as_str()
+            ),
+        ));
     }
     let (issued, record) = issue(
         &request.label,
@@ -96,7 +97,7 @@ pub async fn create(
     state
         .record(
             "api_key_created",
-            &json!({ "id": record.id, "label": record.label, "scopes": scopes, "bootstrap": bootstrap }),
+            &json!({ "id": record.id, "label": record.label, "scopes": scopes, "created_by": creator.id }),
         )
         .await?;
     state

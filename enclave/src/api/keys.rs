@@ -3,7 +3,7 @@
 //! The enclave stores, per key, SHA-256 of the key text (to find the record without trying
 //! every hash) and an Argon2id hash (m = 64 MiB, t = 3, p = 1) that is the actual check. A key
 //! is Argon2-verified once per enclave lifetime; after that its SHA-256 marks it as verified,
-//! so requests do not each pay 64 MiB and tens of milliseconds (DESIGN.md, "API"). The key
+//! so requests do not each pay 64 MiB and tens of milliseconds (docs/design.md, "API"). The key
 //! text itself is shown once, at creation, and is otherwise only ever in `Zeroizing` memory.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -13,13 +13,13 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::rate::RateLimit;
 use super::scope::Scope;
 
-pub const KEY_PREFIX: &str = "zai_";
+pub use aip_wire::api_key::KEY_PREFIX;
+use aip_wire::api_key::{lookup_of, well_formed};
 
 /// A newly issued key: its public id and the secret text, shown to the caller once.
 pub struct IssuedKey {
@@ -72,20 +72,6 @@ fn argon2id() -> Result<Argon2<'static>, KeyError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-fn lookup_of(text: &str) -> [u8; 32] {
-    Sha256::digest(text.as_bytes()).into()
-}
-
-/// Checks the key's shape without looking it up.
-fn well_formed(text: &str) -> bool {
-    text.strip_prefix(KEY_PREFIX).is_some_and(|hex| {
-        hex.len() == 64
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
-}
-
 /// Issues a key: the record to keep and the secret to show once.
 pub fn issue(
     label: &str,
@@ -97,9 +83,7 @@ pub fn issue(
         return Err(KeyError::NoScopes);
     }
     rate.invariant().map_err(KeyError::Rate)?;
-    let mut random = Zeroizing::new([0u8; 32]);
-    OsRng.fill_bytes(random.as_mut());
-    let secret = Zeroizing::new(format!("{KEY_PREFIX}{}", hex::encode(random.as_ref())));
+    let secret = aip_wire::api_key::generate();
     let salt = SaltString::generate(&mut HashRng);
     let phc = argon2id()?
         .hash_password(secret.as_bytes(), &salt)
@@ -133,7 +117,28 @@ pub struct KeyRing {
     verified: HashSet<String>,
 }
 
+/// The id of the operator's root key (configured by its SHA-256, never stored).
+pub const ROOT_KEY_ID: &str = "key_root";
+
 impl KeyRing {
+    /// The operator's root key from the measured configuration: scope `full`, known only by
+    /// the SHA-256 of its text. A 256-bit random key needs no slow hash (SHA-256 preimage
+    /// resistance is the check), so it counts as verified from the start.
+    pub fn pin_root(&mut self, lookup_hex: &str) {
+        let record = KeyRecord {
+            id: ROOT_KEY_ID.to_owned(),
+            lookup: lookup_hex.to_owned(),
+            phc: String::new(),
+            scopes: BTreeSet::from([Scope::Full]),
+            rate: RateLimit::DEFAULT,
+            label: "root (configured)".to_owned(),
+            created_ms: 0,
+            revoked: false,
+        };
+        self.insert(record);
+        self.verified.insert(lookup_hex.to_owned());
+    }
+
     pub fn insert(&mut self, record: KeyRecord) {
         self.verified.remove(&record.lookup);
         self.by_lookup.insert(record.lookup.clone(), record);

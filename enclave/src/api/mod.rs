@@ -1,7 +1,7 @@
 //! The API's own pieces that do not depend on the HTTP stack: API keys and their scopes
 //! ([`keys`], [`scope`]), per-key rate limits ([`rate`]), the mutual TLS ([`tls`]), JSON
 //! errors ([`error`]), the routes ([`routes`]) and serving them inside TLS ([`server`]).
-//! DESIGN.md, "API".
+//! docs/design.md, "API".
 
 pub mod agent_keys;
 pub mod attestation;

@@ -159,14 +159,6 @@ impl ApiState {
         Ok(entry)
     }
 
-    /// Whether no API key exists yet (the bootstrap case of `POST /v1/agent-keys`).
-    pub fn has_no_keys(&self) -> Result<bool, ApiError> {
-        self.keys
-            .lock()
-            .map(|k| k.is_empty())
-            .map_err(|_| internal("the key ring is unavailable"))
-    }
-
     /// The API key's record, if the request carries a valid key with `needed` and the key's
     /// rate limit has room.
     pub fn authorize(&self, headers: &HeaderMap, needed: Scope) -> Result<KeyRecord, ApiError> {

@@ -1,18 +1,25 @@
-//! A small Solana JSON-RPC client over [`crate::egress_json`]: only the calls payments need.
+//! A small Solana JSON-RPC client over [`crate::egress_json`] for one endpoint: only the calls
+//! payments need. The enclave asks a quorum of them (`super::quorum`), never one alone.
 
 use std::time::Duration;
 
-use aip_wire::Endpoint;
 use base64::Engine as _;
 use serde_json::{json, Value};
 use solana_hash::Hash;
 
-use crate::egress_json::{post_json, EgressJsonError};
+use crate::egress_json::{post_json, Egress, EgressJsonError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RpcError {
     #[error("Solana RPC unreachable")]
     Transport(#[source] EgressJsonError),
+    #[error("Solana RPC {method}: {agreeing} of the endpoints agree, the quorum is {quorum} ({answered} answered)")]
+    NoQuorum {
+        method: &'static str,
+        answered: usize,
+        agreeing: usize,
+        quorum: usize,
+    },
     #[error("Solana RPC {method} refused ({code}): {message}")]
     Refused {
         method: &'static str,
@@ -47,7 +54,7 @@ pub struct SignatureInfo {
 /// JSON-RPC to one cluster endpoint through egress.
 #[derive(Debug, Clone)]
 pub struct SolanaRpc {
-    pub egress: Endpoint,
+    pub egress: Egress,
     pub host: String,
     pub port: u16,
     pub timeout: Duration,
@@ -110,6 +117,25 @@ impl SolanaRpc {
         Ok((hash, last_valid))
     }
 
+    /// The block time (Unix seconds) of the newest confirmed slot: the cluster's clock.
+    pub async fn block_time(&self) -> Result<i64, RpcError> {
+        let slot = self
+            .call("getSlot", json!([{"commitment": "confirmed"}]))
+            .await?
+            .as_u64()
+            .ok_or(RpcError::Malformed {
+                method: "getSlot",
+                what: "slot",
+            })?;
+        self.call("getBlockTime", json!([slot]))
+            .await?
+            .as_i64()
+            .ok_or(RpcError::Malformed {
+                method: "getBlockTime",
+                what: "block time",
+            })
+    }
+
     pub async fn block_height(&self) -> Result<u64, RpcError> {
         const METHOD: &str = "getBlockHeight";
         self.call(METHOD, json!([{"commitment": "confirmed"}]))
@@ -138,19 +164,24 @@ impl SolanaRpc {
         })
     }
 
-    /// The newest `limit` transactions naming `address`, newest first.
+    /// Up to `limit` transactions naming `address`, newest first: older than `before` and
+    /// newer than `until` where given (one page of the address's history).
     pub async fn signatures_for_address(
         &self,
         address: &str,
         limit: usize,
+        before: Option<&str>,
+        until: Option<&str>,
     ) -> Result<Vec<SignatureInfo>, RpcError> {
         const METHOD: &str = "getSignaturesForAddress";
-        let result = self
-            .call(
-                METHOD,
-                json!([address, {"limit": limit, "commitment": "confirmed"}]),
-            )
-            .await?;
+        let mut options = json!({"limit": limit, "commitment": "confirmed"});
+        if let Some(before) = before {
+            options["before"] = json!(before);
+        }
+        if let Some(until) = until {
+            options["until"] = json!(until);
+        }
+        let result = self.call(METHOD, json!([address, options])).await?;
         let list = result.as_array().ok_or(RpcError::Malformed {
             method: METHOD,
             what: "not a list",

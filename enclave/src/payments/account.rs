@@ -34,6 +34,10 @@ pub struct Account {
     pub delegation: Option<Delegation>,
     /// By agent id.
     pub sessions: BTreeMap<String, AgentSession>,
+    /// The newest wallet transaction the chain reconciliation has read up to (every RPC
+    /// endpoint had it): the next round reads only what came after.
+    #[serde(default)]
+    pub chain_cursor: Option<String>,
 }
 
 /// The user's autonomous delegation: the Lit ciphertext of the session key and its bounds.

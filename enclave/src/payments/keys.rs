@@ -110,6 +110,7 @@ pub async fn register(
         revoked_at: None,
         delegation: None,
         sessions: Default::default(),
+        chain_cursor: None,
     };
     state
         .accounts

@@ -1,7 +1,7 @@
 //! AIP-1 payments: session keys ([`keys`]), agents' sessions ([`sessions`]), the smart payment
 //! ([`flow`], [`settle`]) and the device's part in it ([`device`]), over the persisted
 //! accounts ([`account`], [`registry`]) and payment records ([`record`]), kept no lower than
-//! the chain shows ([`reconcile`]). DESIGN.md, "Keys and flows".
+//! the chain shows ([`reconcile`]). docs/design.md, "Keys and flows".
 
 pub mod account;
 pub mod analytics;

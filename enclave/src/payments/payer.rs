@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use solana_address::Address;
 use zeroize::Zeroizing;
 
-use crate::chain::SolanaRpc;
+use crate::chain::RpcQuorum;
 use crate::release::{EnclaveIdentity, LitNetwork};
 use crate::solana::SigningKeypair;
 use crate::state::host_store::HostStore;
@@ -26,7 +26,7 @@ struct FeePayerSeed {
 pub struct Payer {
     pub lit: LitNetwork,
     pub me: EnclaveIdentity,
-    pub rpc: SolanaRpc,
+    pub rpc: RpcQuorum,
     pub fee_payer: SigningKeypair,
     /// Mints that count as USDC (6 decimals).
     pub usdc_mints: Vec<Address>,

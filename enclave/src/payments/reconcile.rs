@@ -1,7 +1,8 @@
-//! Reconciling usage with the chain (DESIGN.md, "State, ledger, rollback"). The host can
+//! Reconciling usage with the chain (docs/design.md, "State, ledger, rollback"). The host can
 //! hand the enclave an old copy of its state, and the backend that would notice may be the
 //! operator's too; the chain cannot be rolled back. So, on boot and periodically, every
-//! session wallet's confirmed USDC debits of the last 30 days are read from the cluster, and
+//! session wallet's confirmed USDC debits of the last 30 days are read from a quorum of RPC
+//! endpoints over TLS that ends here (`crate::chain::quorum`: the union of their answers), and
 //! each debit no record accounts for is added to every session of that key (which session
 //! made it cannot be known, so each counts it: the caps hold whichever it was) and to the
 //! delegation's committed total. Usage is then never below what the chain shows.
@@ -15,18 +16,8 @@ use super::flow::update_account;
 use super::flow::{now, payer};
 use super::keys::record;
 use crate::api::state::ApiState;
+use crate::chain::Span;
 use crate::policy::{UnixSeconds, Window};
-
-/// Most history read per wallet and round.
-const HISTORY_LIMIT: usize = 1000;
-
-/// A debit on chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Observed {
-    signature: String,
-    at: UnixSeconds,
-    amount: u64,
-}
 
 /// Reconciles every account with sessions; the number of debits added.
 pub async fn reconcile_all(state: &ApiState) -> Result<usize, PaymentError> {
@@ -39,6 +30,10 @@ pub async fn reconcile_all(state: &ApiState) -> Result<usize, PaymentError> {
     Ok(added)
 }
 
+/// Reads the wallet's history since the account's cursor (the whole 30-day window the first
+/// time) from the RPC quorum, and counts every debit no record accounts for. The cursor is
+/// persisted with the account, so a round costs what is new, not the whole history; a host
+/// that hands back an older account record only makes the next round read more.
 async fn reconcile_account(state: &ApiState, id: &str) -> Result<usize, PaymentError> {
     let payer = payer(state)?;
     let account = state.accounts.get(id).await?;
@@ -50,46 +45,37 @@ async fn reconcile_account(state: &ApiState, id: &str) -> Result<usize, PaymentE
         .flat_map(|s| s.state.usage.records())
         .filter_map(|r| r.state.signature().map(str::to_owned))
         .collect();
-    let cutoff = now(state).saturating_sub(Window::Month.seconds());
+    let now = now(state);
+    let span = Span {
+        cutoff: now.saturating_sub(Window::Month.seconds()).0,
+        now: now.0,
+    };
     let history = payer
         .rpc
-        .signatures_for_address(&wallet, HISTORY_LIMIT)
+        .debits(
+            &wallet,
+            &mints,
+            span,
+            account.chain_cursor.as_deref(),
+            &known,
+        )
         .await
         .map_err(PaymentError::Chain)?;
-    let mut observed = Vec::new();
-    for entry in history {
-        let Some(at) = entry.block_time.map(UnixSeconds) else {
-            continue;
-        };
-        if entry.failed || at <= cutoff || known.contains(&entry.signature) {
-            continue;
-        }
-        let debit = payer
-            .rpc
-            .token_debit(&entry.signature, &wallet, &mints)
-            .await
-            .map_err(PaymentError::Chain)?;
-        if let Some(amount) = debit.filter(|a| *a > 0) {
-            observed.push(Observed {
-                signature: entry.signature,
-                at,
-                amount,
-            });
-        }
-    }
-    if observed.is_empty() {
+    let cursor_moved =
+        history.newest_common.is_some() && history.newest_common != account.chain_cursor;
+    if history.debits.is_empty() && !cursor_moved {
         return Ok(0);
     }
     // Under the account's lock: a payment signed meanwhile is known by now and skipped.
     let added = update_account(state, id, |account| {
         let mut added = Vec::new();
-        for debit in &observed {
+        for debit in &history.debits {
             let mut counted = false;
             for session in account.sessions.values_mut() {
                 if !session.state.usage.knows_signature(&debit.signature) {
                     session.state.usage.record_observed(
                         debit.amount,
-                        debit.at,
+                        UnixSeconds(debit.block_time),
                         debit.signature.clone(),
                     );
                     counted = true;
@@ -101,6 +87,9 @@ async fn reconcile_account(state: &ApiState, id: &str) -> Result<usize, PaymentE
                 }
                 added.push(debit.clone());
             }
+        }
+        if let Some(cursor) = &history.newest_common {
+            account.chain_cursor = Some(cursor.clone());
         }
         Ok(added)
     })
@@ -124,11 +113,16 @@ async fn reconcile_account(state: &ApiState, id: &str) -> Result<usize, PaymentE
     Ok(added.len())
 }
 
-/// Reconciles now and then every `every`; payments wait for the first success.
+/// Anchors the clock to a trusted time and reconciles, now and then every `every`; payments
+/// wait for the first success of both (a window is never judged by an unanchored clock).
 pub async fn keep_reconciled(state: std::sync::Arc<ApiState>, every: std::time::Duration) {
     let mut ticker = tokio::time::interval(every);
     loop {
         ticker.tick().await;
+        if let Err(error) = crate::trusted_time::anchor_clock(&state).await {
+            tracing::warn!(error = %aip_wire::process::error_chain(&error), "no trusted time; payments wait and this round is skipped");
+            continue;
+        }
         match reconcile_all(&state).await {
             Ok(added) => {
                 if !state

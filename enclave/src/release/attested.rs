@@ -14,19 +14,19 @@ use std::time::Duration;
 
 use aip_attestation::{BoundKeys, EvidenceProducer, ProduceError};
 use aip_lit::collect::{
-    collect, BoxedAnswer, CollectError, CollectOptions, NodeRequest, ReleaseTarget, Tally,
+    collect_signature, BoxedAnswer, CollectError, CollectOptions, NodeRequest, Tally,
 };
 use aip_lit::conditions::Conditions;
+use aip_lit::release::{decrypt, CombinedSignature};
 use aip_lit::sealed::{SealedShare, ShareRecipient};
 use aip_lit::wire::{challenges_nonce, AttestationParam, BoundKeysParam, HandshakeResponse};
 use aip_lit::{Ciphertext, LitError, NetworkKey};
-use aip_wire::Endpoint;
 use base64::Engine as _;
 use rand_core::{OsRng, RngCore};
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use crate::egress_json::post_json;
+use crate::egress_json::{post_json, Egress};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
@@ -46,12 +46,14 @@ pub enum ReleaseError {
     Collect(#[source] CollectError),
     #[error("the ciphertext")]
     Ciphertext(#[source] LitError),
+    #[error("the combined signature verified but the ciphertext does not open with it")]
+    Decrypt(#[source] LitError),
 }
 
 /// Where and how to ask.
 #[derive(Debug, Clone)]
 pub struct LitNetwork {
-    pub egress: Endpoint,
+    pub egress: Egress,
     pub nodes: Vec<(String, u16)>,
     pub network_key: NetworkKey,
     pub threshold: usize,
@@ -77,8 +79,20 @@ impl LitNetwork {
     ) -> Result<(Zeroizing<Vec<u8>>, Tally), ReleaseError> {
         let ciphertext =
             Ciphertext::from_base64(ciphertext_b64).map_err(ReleaseError::Ciphertext)?;
-        let identity = self.conditions.identity(data_hash_hex);
+        let (signature, tally) = self.sign_identity(me, data_hash_hex).await?;
+        let plaintext = decrypt(&ciphertext, &signature).map_err(ReleaseError::Decrypt)?;
+        Ok((plaintext, tally))
+    }
 
+    /// The network's combined signature over the identity of `data_hash_hex` under
+    /// `self.conditions`, verified against the pinned network key. It is the decryption key of
+    /// anything encrypted to that identity, and the root the state key is derived from.
+    pub async fn sign_identity(
+        &self,
+        me: &EnclaveIdentity,
+        data_hash_hex: &str,
+    ) -> Result<(CombinedSignature, Tally), ReleaseError> {
+        let identity = self.conditions.identity(data_hash_hex);
         let answered = self.handshakes(me).await;
         if answered.len() < self.threshold {
             return Err(ReleaseError::TooFewHandshakes {
@@ -127,7 +141,14 @@ impl LitNetwork {
                     let answer =
                         post_json(&egress, &host, port, "/web/encryption/sign", &body, timeout)
                             .await
-                            .map_err(|e| e.to_string())?;
+                            .map_err(|error| {
+                                // A node's refusal names its cause (an attestation it does not
+                                // accept, a condition it does not evaluate): the operator's
+                                // only view of why a release failed.
+                                let error = aip_wire::process::error_chain(&error);
+                                tracing::warn!(%host, port, %error, "a Lit node did not sign");
+                                error
+                            })?;
                     let sealed: SealedShare = serde_json::from_value(answer["sealedShare"].clone())
                         .map_err(|_| format!("{host}:{port} sent no sealed share"))?;
                     let share = recipient
@@ -141,14 +162,9 @@ impl LitNetwork {
                 }
             })
             .collect();
-        let target = ReleaseTarget {
-            network_key: &self.network_key,
-            identity: identity.as_bytes(),
-            ciphertext: &ciphertext,
-        };
         let mut options = CollectOptions::new(self.threshold);
         options.node_timeout = self.node_timeout;
-        collect(requests, target, options)
+        collect_signature(requests, &self.network_key, identity.as_bytes(), options)
             .await
             .map_err(ReleaseError::Collect)
     }

@@ -1,5 +1,5 @@
 //! Obtaining keys from the Lit network: the attested release ([`attested`]) over HTTP through
-//! the host's egress proxy ([`crate::egress_json`]). DESIGN.md, "Lit threshold decryption".
+//! the host's egress proxy ([`crate::egress_json`]). docs/design.md, "Lit threshold decryption".
 
 pub mod attested;
 

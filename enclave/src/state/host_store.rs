@@ -13,11 +13,21 @@ pub enum HostStoreError {
     Wire(#[from] WireError),
     #[error("the host closed the control channel")]
     Closed,
+    #[error("the host did not answer within {0:?}")]
+    TimedOut(std::time::Duration),
     #[error("the host's store failed: {0}")]
     Failed(String),
     #[error("the host answered {0:?} to a {1} request")]
     Unexpected(Box<ControlResponse>, &'static str),
 }
+
+/// How often a write whose answer was lost is tried in all, and the pause before the n-th
+/// read-back (n times this).
+const PUT_ATTEMPTS: u32 = 4;
+const PUT_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+/// A host that holds a request longer than this is treated as having lost it (SQLite's fsync
+/// takes milliseconds; a wedged connection must not hold the store's lock forever).
+const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The outcome of a versioned write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +59,9 @@ impl HostStore {
             *slot = Some(Stream::connect(&self.endpoint).await?);
         }
         let outcome = match slot.as_mut() {
-            Some(stream) => exchange(stream, request).await,
+            Some(stream) => tokio::time::timeout(ANSWER_TIMEOUT, exchange(stream, request))
+                .await
+                .unwrap_or(Err(HostStoreError::TimedOut(ANSWER_TIMEOUT))),
             None => Err(HostStoreError::Closed),
         };
         if outcome.is_err() {
@@ -58,6 +70,13 @@ impl HostStore {
         outcome
     }
 
+    /// A compare-and-set write, safe to repeat: when the answer is lost (the connection broke
+    /// after the request went out, or the host dropped the reply), the record is read back
+    /// over a new connection. Our exact bytes at our version mean the write landed (sealed
+    /// bytes carry a random nonce, so no other write produces them); the expected version
+    /// still in place means it did not, and it is sent again; anything else is a conflict.
+    /// Without this, a lost reply left the caller's version stale and every later write to
+    /// that record (an account, the ledger head) failed until a restart.
     pub async fn put(
         &self,
         key: &str,
@@ -71,11 +90,49 @@ impl HostStore {
             version,
             data,
         };
-        match self.ask(&request).await? {
-            ControlResponse::Stored { version } => Ok(Written::Stored { version }),
-            ControlResponse::Conflict { current } => Ok(Written::Conflict { current }),
-            ControlResponse::Failed { reason } => Err(HostStoreError::Failed(reason)),
-            other => Err(HostStoreError::Unexpected(Box::new(other), "put")),
+        let ControlRequest::Put { data, .. } = &request else {
+            return Err(HostStoreError::Closed);
+        };
+        let mut attempt = 0;
+        loop {
+            let lost = match self.ask(&request).await {
+                Ok(ControlResponse::Stored { version }) => return Ok(Written::Stored { version }),
+                Ok(ControlResponse::Conflict { current }) => {
+                    return Ok(Written::Conflict { current })
+                }
+                Ok(ControlResponse::Failed { reason }) => {
+                    return Err(HostStoreError::Failed(reason))
+                }
+                Ok(other) => return Err(HostStoreError::Unexpected(Box::new(other), "put")),
+                Err(
+                    lost @ (HostStoreError::Wire(_)
+                    | HostStoreError::Closed
+                    | HostStoreError::TimedOut(_)),
+                ) => lost,
+                Err(other) => return Err(other),
+            };
+            attempt += 1;
+            tracing::warn!(record = key, attempt, error = %lost, "the answer to a store write was lost; reading the record back");
+            tokio::time::sleep(PUT_RETRY_PAUSE * attempt).await;
+            match self.get(key).await {
+                Ok(Some((current, stored))) if current == version && stored == *data => {
+                    return Ok(Written::Stored { version })
+                }
+                Ok(Some((current, _))) if Some(current) != expected => {
+                    return Ok(Written::Conflict {
+                        current: Some(current),
+                    })
+                }
+                Ok(None) if expected.is_some() => return Ok(Written::Conflict { current: None }),
+                // Still as before the write: it did not land.
+                Ok(_) if attempt < PUT_ATTEMPTS => continue,
+                Ok(_) => return Err(lost),
+                Err(error) if attempt < PUT_ATTEMPTS => {
+                    tracing::warn!(record = key, %error, "reading a record back failed");
+                    continue;
+                }
+                Err(_) => return Err(lost),
+            }
         }
     }
 

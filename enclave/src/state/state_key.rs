@@ -1,102 +1,78 @@
-//! The state key's life: created on the first boot, kept only as a Lit ciphertext under the
-//! attested-release condition, recovered on every later boot by an enclave whose measurement
-//! the nodes accept. The operator never holds it.
+//! The state key: derived, never stored (docs/design.md, "State, ledger, rollback").
 //!
-//! A first boot proves the key recoverable before using it: it stores the ciphertext and then
-//! releases it through Lit once. An enclave that could create a key but not recover it (a
-//! measurement outside the policy, a wrong condition) would otherwise seal state that no later
-//! boot can open.
+//! Lit time-lock encryption is public-key: anyone with the network key and the (public)
+//! attested-release condition can encrypt a key of their choosing. A state key kept as a Lit
+//! ciphertext in the host's store therefore lets the host plant a ciphertext of a key it knows,
+//! and a measured enclave would "recover" it and seal everything with it. So there is nothing
+//! to plant: the state key is HKDF-SHA256 of the network's threshold signature over a fixed
+//! identity, the attested-release condition with the deployment's label as its data hash.
+//! Only an enclave that satisfies the condition obtains the signature shares; the combined
+//! signature is verified against the pinned network key before anything is derived from it,
+//! so a lying node or host cannot substitute another value.
+//!
+//! A consequence, by design: a new measurement policy (a new condition) or another deployment
+//! label is another state key. Image rotation keeps its state by listing both measurements in
+//! one policy (the policy's sets carry expiries).
 
-use serde::{Deserialize, Serialize};
+use hkdf::Hkdf;
+use sha2::{Digest, Sha256};
 
-use super::host_store::{HostStore, HostStoreError, Written};
 use super::sealed::{SealError, StateKey};
 use crate::release::{EnclaveIdentity, LitNetwork, ReleaseError};
 
-/// Where the ciphertext lives in the host's store (not sealed: it is already Lit-encrypted).
-pub const STATE_KEY_RECORD: &str = "enclave/state-key";
+/// Domain of the identity's data hash and of the HKDF salt.
+const STATE_KEY_DOMAIN: &[u8] = b"aip-signer/state-key/v1";
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StoredStateKey {
-    ciphertext: String,
-    data_to_encrypt_hash: String,
-    /// SHA-256 of the conditions it was encrypted under (for the operator's diagnostics).
-    conditions_hash: String,
-}
+/// A ciphertext record at this name was how earlier builds kept the key. It is never read:
+/// whatever the host keeps there is ignored (a planted key gains nothing).
+pub const LEGACY_STATE_KEY_RECORD: &str = "enclave/state-key";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateKeyError {
-    #[error("the host's store")]
-    Store(#[from] HostStoreError),
-    #[error("the stored state key record is not readable")]
-    Record(#[source] serde_json::Error),
-    #[error("encrypting the new state key to the Lit network")]
-    Encrypt(#[source] aip_lit::LitError),
-    #[error("releasing the state key through Lit")]
+    #[error("obtaining the network's signature over the state-key identity")]
     Release(#[from] ReleaseError),
-    #[error("the released state key")]
+    #[error("deriving the state key")]
+    Derive,
+    #[error("the derived state key")]
     Key(#[from] SealError),
-    #[error(
-        "another enclave stored a state key first (version {current:?}); restart to recover it"
-    )]
-    Raced { current: Option<u64> },
-    #[error("the state key released through Lit is not the one just created")]
-    Mismatch,
 }
 
-/// Whether this boot created the key or recovered it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
-    Created,
-    Recovered,
+/// The data hash (hex) whose identity under the attested-release condition roots the state
+/// key of `deployment`.
+pub fn state_key_data_hash(deployment: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(STATE_KEY_DOMAIN);
+    hasher.update([0u8]);
+    hasher.update(deployment.as_bytes());
+    hex::encode(hasher.finalize())
 }
 
-/// The state key of this deployment.
-pub async fn recover_or_create(
-    store: &HostStore,
+/// The state key of `deployment`, from the Lit network as this enclave.
+pub async fn derive_state_key(
     lit: &LitNetwork,
     me: &EnclaveIdentity,
-) -> Result<(StateKey, Origin), StateKeyError> {
-    if let Some((_, bytes)) = store.get(STATE_KEY_RECORD).await? {
-        let stored: StoredStateKey =
-            serde_json::from_slice(&bytes).map_err(StateKeyError::Record)?;
-        let key = release(lit, me, &stored).await?;
-        return Ok((key, Origin::Recovered));
-    }
-    let key = StateKey::generate();
-    let encrypted = aip_lit::encrypt_for(&lit.network_key, &lit.conditions, key.expose())
-        .map_err(StateKeyError::Encrypt)?;
-    let stored = StoredStateKey {
-        ciphertext: encrypted.ciphertext,
-        data_to_encrypt_hash: encrypted.data_to_encrypt_hash,
-        conditions_hash: lit.conditions.hash_hex(),
-    };
-    let bytes = serde_json::to_vec(&stored).map_err(StateKeyError::Record)?;
-    match store.put(STATE_KEY_RECORD, None, 1, bytes).await? {
-        Written::Stored { .. } => {}
-        Written::Conflict { current } => return Err(StateKeyError::Raced { current }),
-    }
-    // Prove it comes back before anything is sealed with it.
-    let recovered = release(lit, me, &stored).await?;
-    if recovered.expose() != key.expose() {
-        return Err(StateKeyError::Mismatch);
-    }
-    Ok((key, Origin::Created))
-}
-
-async fn release(
-    lit: &LitNetwork,
-    me: &EnclaveIdentity,
-    stored: &StoredStateKey,
+    deployment: &str,
 ) -> Result<StateKey, StateKeyError> {
-    let (plaintext, tally) = lit
-        .release(me, &stored.ciphertext, &stored.data_to_encrypt_hash)
-        .await?;
+    let data_hash = state_key_data_hash(deployment);
+    let (signature, tally) = lit.sign_identity(me, &data_hash).await?;
     tracing::info!(
         valid_shares = tally.valid,
         answered = tally.answered,
-        "state key released through Lit"
+        "state key derived from the network's signature"
     );
-    Ok(StateKey::from_bytes(&plaintext)?)
+    let identity = lit.conditions.identity(&data_hash);
+    let root = signature.to_secret_bytes();
+    state_key_from_signature(&root, identity.as_bytes())
+}
+
+/// HKDF-SHA256 (salt: the domain, info: the identity) of the compressed signature.
+pub fn state_key_from_signature(
+    signature: &[u8; 96],
+    identity: &[u8],
+) -> Result<StateKey, StateKeyError> {
+    let mut okm = zeroize::Zeroizing::new([0u8; 32]);
+    Hkdf::<Sha256>::new(Some(STATE_KEY_DOMAIN), signature)
+        .expand(identity, okm.as_mut())
+        .map_err(|_| StateKeyError::Derive)?;
+    Ok(StateKey::from_bytes(okm.as_ref())?)
 }

@@ -13,7 +13,9 @@ use aip_lit::conditions::{attested_release, Conditions};
 use aip_lit::sealed::ShareRecipient;
 use aip_wire::{Endpoint, Listener};
 
-use aip_tests::devnet::LitDevnet;
+use aip_enclave::config::EgressTlsConfig;
+use aip_enclave::egress_json::Egress;
+use aip_tests::devnet::{host_port, DevnetCa, LitDevnet};
 
 pub struct World {
     pub dir: std::path::PathBuf,
@@ -22,6 +24,34 @@ pub struct World {
 }
 
 pub const IMAGE: &[u8] = b"aip-enclave image";
+/// The configuration identity the world's policy pins (the enclave's own is computed from
+/// its configuration; these tests bind this one).
+pub const CONFIG_IDENTITY: [u8; 32] = [9; 32];
+
+/// The world's measurement policy: the dev image, pinning [`CONFIG_IDENTITY`].
+pub fn policy_toml() -> String {
+    let bank = PcrBank::for_image(IMAGE, b"aip-enclave");
+    let pcr = |i: usize| hex::encode(bank.get(i).unwrap());
+    format!(
+        "[[nitro]]\nname = \"dev enclave\"\npcr0 = \"{}\"\npcr1 = \"{}\"\npcr2 = \"{}\"\nconfig = \"{}\"\n",
+        pcr(0),
+        pcr(1),
+        pcr(2),
+        hex::encode(CONFIG_IDENTITY)
+    )
+}
+
+/// The policy's allowed-sets hash (what the condition names).
+pub fn allowed_sets() -> [u8; 32] {
+    aip_attestation::MeasurementPolicy::from_toml(&policy_toml())
+        .unwrap()
+        .allowed_sets_sha256()
+}
+
+/// What an enclave of this world binds as its configuration.
+pub fn bound_config() -> [u8; 32] {
+    aip_attestation::bound_config_digest(&CONFIG_IDENTITY, &allowed_sets())
+}
 
 pub fn world(name: &str) -> World {
     let dir = std::env::temp_dir().join(format!("aip-attested-{}-{name}", std::process::id()));
@@ -29,22 +59,10 @@ pub fn world(name: &str) -> World {
     std::fs::create_dir_all(&dir).unwrap();
     let pki = DevPki::load_or_create(&dir.join("pki"), clock::now()).unwrap();
     std::fs::write(dir.join("dev-root.pem"), pki.root_pem().unwrap()).unwrap();
+    std::fs::write(dir.join("policy.toml"), policy_toml()).unwrap();
     let bank = PcrBank::for_image(IMAGE, b"aip-enclave");
-    let pcr = |i: usize| hex::encode(bank.get(i).unwrap());
-    let policy = format!(
-        "[[nitro]]\nname = \"dev enclave\"\npcr0 = \"{}\"\npcr1 = \"{}\"\npcr2 = \"{}\"\n",
-        pcr(0),
-        pcr(1),
-        pcr(2)
-    );
-    std::fs::write(dir.join("policy.toml"), &policy).unwrap();
     let producer = DevProducer::new(pki, bank, "i-dev-attested");
     let net = LitDevnet::start_attested(&dir, &[]);
-    let local = aip_attestation::MeasurementPolicy::from_toml(&policy).unwrap();
-    assert_eq!(
-        net.attested_release["allowedSetsSha256"],
-        local.allowed_sets_sha256_hex()
-    );
     assert_eq!(
         net.attested_release["actionCid"],
         aip_lit::action::attested_release_cid()
@@ -60,11 +78,12 @@ pub fn condition(w: &World) -> Conditions {
 pub fn condition_of(net: &LitDevnet) -> Conditions {
     attested_release(
         net.attested_release["actionCid"].as_str().unwrap(),
-        net.attested_release["allowedSetsSha256"].as_str().unwrap(),
+        &hex::encode(allowed_sets()),
     )
 }
 
-/// An enclave identity with fresh HPKE keys and placeholder TLS, signing and config values.
+/// An enclave identity with fresh HPKE keys, placeholder TLS and signing keys, and the world's
+/// configuration binding.
 pub fn enclave_identity(producer: Arc<dyn EvidenceProducer>) -> EnclaveIdentity {
     let recipient = Arc::new(ShareRecipient::generate());
     EnclaveIdentity {
@@ -73,7 +92,7 @@ pub fn enclave_identity(producer: Arc<dyn EvidenceProducer>) -> EnclaveIdentity 
             tls_spki_der: b"tls spki".to_vec(),
             signing_public_key: [7; 32],
             hpke_public_key: recipient.public_key(),
-            config_sha256: [9; 32],
+            config_sha256: bound_config(),
         },
         recipient,
     }
@@ -84,18 +103,25 @@ pub fn node_addresses(net: &LitDevnet) -> Vec<(String, u16)> {
     net.nodes
         .iter()
         .map(|url| {
-            let (host, port) = url
-                .strip_prefix("http://")
-                .unwrap()
-                .rsplit_once(':')
-                .unwrap();
+            let (host, port) = host_port(url).rsplit_once(':').unwrap();
             (host.to_owned(), port.parse().unwrap())
         })
         .collect()
 }
 
-/// The host's egress proxy on a Unix socket under `dir`, allowing exactly `allowed`.
-pub async fn host_egress(dir: &std::path::Path, name: &str, allowed: &[(String, u16)]) -> Endpoint {
+/// The host's egress proxy on a Unix socket under `dir`, allowing exactly `allowed`, with the
+/// enclave's TLS trusting the devnet CA of `dir` (as `world` made it).
+pub async fn host_egress(dir: &std::path::Path, name: &str, allowed: &[(String, u16)]) -> Egress {
+    host_egress_trusting(dir, name, allowed, &devnet_ca(dir).pem).await
+}
+
+/// As [`host_egress`], with the enclave's TLS trusting only the CA `ca_pem`.
+pub async fn host_egress_trusting(
+    dir: &std::path::Path,
+    name: &str,
+    allowed: &[(String, u16)],
+    ca_pem: &str,
+) -> Egress {
     let endpoint = Endpoint::Unix(dir.join(format!("{name}.sock")));
     let listener = Listener::bind(&endpoint).await.unwrap();
     let allowlist = EgressAllowlist::new(allowed.iter().map(|(h, p)| format!("{h}:{p}")));
@@ -104,5 +130,14 @@ pub async fn host_egress(dir: &std::path::Path, name: &str, allowed: &[(String, 
         Arc::new(allowlist),
         HostMetrics::new(),
     ));
-    endpoint
+    let trust = EgressTlsConfig {
+        web_pki: false,
+        ca_pem: Some(ca_pem.to_owned()),
+    };
+    Egress::new(endpoint, &trust).unwrap()
+}
+
+/// The devnets' CA of a world in `dir`.
+pub fn devnet_ca(dir: &std::path::Path) -> DevnetCa {
+    DevnetCa::in_dir(&dir.join("devnet-tls"))
 }

@@ -42,6 +42,14 @@ enum Command {
     /// when valid; 1 unreachable; 2 usage; 3 bad policy/root/certificate file; 10..18 as
     /// verify (17 also when the evidence binds another TLS key).
     Fetch(fetch::FetchArgs),
+    /// Print the allowed-sets hash of a measurement policy: what an attested-release
+    /// condition names (and the enclave's `lit.allowed_sets_sha256`). Exit 3 if the policy is
+    /// not valid.
+    PolicyHash {
+        /// The measurement policy (TOML).
+        #[arg(long)]
+        policy: PathBuf,
+    },
     /// Print PCR0/1/2 (and PCR8 if signed) of an enclave image file (EIF), and a policy entry.
     MeasureEif {
         /// The .eif file.
@@ -97,6 +105,14 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify(args),
         Command::Fetch(args) => fetch::run(args),
         Command::MeasureEif { file, name, json } => measure_eif(&file, &name, json),
+        Command::PolicyHash { policy } => match trust(None, Some(&policy)) {
+            Ok((_, Some(policy))) => {
+                println!("{}", policy.allowed_sets_sha256_hex());
+                ExitCode::SUCCESS
+            }
+            Ok((_, None)) => fail(EXIT_BAD_CONFIG, "no policy"),
+            Err(code) => code,
+        },
     }
 }
 

@@ -19,12 +19,34 @@ pub const EXIT_UNREACHABLE: u8 = 4;
 
 #[derive(Subcommand, Debug)]
 pub enum OperatorCommand {
-    /// Create an operator CA and a client certificate in DIR (ca.pem, ca.key, client.pem,
-    /// client.key; keys 0600). Refuses to overwrite.
+    /// Create an operator CA, a client certificate and the root API key in DIR (ca.pem,
+    /// ca.key, client.pem, client.key, root-api-key; secrets 0600), and print the
+    /// `root_api_key_sha256` line for the enclave's configuration. Refuses to overwrite.
     Init {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// Create only the root API key in DIR (root-api-key, 0600) and print its configuration
+    /// line. The enclave's configuration pins it: it is the deployment's first key, and no
+    /// request can mint one without it. Refuses to overwrite.
+    RootKey {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+/// The root key's file in an operator directory.
+const ROOT_KEY_FILE: &str = "root-api-key";
+
+/// Writes a new root API key to `dir/root-api-key`; the configuration line that pins it.
+fn write_root_key(dir: &Path) -> std::io::Result<String> {
+    let key = aip_wire::api_key::generate();
+    std::fs::create_dir_all(dir)?;
+    write_secret(&dir.join(ROOT_KEY_FILE), &key)?;
+    Ok(format!(
+        "root_api_key_sha256 = \"{}\"",
+        aip_wire::api_key::lookup_hex(&key)
+    ))
 }
 
 /// Where the signer is and how this client proves itself.
@@ -46,7 +68,8 @@ pub struct Connection {
 
 #[derive(Subcommand, Debug)]
 pub enum KeysCommand {
-    /// Create an API key; without --api-key on a signer that has none yet, the first key.
+    /// Create an API key with an API key that may (the first time: the operator's root key,
+    /// `root-api-key` from `aipctl operator init`).
     Create {
         #[command(flatten)]
         connection: Connection,
@@ -78,8 +101,35 @@ pub fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
 }
 
 pub fn operator(command: OperatorCommand) -> ExitCode {
-    let OperatorCommand::Init { dir } = command;
-    let files = ["ca.pem", "ca.key", "client.pem", "client.key"].map(|f| dir.join(f));
+    let dir = match command {
+        OperatorCommand::Init { dir } => dir,
+        OperatorCommand::RootKey { dir } => {
+            if dir.join(ROOT_KEY_FILE).exists() {
+                return fail(
+                    EXIT_REFUSED,
+                    format!(
+                        "{} exists; not overwriting",
+                        dir.join(ROOT_KEY_FILE).display()
+                    ),
+                );
+            }
+            return match write_root_key(&dir) {
+                Ok(line) => {
+                    println!("{line}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(EXIT_UNREADABLE, format!("writing {}: {e}", dir.display())),
+            };
+        }
+    };
+    let files = [
+        "ca.pem",
+        "ca.key",
+        "client.pem",
+        "client.key",
+        ROOT_KEY_FILE,
+    ]
+    .map(|f| dir.join(f));
     if let Some(existing) = files.iter().find(|f| f.exists()) {
         return fail(
             EXIT_REFUSED,
@@ -101,13 +151,15 @@ pub fn operator(command: OperatorCommand) -> ExitCode {
         .and_then(|()| std::fs::write(&files[0], ca.certificate_pem()))
         .and_then(|()| write_secret(&files[1], &ca.key_pem()))
         .and_then(|()| std::fs::write(&files[2], &client.certificate_pem))
-        .and_then(|()| write_secret(&files[3], &client.key_pem));
+        .and_then(|()| write_secret(&files[3], &client.key_pem))
+        .and_then(|()| write_root_key(&dir));
     match written {
-        Ok(()) => {
-            println!(
-                "operator CA and client certificate written to {}",
+        Ok(line) => {
+            eprintln!(
+                "operator CA, client certificate and root API key written to {}; put this line in the enclave's configuration:",
                 dir.display()
             );
+            println!("{line}");
             ExitCode::SUCCESS
         }
         Err(e) => fail(EXIT_UNREADABLE, format!("writing {}: {e}", dir.display())),

@@ -30,8 +30,18 @@ enum Command {
         #[arg(long)]
         dev_pki: Option<std::path::PathBuf>,
     },
-    /// Print the measurement policy entry of this binary under dev attestation (dev builds).
-    DevPolicy,
+    /// Print the measurement policy entry of this binary under dev attestation (dev builds),
+    /// pinning the identity of CONFIG when given.
+    DevPolicy {
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
+    },
+    /// Print the identity of a configuration: the `config = "..."` a measurement policy entry
+    /// pins (everything in it but `lit.allowed_sets_sha256`, which names the policy itself).
+    ConfigIdentity {
+        #[arg(long)]
+        config: std::path::PathBuf,
+    },
     /// Print the dev attestation root (PEM), creating the dev PKI in DIR if needed (dev
     /// builds). The Lit devnet and verifiers trust it with --trust-dev-root.
     DevRoot {
@@ -61,10 +71,27 @@ fn main() -> ExitCode {
     aip_wire::process::init_json_logs();
     match cli.command {
         Command::Serve { config, dev_pki } => serve::run(&config, dev_pki),
-        Command::DevPolicy => print_or_fail(serve::dev::policy()),
+        Command::DevPolicy { config } => print_or_fail(
+            config
+                .as_deref()
+                .map(config_identity)
+                .transpose()
+                .and_then(|identity| serve::dev::policy(identity.as_ref())),
+        ),
+        Command::ConfigIdentity { config } => {
+            print_or_fail(config_identity(&config).map(|identity| hex::encode(identity) + "\n"))
+        }
         Command::DevRoot { dev_pki } => print_or_fail(serve::dev::root_pem(&dev_pki)),
         Command::ExplainTx { file, encoding } => explain_tx(file.as_deref(), encoding),
     }
+}
+
+/// The identity of the configuration in `path` (it must be a valid configuration).
+fn config_identity(path: &std::path::Path) -> Result<[u8; 32], String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    aip_enclave::config::MeasuredConfig::from_toml(&text)
+        .map(|measured| measured.identity)
+        .map_err(|e| aip_wire::process::error_chain(&e))
 }
 
 fn explain_tx(file: Option<&str>, encoding: Option<TextEncoding>) -> ExitCode {

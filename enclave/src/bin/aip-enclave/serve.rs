@@ -82,16 +82,19 @@ pub mod dev {
         pki.root_pem().map_err(|e| e.to_string())
     }
 
-    /// A `[[nitro]]` policy entry for this binary's dev PCRs.
-    pub fn policy() -> Result<String, String> {
+    /// A `[[nitro]]` policy entry for this binary's dev PCRs, pinning `config` if given.
+    pub fn policy(config: Option<&[u8; 32]>) -> Result<String, String> {
         let bank = bank()?;
         let pcr = |i: usize| {
             bank.get(i)
                 .map(hex::encode)
                 .ok_or(format!("PCR{i} missing"))
         };
+        let pin = config.map_or(String::new(), |c| {
+            format!("config = \"{}\"\n", hex::encode(c))
+        });
         Ok(format!(
-            "[[nitro]]\nname = \"aip-enclave dev build\"\npcr0 = \"{}\"\npcr1 = \"{}\"\npcr2 = \"{}\"\n",
+            "[[nitro]]\nname = \"aip-enclave dev build\"\npcr0 = \"{}\"\npcr1 = \"{}\"\npcr2 = \"{}\"\n{pin}",
             pcr(0)?,
             pcr(1)?,
             pcr(2)?
@@ -112,7 +115,7 @@ pub mod dev {
         Err(ABSENT.into())
     }
 
-    pub fn policy() -> Result<String, String> {
+    pub fn policy(_: Option<&[u8; 32]>) -> Result<String, String> {
         Err(ABSENT.into())
     }
 

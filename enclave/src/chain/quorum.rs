@@ -1,0 +1,260 @@
+//! The cluster as a quorum of RPC endpoints (docs/threat-model.md, "A single RPC endpoint is a
+//! single liar"). Every read goes to all configured endpoints at once; at least `quorum` must
+//! answer, and each answer is combined in the direction that cannot hurt the user:
+//!
+//! - a wallet's debits: the union of what the endpoints report, each at its largest amount
+//!   and latest time (an endpoint can only add usage by lying, never hide it);
+//! - "landed": only when a quorum says so; "absent": only when a quorum says so; anything
+//!   else is an error, so nothing is released or confirmed on one endpoint's word;
+//! - the cluster's time (the clock's anchor): the smallest of the quorum's block times;
+//! - a blockhash: the one most endpoints report (a wrong one only delays a payment).
+//!
+//! Transactions are sent to every endpoint.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use futures::future::join_all;
+use solana_hash::Hash;
+
+use super::rpc::{LandedStatus, RpcError, SolanaRpc};
+
+#[derive(Debug, Clone)]
+pub struct RpcQuorum {
+    pub endpoints: Vec<SolanaRpc>,
+    pub quorum: usize,
+    /// Signatures per history page.
+    pub page: usize,
+}
+
+/// A debit of the wallet's tokens on chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Debit {
+    pub signature: String,
+    pub block_time: i64,
+    pub amount: u64,
+}
+
+/// The span of history a reconciliation reads (Unix seconds): after `cutoff`, up to `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub cutoff: i64,
+    pub now: i64,
+}
+
+/// What a history read found: debits newest first, and the newest signature every answering
+/// endpoint had (the cursor the next read starts after).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct History {
+    pub debits: Vec<Debit>,
+    pub newest_common: Option<String>,
+}
+
+impl RpcQuorum {
+    /// Every endpoint's answer to `ask`, or the quorum error when fewer than `quorum` answered.
+    async fn ask_all<'a, T, F, Fut>(
+        &'a self,
+        method: &'static str,
+        ask: F,
+    ) -> Result<Vec<T>, RpcError>
+    where
+        F: Fn(&'a SolanaRpc) -> Fut,
+        Fut: std::future::Future<Output = Result<T, RpcError>>,
+    {
+        let answers = join_all(self.endpoints.iter().map(ask)).await;
+        let mut ok = Vec::with_capacity(answers.len());
+        for (endpoint, answer) in self.endpoints.iter().zip(answers) {
+            match answer {
+                Ok(value) => ok.push(value),
+                Err(error) => tracing::warn!(
+                    endpoint = %format!("{}:{}", endpoint.host, endpoint.port),
+                    method,
+                    error = %aip_wire::process::error_chain(&error),
+                    "an RPC endpoint failed"
+                ),
+            }
+        }
+        if ok.len() < self.quorum {
+            return Err(RpcError::NoQuorum {
+                method,
+                answered: ok.len(),
+                agreeing: ok.len(),
+                quorum: self.quorum,
+            });
+        }
+        Ok(ok)
+    }
+
+    /// The blockhash most endpoints report, with the largest last valid height reported for it.
+    pub async fn latest_blockhash(&self) -> Result<(Hash, u64), RpcError> {
+        let answers = self
+            .ask_all("getLatestBlockhash", SolanaRpc::latest_blockhash)
+            .await?;
+        let mut votes: HashMap<Hash, (usize, u64)> = HashMap::new();
+        for (hash, last_valid) in &answers {
+            let entry = votes.entry(hash.clone()).or_insert((0, 0));
+            entry.0 += 1;
+            entry.1 = entry.1.max(*last_valid);
+        }
+        votes
+            .into_iter()
+            .max_by_key(|(_, (count, last_valid))| (*count, *last_valid))
+            .map(|(hash, (_, last_valid))| (hash, last_valid))
+            .ok_or(RpcError::NoQuorum {
+                method: "getLatestBlockhash",
+                answered: 0,
+                agreeing: 0,
+                quorum: self.quorum,
+            })
+    }
+
+    /// The cluster's time: the smallest block time a quorum reports (Unix seconds).
+    pub async fn block_time(&self) -> Result<i64, RpcError> {
+        let times = self.ask_all("getBlockTime", SolanaRpc::block_time).await?;
+        times.into_iter().min().ok_or(RpcError::NoQuorum {
+            method: "getBlockTime",
+            answered: 0,
+            agreeing: 0,
+            quorum: self.quorum,
+        })
+    }
+
+    /// Sends to every endpoint; the signature if any accepted it.
+    pub async fn send(&self, transaction: &[u8]) -> Result<String, RpcError> {
+        let answers = join_all(self.endpoints.iter().map(|e| e.send(transaction))).await;
+        let mut first_error = None;
+        for answer in answers {
+            match answer {
+                Ok(signature) => return Ok(signature),
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        Err(first_error.unwrap_or(RpcError::NoQuorum {
+            method: "sendTransaction",
+            answered: 0,
+            agreeing: 0,
+            quorum: self.quorum,
+        }))
+    }
+
+    /// Where `signature` stands, when a quorum agrees; an error otherwise.
+    pub async fn status(&self, signature: &str) -> Result<LandedStatus, RpcError> {
+        let answers = self
+            .ask_all("getSignatureStatuses", |e| e.status(signature))
+            .await?;
+        let answered = answers.len();
+        let landed: Vec<&LandedStatus> = answers
+            .iter()
+            .filter(|s| matches!(s, LandedStatus::Landed { .. }))
+            .collect();
+        if landed.len() >= self.quorum {
+            // A failed transaction counts as failed if any endpoint says so (it moved nothing
+            // but its fee either way; "confirmed" needs every landed report to be clean).
+            let failed = landed
+                .iter()
+                .find(|s| matches!(s, LandedStatus::Landed { err: Some(_), .. }));
+            return Ok((*failed.unwrap_or(&landed[0])).clone());
+        }
+        let absent = answered - landed.len();
+        if absent >= self.quorum {
+            return Ok(LandedStatus::Absent);
+        }
+        Err(RpcError::NoQuorum {
+            method: "getSignatureStatuses",
+            answered,
+            agreeing: landed.len().max(absent),
+            quorum: self.quorum,
+        })
+    }
+
+    /// The debits of `mints` from `owner`'s token accounts in the span (`span.cutoff`, now]
+    /// and after `until` (the signature a previous read ended with), paging through the whole
+    /// span on every endpoint. `known` signatures are skipped (already counted).
+    pub async fn debits(
+        &self,
+        owner: &str,
+        mints: &[String],
+        span: Span,
+        until: Option<&str>,
+        known: &HashSet<String>,
+    ) -> Result<History, RpcError> {
+        let lists = self
+            .ask_all("getSignaturesForAddress", |e| {
+                self.history_of(e, owner, span, until)
+            })
+            .await?;
+        let newest_common = lists.first().and_then(|first| {
+            first
+                .iter()
+                .map(|(s, _)| s)
+                .find(|s| lists.iter().all(|l| l.iter().any(|(o, _)| o == *s)))
+                .cloned()
+        });
+        // The union, each signature at the latest time any endpoint reports.
+        let mut seen: BTreeMap<String, i64> = BTreeMap::new();
+        for (signature, time) in lists.iter().flatten() {
+            let at = seen.entry(signature.clone()).or_insert(*time);
+            *at = (*at).max(*time);
+        }
+        let mut debits = Vec::new();
+        for (signature, block_time) in seen {
+            if known.contains(&signature) {
+                continue;
+            }
+            let amounts = self
+                .ask_all("getTransaction", |e| {
+                    e.token_debit(&signature, owner, mints)
+                })
+                .await?;
+            let amount = amounts.into_iter().flatten().max().unwrap_or(0);
+            if amount > 0 {
+                debits.push(Debit {
+                    signature,
+                    block_time,
+                    amount,
+                });
+            }
+        }
+        debits.sort_by_key(|d| std::cmp::Reverse(d.block_time));
+        Ok(History {
+            debits,
+            newest_common,
+        })
+    }
+
+    /// One endpoint's successful transactions naming `owner` after `until` and since
+    /// `cutoff`, newest first, page by page.
+    async fn history_of(
+        &self,
+        endpoint: &SolanaRpc,
+        owner: &str,
+        span: Span,
+        until: Option<&str>,
+    ) -> Result<Vec<(String, i64)>, RpcError> {
+        let mut found = Vec::new();
+        let mut before: Option<String> = None;
+        loop {
+            let page = endpoint
+                .signatures_for_address(owner, self.page, before.as_deref(), until)
+                .await?;
+            let full = page.len() >= self.page;
+            let mut past_cutoff = false;
+            for entry in &page {
+                // An entry without a time is not left out: it counts as made now.
+                let at = entry.block_time.unwrap_or(span.now);
+                if at <= span.cutoff {
+                    past_cutoff = true;
+                    break;
+                }
+                if !entry.failed {
+                    found.push((entry.signature.clone(), at));
+                }
+            }
+            match page.last() {
+                Some(last) if full && !past_cutoff => before = Some(last.signature.clone()),
+                _ => return Ok(found),
+            }
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! A lying Solana RPC endpoint: HTTPS under the devnet CA (so the enclave's TLS accepts it,
+//! as it would accept any real provider the operator configured), forwarding JSON-RPC to a
+//! real devnet endpoint and rewriting the answers its mode says. It plays the RPC provider,
+//! or a host that controls one, in the hostile-host tests.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde_json::{json, Value};
+
+use crate::devnet::{devnet_binary, DevnetCa};
+
+/// What the endpoint does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RpcLie {
+    /// Forwards faithfully.
+    Honest,
+    /// Hides the wallet's history: no signatures, no transactions, every status unknown.
+    HideHistory,
+    /// Closes every connection (an endpoint the host blocks or that is down).
+    Down,
+    /// Answers itself, hiding the history, under a certificate of another CA: a host that
+    /// redirects the egress connection to a server of its own.
+    Impostor,
+}
+
+#[derive(Debug)]
+struct Shared {
+    mode: Mutex<RpcLie>,
+    lies: AtomicUsize,
+    upstream: String,
+    agent: ureq::Agent,
+}
+
+/// A running lying endpoint.
+#[derive(Debug, Clone)]
+pub struct LyingRpc {
+    pub address: SocketAddr,
+    shared: Arc<Shared>,
+}
+
+impl LyingRpc {
+    /// Serves on a free loopback port, forwarding to `upstream` (a devnet URL under `ca`).
+    pub fn start(ca: &DevnetCa, upstream: &str) -> Self {
+        let acceptor = acceptor_under(&ca.dir, "lying-rpc");
+        // Another CA, which the enclave does not trust, for the impostor.
+        let impostor_ca = DevnetCa::in_dir(&ca.dir.join("impostor-ca"));
+        let impostor = acceptor_under(&impostor_ca.dir, "impostor-rpc");
+        let shared = Arc::new(Shared {
+            mode: Mutex::new(RpcLie::Honest),
+            lies: AtomicUsize::new(0),
+            upstream: upstream.to_owned(),
+            agent: ca.agent(),
+        });
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let serving = Arc::clone(&shared);
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                loop {
+                    let Ok((tcp, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let acceptor = match serving.mode() {
+                        RpcLie::Down => {
+                            drop(tcp);
+                            continue;
+                        }
+                        RpcLie::Impostor => impostor.clone(),
+                        RpcLie::Honest | RpcLie::HideHistory => acceptor.clone(),
+                    };
+                    let shared = Arc::clone(&serving);
+                    tokio::spawn(async move {
+                        let Ok(tls) = acceptor.accept(tcp).await else {
+                            return;
+                        };
+                        let service = hyper::service::service_fn(move |request| {
+                            let shared = Arc::clone(&shared);
+                            async move { Ok::<_, Infallible>(answer(&shared, request).await) }
+                        });
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(tls), service)
+                            .await;
+                    });
+                }
+            });
+        });
+        Self { address, shared }
+    }
+
+    pub fn set(&self, mode: RpcLie) {
+        *self.shared.mode.lock().unwrap_or_else(|e| e.into_inner()) = mode;
+    }
+
+    /// Answers rewritten so far.
+    pub fn lies(&self) -> usize {
+        self.shared.lies.load(Ordering::SeqCst)
+    }
+
+    /// `host:port` for configurations.
+    pub fn host_port(&self) -> String {
+        self.address.to_string()
+    }
+}
+
+/// A TLS acceptor with a loopback certificate issued by the CA in `dir` (`aip-devnet ca`).
+fn acceptor_under(dir: &std::path::Path, name: &str) -> tokio_rustls::TlsAcceptor {
+    let name = format!("{name}-{}", std::process::id());
+    let status = std::process::Command::new(devnet_binary())
+        .args(["ca", "--dir"])
+        .arg(dir)
+        .args(["--issue", &name])
+        .status()
+        .expect("run aip-devnet ca --issue");
+    assert!(
+        status.success(),
+        "issuing a certificate under {}",
+        dir.display()
+    );
+    let read = |ext: &str| std::fs::read(dir.join(format!("{name}.{ext}"))).unwrap();
+    let certificate = CertificateDer::from_pem_slice(&read("pem")).unwrap();
+    let key = PrivateKeyDer::from_pem_slice(&read("key")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![certificate], key)
+    .unwrap();
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
+impl Shared {
+    fn mode(&self) -> RpcLie {
+        *self.mode.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+async fn answer(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let forwarding = Arc::clone(shared);
+    let forwarded = request.clone();
+    let upstream: Value = tokio::task::spawn_blocking(move || {
+        forwarding
+            .agent
+            .post(&forwarding.upstream)
+            .send_json(forwarded)
+            .ok()
+            .and_then(|r| r.into_json().ok())
+            .unwrap_or(Value::Null)
+    })
+    .await
+    .unwrap_or(Value::Null);
+    let rewritten = match shared.mode() {
+        RpcLie::HideHistory | RpcLie::Impostor => hide_history(&request, upstream, shared),
+        RpcLie::Honest | RpcLie::Down => upstream,
+    };
+    Response::builder()
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(rewritten.to_string())))
+        .unwrap()
+}
+
+fn hide_history(request: &Value, mut answer: Value, shared: &Shared) -> Value {
+    let lie = match request["method"].as_str() {
+        Some("getSignaturesForAddress") => Some(json!([])),
+        Some("getTransaction") => Some(Value::Null),
+        Some("getSignatureStatuses") => {
+            let count = request["params"][0].as_array().map_or(1, Vec::len);
+            let mut result = answer["result"].clone();
+            result["value"] = Value::Array(vec![Value::Null; count]);
+            Some(result)
+        }
+        _ => None,
+    };
+    if let Some(lie) = lie {
+        shared.lies.fetch_add(1, Ordering::SeqCst);
+        answer["result"] = lie;
+    }
+    answer
+}

@@ -1,0 +1,463 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The host as the attacker (docs/threat-model.md): the real binaries (Lit devnet, Solana
+//! devnet, aip-host, aip-enclave) with a hostile host on the enclave's control channel
+//! (`aip_tests::hostile`) or with root on the host's store. Each test plays one capability
+//! and checks that it gains nothing: on the chain where money is involved, in the host's own
+//! store where secrets are.
+
+use std::time::{Duration, Instant};
+
+use aip_client::device::SessionKey;
+use aip_client::signer::Signer;
+use aip_enclave::state::sealed::{open, StateKey};
+use aip_host::store::BlobStore;
+use aip_tests::lying_rpc::RpcLie;
+use aip_tests::payments::{fresh_address, limits, payment, PayingStack, USDC};
+use aip_tests::service::{Stack, StackOptions};
+use aip_tests::unix_now;
+use aip_wire::payments::PaymentStatus;
+
+const UP: Duration = Duration::from_secs(90);
+
+fn hostile() -> StackOptions {
+    StackOptions {
+        hostile: true,
+        ..StackOptions::default()
+    }
+}
+
+/// A client of `stack` with `api_key` (or none), pinned to `pin`.
+fn client(stack: &Stack, pin: [u8; 32], api_key: Option<&str>) -> Signer {
+    let (cert, key) = stack.client_pem();
+    Signer::new(stack.endpoint(), pin, cert, key, api_key.map(str::to_owned)).unwrap()
+}
+
+/// `POST /v1/agent-keys` for a full key: the status and, on success, the key.
+async fn create_key(signer: &Signer, label: &str) -> (u16, Option<String>) {
+    let body = format!(r#"{{"label":"{label}","scopes":["full"]}}"#);
+    let response = signer
+        .raw("POST", "/v1/agent-keys", Some(body.into_bytes()))
+        .await
+        .unwrap();
+    let key = (response.status == 201).then(|| response.json()["key"].as_str().unwrap().to_owned());
+    (response.status, key)
+}
+
+/// The ledger's entries from `from` on, as the enclave exports them.
+async fn ledger_from(signer: &Signer, from: u64) -> Vec<serde_json::Value> {
+    let export = signer
+        .raw("GET", &format!("/v1/ledger?from={from}"), None)
+        .await
+        .unwrap()
+        .json();
+    export["entries"].as_array().unwrap().clone()
+}
+
+/// The host plants, before the enclave's first boot, a Lit ciphertext of a state key it knows
+/// where earlier builds kept the state key. Lit encryption is public-key, so anyone can make
+/// one. The enclave must not seal anything with that key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planted_state_key_ciphertext_gains_nothing() {
+    let mut stack = Stack::start("planted-key", StackOptions::default());
+    stack.wait_attested(UP).await;
+    stack.stop_host();
+    // A fresh store with the planted ciphertext in it.
+    let store_path = stack.dir.join("store.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", store_path.display()));
+    }
+    let lit = stack.lit.as_ref().unwrap();
+    let conditions = aip_lit::conditions::attested_release(
+        lit.attested_release["actionCid"].as_str().unwrap(),
+        &stack.allowed_sets_sha256,
+    );
+    let known = StateKey::from_bytes(&[0x42; 32]).unwrap();
+    let network_key = aip_lit::NetworkKey::from_hex(&lit.network_public_key).unwrap();
+    let planted = aip_lit::encrypt_for(&network_key, &conditions, known.expose()).unwrap();
+    {
+        let mut store = BlobStore::open(&store_path).unwrap();
+        let record = serde_json::json!({
+            "ciphertext": planted.ciphertext,
+            "data_to_encrypt_hash": planted.data_to_encrypt_hash,
+            "conditions_hash": conditions.hash_hex(),
+        });
+        store
+            .put(
+                "enclave/state-key",
+                None,
+                1,
+                &serde_json::to_vec(&record).unwrap(),
+            )
+            .unwrap();
+    }
+    stack.start_host();
+    let pin = stack.wait_attested(UP).await;
+    let (status, _) = create_key(&client(&stack, pin, Some(&stack.root_api_key)), "op").await;
+    assert_eq!(status, 201);
+    stack.stop_host();
+
+    // Every sealed record the enclave wrote: none opens with the planted key.
+    let store = BlobStore::open(&store_path).unwrap();
+    let mut sealed = 0;
+    for prefix in ["keys/", "ledger/"] {
+        for entry in store.list(prefix).unwrap() {
+            let (version, data) = store.get(&entry.key).unwrap().unwrap();
+            assert!(
+                open(&known, &entry.key, version, &data).is_err(),
+                "{} opens with the key the host planted",
+                entry.key
+            );
+            sealed += 1;
+        }
+    }
+    assert!(
+        sealed >= 3,
+        "the enclave sealed its records ({sealed}): key, ledger entries, head"
+    );
+}
+
+/// The host stores a ledger write durably and drops the reply. The enclave must read the
+/// record back, see its own write, and go on: no stale version wedging every later write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_write_reply_does_not_wedge_the_enclave() {
+    let stack = Stack::start("dropped-reply", hostile());
+    let pin = stack.wait_attested(UP).await;
+    let root = client(&stack, pin, Some(&stack.root_api_key));
+    let hostile = stack.hostile.clone().unwrap();
+    let seq_before = {
+        let (status, _) = create_key(&root, "first").await;
+        assert_eq!(status, 201);
+        root.head().unwrap().seq
+    };
+    for prefix in ["ledger/entry/", "ledger/head", "keys/"] {
+        hostile.mischief(|m| m.drop_write_replies = Some((prefix.to_owned(), 1)));
+        let (status, key) = create_key(&root, prefix).await;
+        assert_eq!(status, 201, "reply to a {prefix} write dropped");
+        // The key that was answered works (its record is durable).
+        let (status, _) = create_key(&client(&stack, pin, key.as_deref()), "by-new").await;
+        assert_eq!(status, 201, "after a dropped {prefix} reply");
+    }
+    assert_eq!(hostile.acted().replies_dropped, 3);
+    // The ledger is whole: every entry once, chained, two per round.
+    let entries = ledger_from(&root, 1).await;
+    assert_eq!(entries.len() as u64, seq_before + 6);
+    for (i, entry) in entries.iter().enumerate() {
+        assert_eq!(entry["seq"], i as u64 + 1);
+    }
+    assert!(stack
+        .host_log()
+        .contains("the answer to a store write was lost"));
+}
+
+/// The host hides every key record from a booting enclave. Earlier builds then let any
+/// operator-certificate holder mint a `full` key; now there is no bootstrap request at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hidden_key_records_at_boot_mint_nothing() {
+    let mut stack = Stack::start("hidden-keys", hostile());
+    let pin = stack.wait_attested(UP).await;
+    let (status, made) = create_key(&client(&stack, pin, Some(&stack.root_api_key)), "op").await;
+    assert_eq!(status, 201);
+    let made = made.unwrap();
+
+    stack.stop_host();
+    let hostile = stack.hostile.clone().unwrap();
+    hostile.mischief(|m| m.hide_prefixes = vec!["keys/".to_owned()]);
+    stack.start_host();
+    let pin = stack.wait_attested(UP).await;
+    assert!(hostile.acted().hidden > 0, "the records were hidden");
+
+    // A certificate holder without a key: refused, nothing recorded.
+    let bare = client(&stack, pin, None);
+    let (status, _) = create_key(&bare, "mint").await;
+    assert_eq!(status, 401);
+    // The hidden key is unknown to this boot (denial of service only)...
+    let (status, _) = create_key(&client(&stack, pin, Some(&made)), "x").await;
+    assert_eq!(status, 401);
+    // ... and the root key the operator already held still works, as it always did.
+    let root = client(&stack, pin, Some(&stack.root_api_key));
+    let (status, _) = create_key(&root, "again").await;
+    assert_eq!(status, 201);
+    let created: Vec<_> = ledger_from(&root, 1)
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "api_key_created")
+        .collect();
+    assert_eq!(created.len(), 2, "only the two root-authorized keys exist");
+}
+
+/// The host answers every time request two days ahead, from before the first payment. A day's
+/// cap must still hold, and the enclave's clock stay within seconds of the chain's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_hints_far_ahead_do_not_reset_the_daily_cap() {
+    let paying = PayingStack::start_options("hostile-time", hostile()).await;
+    let hostile = paying.stack.hostile.clone().unwrap();
+    hostile.mischief(|m| m.time_ahead_ms = 2 * 86_400 * 1000);
+    let recipient = fresh_address();
+    let (_, view) = paying
+        .autonomous(
+            SessionKey::generate(),
+            limits(10 * USDC, Some(20 * USDC)),
+            100 * USDC,
+            100 * USDC,
+            "agent",
+        )
+        .await;
+    for i in 0..2 {
+        let paid = paying
+            .signer
+            .smart_payment(&payment(
+                &view,
+                "agent",
+                &recipient,
+                10 * USDC,
+                &format!("p{i}"),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(paid.status, PaymentStatus::Confirmed);
+    }
+    // Several rounds of hints (the enclave asks every 2 s).
+    let waited = Instant::now();
+    while hostile.acted().times_forged < 4 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "no time requests"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let over = paying
+        .signer
+        .smart_payment(&payment(&view, "agent", &recipient, 10 * USDC, "p2"))
+        .await
+        .unwrap_err();
+    assert_eq!(over.code(), Some("policy_denied"), "{over}");
+    assert!(over.to_string().contains("daily_cap"), "{over}");
+    assert_eq!(
+        paying.usdc_of(&recipient),
+        20 * USDC,
+        "the chain shows the cap"
+    );
+
+    // The enclave's clock, as its newest ledger entry shows it.
+    let (status, _) = create_key(&paying.signer, "clock-probe").await;
+    assert_eq!(status, 201);
+    let seq = paying.signer.head().unwrap().seq;
+    let newest = ledger_from(&paying.signer, seq).await;
+    let at_ms = newest[0]["at_ms"].as_u64().unwrap() as i64;
+    let skew = at_ms - unix_now() * 1000;
+    assert!(
+        skew.abs() < 15_000,
+        "the enclave's clock is {skew} ms off real time"
+    );
+}
+
+/// Pays, waiting while the enclave is still anchoring its clock and reconciling after a start.
+async fn pay_when_ready(
+    paying: &PayingStack,
+    request: &aip_wire::payments::SmartPayment,
+) -> aip_wire::payments::PaymentAnswer {
+    for _ in 0..200 {
+        match paying.signer.smart_payment(request).await {
+            Err(error) if error.code() == Some("unavailable") => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return other.unwrap(),
+        }
+    }
+    panic!("the enclave never became ready to pay");
+}
+
+/// One of the two RPC endpoints (quorum 2 of 2) hides the session wallet's history while the
+/// host hands the enclave a store from before 80 USDC of payments, and dust deposits push the
+/// payments past the first pages of history. The honest endpoint's answer counts: usage is
+/// reconciled to 80 and the day's cap of 100 holds on the chain. With every endpoint down,
+/// payments stop (nothing lands) instead of going on blind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lying_rpc_endpoint_cannot_hide_debits_and_none_stops_payments() {
+    let mut paying = PayingStack::start_options(
+        "lying-rpc",
+        StackOptions {
+            lying_rpc: true,
+            history_page_size: 2,
+            ..StackOptions::default()
+        },
+    )
+    .await;
+    let (_, view) = paying
+        .autonomous(
+            SessionKey::generate(),
+            limits(50 * USDC, Some(100 * USDC)),
+            1000 * USDC,
+            500 * USDC,
+            "agent",
+        )
+        .await;
+    let wallet: solana_address::Address = view.public_key.parse().unwrap();
+    paying.stack.stop_host();
+    let snapshot = paying.stack.dir.join("before-payments.db");
+    paying.stack.snapshot_store(&snapshot);
+    paying.stack.start_host();
+    paying.reconnect().await;
+
+    let recipient = fresh_address();
+    for i in 0..2 {
+        let paid = pay_when_ready(
+            &paying,
+            &payment(
+                &view,
+                "agent",
+                &recipient,
+                40 * USDC,
+                &format!("before-{i}"),
+            ),
+        )
+        .await;
+        assert_eq!(paid.status, PaymentStatus::Confirmed, "{paid:?}");
+    }
+    // Dust: newer history than the payments, more than a page of it.
+    for dust in 1..=5 {
+        paying.rpc().usdc_airdrop(&wallet, dust).unwrap();
+    }
+    let liar = paying.stack.rpc_proxies[1].clone();
+    liar.set(RpcLie::HideHistory);
+
+    paying.stack.stop_host();
+    paying.stack.restore_store(&snapshot);
+    paying.stack.start_host();
+    paying.reconnect_with(false).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let sessions = paying.signer.sessions(Some(&view.id)).await.unwrap();
+        if sessions[0].spent.day == 80 * USDC {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never reconciled: {sessions:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(liar.lies() > 0, "the endpoint did lie");
+    let over = paying
+        .signer
+        .smart_payment(&payment(&view, "agent", &recipient, 30 * USDC, "after-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(over.code(), Some("policy_denied"), "{over}");
+    assert_eq!(paying.usdc_of(&recipient), 80 * USDC);
+
+    // "Landed" needs the quorum: with one endpoint saying every transaction is unknown, a
+    // payment that did land stays submitted (and counted), never confirmed on one word.
+    let unconfirmed = pay_when_ready(
+        &paying,
+        &payment(&view, "agent", &recipient, 10 * USDC, "while-lying"),
+    )
+    .await;
+    assert_eq!(
+        unconfirmed.status,
+        PaymentStatus::Submitted,
+        "{unconfirmed:?}"
+    );
+    assert_eq!(paying.usdc_of(&recipient), 90 * USDC, "it did land");
+
+    // Every endpoint down or blocked, or answered by the host's own server (TLS under a CA
+    // the enclave does not trust): nothing is signed blind.
+    for (lie, cause) in [
+        (RpcLie::Down, "an RPC endpoint failed"),
+        (RpcLie::Impostor, "invalid peer certificate"),
+    ] {
+        for proxy in &paying.stack.rpc_proxies {
+            proxy.set(lie);
+        }
+        let blind = paying
+            .signer
+            .smart_payment(&payment(
+                &view,
+                "agent",
+                &recipient,
+                5 * USDC,
+                &format!("blind-{lie:?}"),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(blind.code(), Some("chain_unavailable"), "{lie:?}: {blind}");
+        assert_eq!(
+            paying.usdc_of(&recipient),
+            90 * USDC,
+            "{lie:?}: nothing landed"
+        );
+        let log = paying.stack.host_log();
+        assert!(log.contains(cause), "{lie:?}: the cause is logged");
+    }
+
+    // Honest again: the cap's last 10 pays, and that is all.
+    for proxy in &paying.stack.rpc_proxies {
+        proxy.set(RpcLie::Honest);
+    }
+    let last = pay_when_ready(
+        &paying,
+        &payment(&view, "agent", &recipient, 10 * USDC, "after-2"),
+    )
+    .await;
+    assert_eq!(last.status, PaymentStatus::Confirmed, "{last:?}");
+    let beyond = paying
+        .signer
+        .smart_payment(&payment(&view, "agent", &recipient, USDC, "after-3"))
+        .await
+        .unwrap_err();
+    assert_eq!(beyond.code(), Some("policy_denied"), "{beyond}");
+    assert_eq!(
+        paying.usdc_of(&recipient),
+        100 * USDC,
+        "the cap held on chain"
+    );
+}
+
+/// The host rewrites the enclave's configuration (on SEV-SNP it writes it; here it swaps the
+/// operator CA for its own and the RPC endpoints for its own). The configuration's digest is
+/// bound in the evidence and the policy pins its identity: the Lit nodes refuse the release,
+/// the enclave never obtains its state key and never serves, and the log says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rewritten_configuration_gets_no_state_key() {
+    let mut stack = Stack::start("rewritten-config", StackOptions::default());
+    stack.wait_attested(UP).await;
+    stack.stop_host();
+    let path = stack.dir.join("enclave.toml");
+    let honest = std::fs::read_to_string(&path).unwrap();
+    let hosts_ca = aip_client::tls::OperatorCa::generate("the host's own CA").unwrap();
+    let rewritten = honest.replacen(
+        stack.operator.certificate_pem().trim(),
+        hosts_ca.certificate_pem().trim(),
+        1,
+    );
+    assert_ne!(rewritten, honest);
+    std::fs::write(&path, rewritten).unwrap();
+    stack.start_host();
+    let deadline = Instant::now() + UP;
+    let log = loop {
+        let log = stack.host_log();
+        if log.contains("boot failed; not serving") && log.contains("\"stage\":\"state_key\"") {
+            break log;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the enclave did not stop:\n{log}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert!(
+        log.contains("configuration not allowed by policy entry"),
+        "the refusal names the cause:\n{log}"
+    );
+    // Nothing serves: the attested fetch finds no enclave.
+    let verifier = aip_attestation::Verifier::new()
+        .unwrap()
+        .trust_dev_root(stack.dev_root_pem.as_bytes())
+        .unwrap();
+    let fetched = aip_attestation::fetch::fetch(
+        &stack.endpoint(),
+        Some(stack.client_pem()),
+        &verifier,
+        None,
+        unix_now() as u64,
+    )
+    .await;
+    assert!(fetched.is_err());
+}
