@@ -159,6 +159,13 @@ impl MeasuredConfig {
     }
 }
 
+/// Whether an address list names one address twice (a node or endpoint counted twice would
+/// count twice towards a threshold or a quorum).
+fn lists_twice(list: &[String]) -> bool {
+    let distinct: std::collections::BTreeSet<&String> = list.iter().collect();
+    distinct.len() != list.len()
+}
+
 fn host_port(text: &str) -> Option<(&str, u16)> {
     let (host, port) = text.rsplit_once(':')?;
     let port = u16::from_str(port).ok().filter(|p| *p != 0)?;
@@ -220,10 +227,7 @@ impl EnclaveConfig {
                 return invalid(format!("lit.nodes entry {node:?} is not host:port"));
             }
         }
-        let mut sorted = lit.nodes.clone();
-        sorted.sort();
-        sorted.dedup();
-        if sorted.len() != lit.nodes.len() {
+        if lists_twice(&lit.nodes) {
             return invalid("lit.nodes lists a node twice".into());
         }
         if lit.action_cid.is_empty() || !lit.action_cid.bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -249,10 +253,7 @@ impl EnclaveConfig {
             if let Some(bad) = solana.rpc.iter().find(|r| host_port(r).is_none()) {
                 return invalid(format!("solana.rpc entry {bad:?} is not host:port"));
             }
-            let mut distinct = solana.rpc.clone();
-            distinct.sort();
-            distinct.dedup();
-            if distinct.len() != solana.rpc.len() {
+            if lists_twice(&solana.rpc) {
                 return invalid("solana.rpc lists an endpoint twice".into());
             }
             if solana.rpc_quorum < 2 || solana.rpc_quorum > solana.rpc.len() {

@@ -1,13 +1,13 @@
 //! The hostile host, on the control channel: a proxy between the enclave and `aip-host`'s
 //! control socket that speaks the real protocol (aip-wire control frames) and misbehaves on
-//! purpose, as an operator with root on the host could. It records every write it forwards,
-//! so a test can replay any older version of any blob, and it can hide records, drop the reply
-//! to a write that the store did make durable, and answer time requests with any time.
+//! purpose, as an operator with root on the host could: it hides records, drops the reply to
+//! a write that the store did make durable, and answers time requests with any time. (Older
+//! versions of blobs are replayed in the store itself, as a host with root does: see
+//! `hostile_host.rs`.)
 //!
 //! It runs on a thread of its own (its own runtime), so it keeps serving while a test blocks
 //! and across restarts of the host and the enclave.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -18,8 +18,6 @@ use aip_wire::{Endpoint, Listener, Stream};
 /// What the hostile host does; change it at any time through [`HostileControl::mischief`].
 #[derive(Debug, Default)]
 pub struct Mischief {
-    /// Get answers these (version, bytes) for these keys instead of the store's.
-    pub replay: HashMap<String, (u64, Vec<u8>)>,
     /// Records under these prefixes are missing from Get and List.
     pub hide_prefixes: Vec<String>,
     /// The next `n` writes under the prefix reach the store, and the reply is dropped (the
@@ -29,18 +27,9 @@ pub struct Mischief {
     pub time_ahead_ms: u64,
 }
 
-/// One write the proxy forwarded and the store accepted.
-#[derive(Debug, Clone)]
-pub struct Written {
-    pub key: String,
-    pub version: u64,
-    pub data: Vec<u8>,
-}
-
 /// Counts of what the hostile host did, for assertions that it really acted.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Acted {
-    pub replayed: usize,
     pub hidden: usize,
     pub replies_dropped: usize,
     pub times_forged: usize,
@@ -49,7 +38,6 @@ pub struct Acted {
 #[derive(Debug, Default)]
 struct Shared {
     mischief: Mischief,
-    history: Vec<Written>,
     acted: Acted,
 }
 
@@ -107,15 +95,6 @@ impl HostileControl {
         )
     }
 
-    /// Every write forwarded so far, oldest first.
-    pub fn history(&self) -> Vec<Written> {
-        self.shared
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .history
-            .clone()
-    }
-
     pub fn acted(&self) -> Acted {
         self.shared.lock().unwrap_or_else(|e| e.into_inner()).acted
     }
@@ -135,13 +114,6 @@ fn plan(request: &ControlRequest, shared: &Mutex<Shared>) -> Plan {
     let hidden = |key: &str| mischief.hide_prefixes.iter().any(|p| key.starts_with(p));
     match request {
         ControlRequest::Get { key } => {
-            if let Some((version, data)) = mischief.replay.get(key) {
-                acted.replayed += 1;
-                return Plan::Answer(ControlResponse::Found {
-                    version: *version,
-                    data: data.clone(),
-                });
-            }
             if hidden(key) {
                 acted.hidden += 1;
                 return Plan::Answer(ControlResponse::Missing);
@@ -209,23 +181,6 @@ async fn relay(
                 else {
                     return Ok(());
                 };
-                if let (
-                    ControlRequest::Put {
-                        key, version, data, ..
-                    },
-                    ControlResponse::Stored { .. },
-                ) = (&request, &response)
-                {
-                    shared
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .history
-                        .push(Written {
-                            key: key.clone(),
-                            version: *version,
-                            data: data.clone(),
-                        });
-                }
                 if drop_reply {
                     // The write is durable in the store; the enclave never hears so.
                     return Ok(());

@@ -206,6 +206,23 @@ impl PayingStack {
             .unwrap();
     }
 
+    /// Pays, waiting while the enclave is still anchoring its clock and reconciling after a
+    /// start (`unavailable`).
+    pub async fn pay_when_ready(
+        &self,
+        request: &SmartPayment,
+    ) -> aip_wire::payments::PaymentAnswer {
+        for _ in 0..200 {
+            match self.signer.smart_payment(request).await {
+                Err(error) if error.code() == Some("unavailable") => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                other => return other.unwrap(),
+            }
+        }
+        panic!("the enclave never became ready to pay");
+    }
+
     /// USDC (base units) in `owner`'s associated token account.
     pub fn usdc_of(&self, owner: &Address) -> u64 {
         let account = associated_token_address(owner, &USDC_MAINNET_MINT, TokenProgram::Token);

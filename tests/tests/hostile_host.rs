@@ -251,22 +251,6 @@ async fn time_hints_far_ahead_do_not_reset_the_daily_cap() {
     );
 }
 
-/// Pays, waiting while the enclave is still anchoring its clock and reconciling after a start.
-async fn pay_when_ready(
-    paying: &PayingStack,
-    request: &aip_wire::payments::SmartPayment,
-) -> aip_wire::payments::PaymentAnswer {
-    for _ in 0..200 {
-        match paying.signer.smart_payment(request).await {
-            Err(error) if error.code() == Some("unavailable") => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            other => return other.unwrap(),
-        }
-    }
-    panic!("the enclave never became ready to pay");
-}
-
 /// One of the two RPC endpoints (quorum 2 of 2) hides the session wallet's history while the
 /// host hands the enclave a store from before 80 USDC of payments, and dust deposits push the
 /// payments past the first pages of history. The honest endpoint's answer counts: usage is
@@ -301,17 +285,15 @@ async fn a_lying_rpc_endpoint_cannot_hide_debits_and_none_stops_payments() {
 
     let recipient = fresh_address();
     for i in 0..2 {
-        let paid = pay_when_ready(
-            &paying,
-            &payment(
+        let paid = paying
+            .pay_when_ready(&payment(
                 &view,
                 "agent",
                 &recipient,
                 40 * USDC,
                 &format!("before-{i}"),
-            ),
-        )
-        .await;
+            ))
+            .await;
         assert_eq!(paid.status, PaymentStatus::Confirmed, "{paid:?}");
     }
     // Dust: newer history than the payments, more than a page of it.
@@ -345,11 +327,15 @@ async fn a_lying_rpc_endpoint_cannot_hide_debits_and_none_stops_payments() {
 
     // "Landed" needs the quorum: with one endpoint saying every transaction is unknown, a
     // payment that did land stays submitted (and counted), never confirmed on one word.
-    let unconfirmed = pay_when_ready(
-        &paying,
-        &payment(&view, "agent", &recipient, 10 * USDC, "while-lying"),
-    )
-    .await;
+    let unconfirmed = paying
+        .pay_when_ready(&payment(
+            &view,
+            "agent",
+            &recipient,
+            10 * USDC,
+            "while-lying",
+        ))
+        .await;
     assert_eq!(
         unconfirmed.status,
         PaymentStatus::Submitted,
@@ -391,11 +377,9 @@ async fn a_lying_rpc_endpoint_cannot_hide_debits_and_none_stops_payments() {
     for proxy in &paying.stack.rpc_proxies {
         proxy.set(RpcLie::Honest);
     }
-    let last = pay_when_ready(
-        &paying,
-        &payment(&view, "agent", &recipient, 10 * USDC, "after-2"),
-    )
-    .await;
+    let last = paying
+        .pay_when_ready(&payment(&view, "agent", &recipient, 10 * USDC, "after-2"))
+        .await;
     assert_eq!(last.status, PaymentStatus::Confirmed, "{last:?}");
     let beyond = paying
         .signer
@@ -460,4 +444,78 @@ async fn a_rewritten_configuration_gets_no_state_key() {
     )
     .await;
     assert!(fetched.is_err());
+}
+
+/// The host rolls back one blob only: a session key's account record, to its sealed version
+/// from before 80 USDC of payments, while the ledger stays current (so a backend that kept
+/// the ledger head sees nothing wrong). Records cannot be relabelled (the version is in the
+/// AAD), but an old record at its own old version opens. The chain reconciliation restores
+/// the usage: the day's cap of 100 holds on chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_account_record_rolled_back_alone_is_reconciled_with_the_chain() {
+    let mut paying = PayingStack::start("one-blob").await;
+    let (_, view) = paying
+        .autonomous(
+            SessionKey::generate(),
+            limits(50 * USDC, Some(100 * USDC)),
+            1000 * USDC,
+            500 * USDC,
+            "agent",
+        )
+        .await;
+    let record = format!("session-keys/{}", view.id);
+    let store_path = paying.stack.dir.join("store.db");
+    let (old_version, old_bytes) = BlobStore::open(&store_path)
+        .unwrap()
+        .get(&record)
+        .unwrap()
+        .unwrap();
+    let recipient = fresh_address();
+    for i in 0..2 {
+        let paid = paying
+            .pay_when_ready(&payment(
+                &view,
+                "agent",
+                &recipient,
+                40 * USDC,
+                &format!("p{i}"),
+            ))
+            .await;
+        assert_eq!(paid.status, PaymentStatus::Confirmed);
+    }
+    paying.stack.stop_host();
+    let rolled = rusqlite::Connection::open(&store_path)
+        .unwrap()
+        .execute(
+            "UPDATE blobs SET version = ?1, data = ?2 WHERE key = ?3",
+            rusqlite::params![old_version as i64, old_bytes, record],
+        )
+        .unwrap();
+    assert_eq!(rolled, 1);
+    paying.stack.start_host();
+    paying.reconnect().await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let sessions = paying.signer.sessions(Some(&view.id)).await.unwrap();
+        if sessions[0].spent.day == 80 * USDC {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never reconciled: {sessions:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let over = paying
+        .signer
+        .smart_payment(&payment(&view, "agent", &recipient, 30 * USDC, "over"))
+        .await
+        .unwrap_err();
+    assert_eq!(over.code(), Some("policy_denied"), "{over}");
+    let last = paying
+        .pay_when_ready(&payment(&view, "agent", &recipient, 20 * USDC, "last"))
+        .await;
+    assert_eq!(last.status, PaymentStatus::Confirmed);
+    assert_eq!(
+        paying.usdc_of(&recipient),
+        100 * USDC,
+        "the cap held on chain"
+    );
 }

@@ -515,7 +515,7 @@ async fn crash_mid_payment_then_retry_and_no_key_in_memory() {
         4 * USDC,
         "the reservation survived the crash"
     );
-    let paid = pay_when_ready(&paying, &request).await;
+    let paid = paying.pay_when_ready(&request).await;
     assert_eq!(paid.status, PaymentStatus::Confirmed, "{paid:?}");
     let again = paying.signer.smart_payment(&request).await.unwrap();
     assert_eq!(again.signature, paid.signature);
@@ -562,17 +562,15 @@ async fn rollback_is_reconciled_with_the_chain() {
 
     let recipient = fresh_address();
     for (i, amount) in [40, 40].into_iter().enumerate() {
-        let paid = pay_when_ready(
-            &paying,
-            &payment(
+        let paid = paying
+            .pay_when_ready(&payment(
                 &view,
                 "agent",
                 &recipient,
                 amount * USDC,
                 &format!("before-{i}"),
-            ),
-        )
-        .await;
+            ))
+            .await;
         assert_eq!(paid.status, PaymentStatus::Confirmed, "{paid:?}");
     }
     assert_eq!(paying.usdc_of(&recipient), 80 * USDC);
@@ -607,11 +605,9 @@ async fn rollback_is_reconciled_with_the_chain() {
         "policy_denied",
         "80 on chain + 30 exceeds the daily 100"
     );
-    let last = pay_when_ready(
-        &paying,
-        &payment(&view, "agent", &recipient, 20 * USDC, "after-2"),
-    )
-    .await;
+    let last = paying
+        .pay_when_ready(&payment(&view, "agent", &recipient, 20 * USDC, "after-2"))
+        .await;
     assert_eq!(last.status, PaymentStatus::Confirmed);
     assert_eq!(
         paying.usdc_of(&recipient),
@@ -626,20 +622,4 @@ async fn rollback_is_reconciled_with_the_chain() {
         .autonomy
         .unwrap();
     assert_eq!(autonomy.committed, 100 * USDC);
-}
-
-/// Pays, waiting while the enclave is still reconciling after a start.
-async fn pay_when_ready(
-    paying: &PayingStack,
-    request: &aip_wire::payments::SmartPayment,
-) -> aip_wire::payments::PaymentAnswer {
-    for _ in 0..100 {
-        match paying.signer.smart_payment(request).await {
-            Err(error) if error.code() == Some("unavailable") => {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-            other => return other.unwrap(),
-        }
-    }
-    panic!("the enclave never became ready to pay");
 }
