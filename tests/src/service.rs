@@ -72,6 +72,30 @@ pub fn binaries() -> Binaries {
     binaries
 }
 
+/// The first of `count` consecutive ports free on loopback now (Lit nodes listen on a base
+/// port and the next ones, so a restarted network keeps its addresses).
+fn consecutive_free_ports(count: u16) -> u16 {
+    for _ in 0..100 {
+        let first = free_port().port();
+        if first.checked_add(count).is_none() {
+            continue;
+        }
+        let all_free = (1..count).all(|i| TcpListener::bind(("127.0.0.1", first + i)).is_ok());
+        if all_free {
+            return first;
+        }
+    }
+    panic!("no {count} consecutive free ports on loopback");
+}
+
+/// The stack's Lit network on ports from `port_base`, with `extra` arguments (faults).
+fn start_lit(dir: &Path, port_base: u16, extra: &[&str]) -> LitDevnet {
+    let base = port_base.to_string();
+    let mut args = vec!["--port-base", base.as_str()];
+    args.extend_from_slice(extra);
+    LitDevnet::start_attested(dir, &args)
+}
+
 fn free_port() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -137,6 +161,7 @@ pub struct Stack {
     pub lit: Option<LitDevnet>,
     /// The CA the devnets serve HTTPS under (the enclave's egress trusts it).
     pub devnet_ca: DevnetCa,
+    lit_port_base: u16,
     pub solana: Option<SolanaDevnet>,
     host: Option<Child>,
     pub public: SocketAddr,
@@ -171,7 +196,8 @@ impl Stack {
         std::fs::write(dir.join("dev-root.pem"), &dev_root_pem).unwrap();
         // The Lit network first (the configuration names its nodes); its measurement policy,
         // which pins the configuration's identity, is written once the configuration is.
-        let lit = LitDevnet::start_attested(&dir, options.lit_args);
+        let lit_port_base = consecutive_free_ports(3);
+        let lit = start_lit(&dir, lit_port_base, options.lit_args);
         let operator = OperatorCa::generate("stack operator").unwrap();
         let root_api_key = aip_wire::api_key::generate();
         let client = operator
@@ -269,6 +295,7 @@ impl Stack {
             dir,
             lit: Some(lit),
             devnet_ca,
+            lit_port_base,
             solana,
             host: None,
             public,
@@ -340,6 +367,12 @@ impl Stack {
     /// Stops the whole Lit network (every node down).
     pub fn stop_lit(&mut self) {
         self.lit = None;
+    }
+
+    /// Starts the Lit network again: the same nodes (key shares, ports), no faults.
+    pub fn restart_lit(&mut self) {
+        self.lit = None;
+        self.lit = Some(start_lit(&self.dir, self.lit_port_base, &[]));
     }
 
     pub fn endpoint(&self) -> Endpoint {

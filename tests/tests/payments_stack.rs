@@ -406,7 +406,8 @@ async fn concurrent_payments_hold_the_cap_approval_and_expiry() {
 
 /// Lit faults: with one of three nodes down the payment is signed; with a node sending
 /// wrong shares the bad share is excluded and the payment is signed; with the network gone
-/// the answer is lit_threshold_unmet and the reservation is released.
+/// the answer is lit_threshold_unmet and the reservation is released; when it returns, a
+/// retry of that payment pays once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lit_faults() {
     for (name, faults) in [
@@ -453,6 +454,22 @@ async fn lit_faults() {
         let key_view = paying.signer.session_key(&view.id).await.unwrap();
         assert_eq!(key_view.autonomy.unwrap().committed, 3 * USDC);
         assert_eq!(paying.usdc_of(&recipient), 3 * USDC);
+
+        // The network comes back: a retry of the same payment (same idempotency key) pays,
+        // once, with one live reservation (earlier builds reserved again and then tried to
+        // sign the released first reservation, failing and leaking the second).
+        paying.stack.restart_lit();
+        let retried = paying
+            .signer
+            .smart_payment(&payment(&view, "agent", &recipient, 4 * USDC, "two"))
+            .await
+            .unwrap();
+        assert_eq!(retried.status, PaymentStatus::Confirmed, "{retried:?}");
+        assert_eq!(paying.usdc_of(&recipient), 7 * USDC);
+        let sessions = paying.signer.sessions(Some(&view.id)).await.unwrap();
+        assert_eq!(sessions[0].spent.day, 7 * USDC, "each payment counted once");
+        let key_view = paying.signer.session_key(&view.id).await.unwrap();
+        assert_eq!(key_view.autonomy.unwrap().committed, 7 * USDC);
     }
 }
 

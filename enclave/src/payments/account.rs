@@ -38,6 +38,10 @@ pub struct Account {
     /// endpoint had it): the next round reads only what came after.
     #[serde(default)]
     pub chain_cursor: Option<String>,
+    /// Every session's payments together, against the limits the user signed
+    /// (`super::key_usage`).
+    #[serde(default)]
+    pub key_usage: crate::policy::Usage,
 }
 
 /// The user's autonomous delegation: the Lit ciphertext of the session key and its bounds.
@@ -69,17 +73,6 @@ pub struct AgentSession {
 impl Account {
     pub fn record_name(id: &str) -> String {
         format!("{ACCOUNT_PREFIX}{id}")
-    }
-
-    /// The usage holding `payment`'s reservation (in `agent`'s session) and that reservation.
-    pub fn reservation_of(
-        &mut self,
-        agent: &str,
-        payment: &str,
-    ) -> Option<(&mut crate::policy::Usage, crate::policy::ReservationId)> {
-        let usage = &mut self.sessions.get_mut(agent)?.state.usage;
-        let id = usage.for_payment(payment)?.id;
-        Some((usage, id))
     }
 
     /// The delegation, if it still allows autonomous signing of `amount` at `now`.

@@ -16,7 +16,7 @@ use super::payer::{Payer, PAYMENT_COMPUTE_UNITS};
 use super::record::{payment_id, request_sha256, save, PaymentRecord, Stage};
 use super::settle::{finish_signed, release_unsigned};
 use crate::api::state::ApiState;
-use crate::policy::{Approval, ReserveError, SpendState, UnixSeconds};
+use crate::policy::{Approval, SpendState, UnixSeconds};
 use crate::solana::{
     FeePayer, Message, Signable, SigningKeypair, TokenPayment, TokenProgram, Transaction,
 };
@@ -289,22 +289,7 @@ pub(super) async fn reserve_and_continue(
     let (id, agent, amount) = (record.id.clone(), record.agent_id.clone(), record.amount);
     let reserved = update_account(state, &record.session_key_id, |account| {
         let autonomous = account.autonomy_for(amount, at).is_some();
-        let session =
-            account
-                .sessions
-                .get_mut(&agent)
-                .ok_or_else(|| PaymentError::UnknownSession {
-                    key: account.id.clone(),
-                    agent: agent.clone(),
-                })?;
-        match session.state.reserve(signable, at, approval, Some(&id)) {
-            Ok(_) => {}
-            Err(ReserveError::Denied(denial)) => return Err(PaymentError::Denied(denial)),
-            Err(ReserveError::ApprovalRequired { threshold, .. }) => {
-                return Err(PaymentError::ApprovalNeeded { threshold })
-            }
-            Err(_) => return Err(PaymentError::Internal("the reservation failed")),
-        }
+        account.reserve(&agent, signable, at, approval, &id)?;
         if autonomous {
             if let Some(delegation) = account.delegation.as_mut() {
                 delegation.committed = delegation.committed.saturating_add(amount);

@@ -111,6 +111,7 @@ pub async fn register(
         delegation: None,
         sessions: Default::default(),
         chain_cursor: None,
+        key_usage: Default::default(),
     };
     state
         .accounts
@@ -250,6 +251,7 @@ pub async fn revoke(state: &ApiState, id: &str) -> Result<Revoked, PaymentError>
             .values_mut()
             .map(|s| s.state.revoke(revoked_at).len())
             .sum();
+        account.key_usage.release_unsigned();
         Ok((revoked_at, released))
     })
     .await?;

@@ -8,6 +8,7 @@ pub mod analytics;
 pub mod device;
 pub mod error;
 pub mod flow;
+pub mod key_usage;
 pub mod keys;
 pub mod payer;
 pub mod reconcile;

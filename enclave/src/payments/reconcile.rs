@@ -43,6 +43,7 @@ async fn reconcile_account(state: &ApiState, id: &str) -> Result<usize, PaymentE
         .sessions
         .values()
         .flat_map(|s| s.state.usage.records())
+        .chain(account.key_usage.records())
         .filter_map(|r| r.state.signature().map(str::to_owned))
         .collect();
     let now = now(state);
@@ -71,6 +72,14 @@ async fn reconcile_account(state: &ApiState, id: &str) -> Result<usize, PaymentE
         let mut added = Vec::new();
         for debit in &history.debits {
             let mut counted = false;
+            if !account.key_usage.knows_signature(&debit.signature) {
+                account.key_usage.record_observed(
+                    debit.amount,
+                    UnixSeconds(debit.block_time),
+                    debit.signature.clone(),
+                );
+                counted = true;
+            }
             for session in account.sessions.values_mut() {
                 if !session.state.usage.knows_signature(&debit.signature) {
                     session.state.usage.record_observed(

@@ -83,6 +83,12 @@ pub async fn create(state: &ApiState, request: CreateSession) -> Result<SessionV
                 request.agent_id, live.id
             )));
         }
+        // A session that replaces an ended one for the same agent keeps its spending: its
+        // windows do not restart because the operator re-created the session.
+        let mut session = session.clone();
+        if let Some(ended) = account.sessions.get(&request.agent_id) {
+            session.state.usage = ended.state.usage.clone();
+        }
         account
             .sessions
             .insert(request.agent_id.clone(), session.clone());

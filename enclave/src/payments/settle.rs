@@ -24,16 +24,14 @@ pub(super) async fn release_unsigned(
 ) -> Result<(), PaymentError> {
     let (id, agent, amount) = (record.id.clone(), record.agent_id.clone(), record.amount);
     update_account(state, &record.session_key_id, |account| {
-        if let Some((usage, reservation)) = account.reservation_of(&agent, &id) {
+        account.with_reservations(&agent, &id, |usage, reservation| {
             match usage.release(reservation, ReleaseProof::NeverSigned) {
-                Ok(()) | Err(UsageError::AlreadyReleased(_)) => {}
-                Err(_) => {
-                    return Err(PaymentError::Internal(
-                        "a signed reservation cannot be released as never signed",
-                    ))
-                }
+                Ok(()) | Err(UsageError::AlreadyReleased(_)) => Ok(()),
+                Err(_) => Err(PaymentError::Internal(
+                    "a signed reservation cannot be released as never signed",
+                )),
             }
-        }
+        })?;
         if let Some(delegation) = account.delegation.as_mut() {
             if delegation.in_flight.remove(&id) {
                 delegation.committed = delegation.committed.saturating_sub(amount);
@@ -81,28 +79,26 @@ pub(super) async fn finish_signed(
                     "this exact transaction was already signed for another payment; nothing was signed again".into(),
                 ));
             }
-            let reservation = session
-                .state
-                .usage
-                .for_payment(&id)
-                .ok_or(PaymentError::Internal("the payment has no reservation"))?;
-            match &reservation.state {
-                SpendState::Reserved => {
-                    let reservation = reservation.id;
-                    session
-                        .state
-                        .mark_signed(reservation, signature.clone(), last_valid)
-                        .map_err(|_| PaymentError::Internal("marking the reservation signed"))
-                }
-                SpendState::Signed { signature: s, .. } if *s == signature => Ok(()),
-                SpendState::Released { .. } => Err(PaymentError::Denied(Denial {
-                    rule: Rule::Revoked,
-                    detail: "the session key was revoked while this payment was in flight; the signature was discarded".into(),
-                })),
-                _ => Err(PaymentError::Internal(
-                    "the reservation holds another signature",
-                )),
+            if session.state.usage.for_payment(&id).is_none() {
+                return Err(PaymentError::Internal("the payment has no reservation"));
             }
+            account
+                .with_reservations(&agent, &id, |usage, reservation| {
+                    match usage.get(reservation).map(|r| &r.state) {
+                        Some(SpendState::Reserved) => usage
+                            .mark_signed(reservation, signature.clone(), last_valid)
+                            .map_err(|_| PaymentError::Internal("marking the reservation signed")),
+                        Some(SpendState::Signed { signature: s, .. }) if *s == signature => Ok(()),
+                        Some(SpendState::Released { .. }) => Err(PaymentError::Denied(Denial {
+                            rule: Rule::Revoked,
+                            detail: "the session key was revoked while this payment was in flight; the signature was discarded".into(),
+                        })),
+                        _ => Err(PaymentError::Internal(
+                            "the reservation holds another signature",
+                        )),
+                    }
+                })
+                .map(|_| ())
         })
         .await;
     if let Err(PaymentError::TransactionChanged(reason)) = marked {
@@ -194,11 +190,11 @@ pub(super) async fn submit(
 async fn confirm(state: &ApiState, record: &PaymentRecord) -> Result<(), PaymentError> {
     let (id, agent) = (record.id.clone(), record.agent_id.clone());
     update_account(state, &record.session_key_id, |account| {
-        if let Some((usage, reservation)) = account.reservation_of(&agent, &id) {
+        account.with_reservations(&agent, &id, |usage, reservation| {
             usage
                 .confirm(reservation)
-                .map_err(|_| PaymentError::Internal("confirming the reservation"))?;
-        }
+                .map_err(|_| PaymentError::Internal("confirming the reservation"))
+        })?;
         if let Some(delegation) = account.delegation.as_mut() {
             delegation.in_flight.remove(&id);
         }

@@ -196,10 +196,13 @@ impl Usage {
             .any(|r| r.state.signature() == Some(signature))
     }
 
-    /// The reservation made for `payment`, if any.
+    /// The reservation made for `payment`, if any: the latest one. A payment holds at most one
+    /// live reservation; an earlier one was released (nothing signed) before a retry made the
+    /// next, so the latest is the one to sign, confirm or release.
     pub fn for_payment(&self, payment: &str) -> Option<&SpendRecord> {
         self.records
             .iter()
+            .rev()
             .find(|r| r.payment.as_deref() == Some(payment))
     }
 
