@@ -14,6 +14,7 @@ fn keys_authenticate_by_scope_and_refuse_everything_else() {
         "backend",
         BTreeSet::from([Scope::CreatePayments]),
         RateLimit::DEFAULT,
+        None,
         1,
     )
     .unwrap();
@@ -21,6 +22,7 @@ fn keys_authenticate_by_scope_and_refuse_everything_else() {
         "operator",
         BTreeSet::from([Scope::Full]),
         RateLimit::DEFAULT,
+        None,
         2,
     )
     .unwrap();
@@ -101,7 +103,7 @@ fn keys_authenticate_by_scope_and_refuse_everything_else() {
 #[test]
 fn issuing_needs_scopes_and_a_sane_rate() {
     assert_eq!(
-        issue("x", BTreeSet::new(), RateLimit::DEFAULT, 0).unwrap_err(),
+        issue("x", BTreeSet::new(), RateLimit::DEFAULT, None, 0).unwrap_err(),
         KeyError::NoScopes
     );
     assert!(matches!(
@@ -112,6 +114,7 @@ fn issuing_needs_scopes_and_a_sane_rate() {
                 burst: 0,
                 per_minute: 1
             },
+            None,
             0
         ),
         Err(KeyError::Rate(_))

@@ -657,3 +657,65 @@ fn intents_parse_from_json_and_refuse_unknown_fields() {
     extra["max_per_year"] = serde_json::json!(1);
     assert!(serde_json::from_value::<Intent>(extra).is_err());
 }
+
+/// Denials speak the user's units (dollars for USDC) and carry the base-unit figures.
+#[test]
+fn denials_name_dollars_windows_and_figures() {
+    use aip_enclave::policy::{in_user_units, Asset, Figures};
+    let intent = usdc_intent();
+    let cap = intent.caps.windows.day.unwrap();
+    let spent = cap - USDC / 2;
+    let usage = usage_with(&[(spent, T0)]);
+    let Decision::Deny(denial) = decide(&intent, &usage, &usdc(USDC), T0, Approval::None) else {
+        panic!("over the daily cap")
+    };
+    assert_eq!(denial.rule, Rule::DailyCap);
+    assert_eq!(
+        denial.detail,
+        format!(
+            "{} spent today + $1 exceeds the {} daily cap",
+            in_user_units(&intent.asset, u128::from(spent)),
+            in_user_units(&intent.asset, u128::from(cap))
+        )
+    );
+    assert_eq!(
+        denial.figures,
+        Some(Figures {
+            amount: USDC,
+            spent: Some(spent),
+            cap,
+            window: Some("day".into()),
+        })
+    );
+    let per_tx = intent.caps.per_transaction;
+    let Decision::Deny(denial) = decide(
+        &intent,
+        &Usage::default(),
+        &usdc(per_tx + 1),
+        T0,
+        Approval::None,
+    ) else {
+        panic!("over the per-transaction cap")
+    };
+    assert_eq!(denial.rule, Rule::PerTransactionCap);
+    assert!(
+        denial.detail.ends_with("per-payment cap"),
+        "{}",
+        denial.detail
+    );
+    assert_eq!(denial.figures.unwrap().window, None);
+    let tokens = |decimals| Asset::Tokens {
+        mints: vec![],
+        decimals,
+    };
+    for (asset, units, text) in [
+        (tokens(6), 15_000_000u128, "$15"),
+        (tokens(6), 15_250_000, "$15.25"),
+        (tokens(6), 1, "$0.000001"),
+        (tokens(6), 0, "$0"),
+        (tokens(2), 1_005, "10.05 tokens"),
+        (Asset::Native, 1_500_000_000, "1.5 SOL"),
+    ] {
+        assert_eq!(in_user_units(&asset, units), text);
+    }
+}

@@ -122,7 +122,15 @@ impl PayingStack {
 
     /// A signer client with its own API key of `scopes`.
     pub async fn client_with(&self, scopes: &[&str]) -> Signer {
-        let body = serde_json::json!({"label": "scoped", "scopes": scopes});
+        self.client_in(scopes, None).await
+    }
+
+    /// A signer client with its own API key of `scopes`, in `tenant` if named.
+    pub async fn client_in(&self, scopes: &[&str], tenant: Option<&str>) -> Signer {
+        let mut body = serde_json::json!({"label": "scoped", "scopes": scopes});
+        if let Some(tenant) = tenant {
+            body["tenant"] = serde_json::json!(tenant);
+        }
         let created = self
             .signer
             .raw(

@@ -118,13 +118,13 @@ async fn the_walkthrough_with_aipctl() {
     ]);
 
     let recipient = fresh_address().to_string();
-    let pay = |amount: &str| -> Vec<String> {
+    let pay_as = |agent: &str, amount: &str| -> Vec<String> {
         [
             "pay",
             "--session-key",
             &id,
             "--agent",
-            "shopping-agent",
+            agent,
             "--to",
             &recipient,
             "--amount",
@@ -135,6 +135,7 @@ async fn the_walkthrough_with_aipctl() {
         .map(|s| s.to_string())
         .collect()
     };
+    let pay = |amount: &str| pay_as("shopping-agent", amount);
     let paid = cli.json(&args(&pay("5")));
     assert_eq!(paid["status"], "confirmed", "{paid}");
     assert_eq!(paying.usdc_of(&recipient.parse().unwrap()), 5 * USDC);
@@ -143,6 +144,28 @@ async fn the_walkthrough_with_aipctl() {
     let sessions = cli.json(&["session", "list", "--session-key", &id, "--json"]);
     assert_eq!(sessions[0]["spent"]["day"], 15 * USDC);
     assert_eq!(sessions[0]["remaining"]["day"], 5 * USDC);
+    // A second agent under the same key: its own session allows $20 today, the key the user
+    // signed allows $20 a day in all, $15 of it spent.
+    cli.json(&[
+        "session",
+        "create",
+        "--session-key",
+        &id,
+        "--agent",
+        "travel-agent",
+        "--max-per-tx",
+        "10",
+        "--per-day",
+        "20",
+        "--expires-in",
+        "7d",
+        "--json",
+    ]);
+    cli.refused(&args(&pay_as("travel-agent", "10")), "daily_cap");
+    let paid = cli.json(&args(&pay_as("travel-agent", "5")));
+    assert_eq!(paid["status"], "confirmed", "{paid}");
+    cli.refused(&args(&pay_as("travel-agent", "1")), "daily_cap");
+    assert_eq!(paying.usdc_of(&recipient.parse().unwrap()), 20 * USDC);
 
     let revoked = cli.json(&["session-key", "revoke", "--id", &id, "--json"]);
     assert_eq!(revoked["session_key_id"], id.as_str());
@@ -153,7 +176,7 @@ async fn the_walkthrough_with_aipctl() {
         (agents[0]["payments"].as_u64(), agents[0]["volume"].as_u64()),
         (Some(2), Some(15 * USDC))
     );
-    assert_eq!(paying.usdc_of(&recipient.parse().unwrap()), 15 * USDC);
+    assert_eq!(paying.usdc_of(&recipient.parse().unwrap()), 20 * USDC);
 
     // Without autonomy the device signs: aipctl opens the key file with the password.
     let device_file = dir.join("device.json");
@@ -208,7 +231,7 @@ async fn the_walkthrough_with_aipctl() {
         "--json",
     ]);
     assert_eq!(signed["status"], "confirmed", "{signed}");
-    assert_eq!(paying.usdc_of(&recipient.parse().unwrap()), 17_500_000);
+    assert_eq!(paying.usdc_of(&recipient.parse().unwrap()), 22_500_000);
     // A recipient outside the session's allowlist is refused; nothing moves.
     let stranger = fresh_address().to_string();
     cli.refused(

@@ -24,6 +24,7 @@ async fn authorization_scopes_rate_limits_and_the_ledger_head() {
             burst: 3,
             per_minute: 1,
         },
+        None,
         0,
     )
     .unwrap();
@@ -31,6 +32,7 @@ async fn authorization_scopes_rate_limits_and_the_ledger_head() {
         "backend",
         BTreeSet::from([Scope::CreatePayments]),
         RateLimit::DEFAULT,
+        None,
         0,
     )
     .unwrap();

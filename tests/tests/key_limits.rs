@@ -48,6 +48,37 @@ async fn the_keys_daily_cap_holds_across_agents() {
     let message = refused.to_string();
     assert!(message.contains("daily_cap"), "{message}");
     assert!(message.contains(&view.id), "names the key: {message}");
+    assert!(
+        message.contains("$15 spent today + $10 exceeds the $20 daily cap"),
+        "in dollars and the window: {message}"
+    );
+    // The figures for programs, in base units.
+    let body =
+        serde_json::to_vec(&payment(&view, "agent-b", &recipient, 10 * USDC, "b1-raw")).unwrap();
+    let raw = paying
+        .signer
+        .raw("POST", "/v1/smart-payment", Some(body))
+        .await
+        .unwrap();
+    assert_eq!(raw.status, 403);
+    let details = &raw.json()["error"]["details"];
+    assert_eq!(
+        (
+            details["rule"].as_str(),
+            details["spent"].as_u64(),
+            details["amount"].as_u64(),
+            details["cap"].as_u64(),
+            details["window"].as_str()
+        ),
+        (
+            Some("daily_cap"),
+            Some(15 * USDC),
+            Some(10 * USDC),
+            Some(20 * USDC),
+            Some("day")
+        ),
+        "{details}"
+    );
     let paid = pay("agent-b", 5 * USDC, "b2").await.unwrap();
     assert_eq!(paid.status, PaymentStatus::Confirmed);
     let refused = pay("agent-b", USDC, "b3").await.unwrap_err();

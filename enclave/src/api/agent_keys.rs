@@ -38,6 +38,11 @@ pub struct CreateKey {
     pub scopes: BTreeSet<Scope>,
     #[serde(default)]
     pub rate: Option<RateLimit>,
+    /// The tenant the new key acts for (a `full` creator only; see `payments::actor`).
+    /// Without it: a `full` creator's key is its own tenant, a delegate manager's key is in
+    /// the manager's tenant.
+    #[serde(default)]
+    pub tenant: Option<String>,
 }
 
 const AGENT_SCOPES: [Scope; 2] = [Scope::CreatePayments, Scope::ReadAnalytics];
@@ -69,10 +74,30 @@ pub async fn create(
             ),
         ));
     }
+    let tenant = match (full, request.tenant) {
+        (true, tenant) => tenant,
+        (false, None) => Some(creator.tenant().to_owned()),
+        (false, Some(_)) => {
+            return Err(ApiError::new(
+                ErrorCode::ScopeMissing,
+                "only a full key may name a tenant; a manage_delegates key's keys join its own",
+            ))
+        }
+    };
+    if let Some(tenant) = &tenant {
+        if tenant.is_empty() || tenant.len() > 128 || !tenant.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "tenant must be 1..128 printable ASCII characters",
+            ));
+        }
+    }
     let (issued, record) = issue(
         &request.label,
         request.scopes.clone(),
         request.rate.unwrap_or(RateLimit::DEFAULT),
+        tenant,
         state.now_ms(),
     )
     .map_err(|e| ApiError::new(ErrorCode::BadRequest, e.to_string()))?;
@@ -97,7 +122,7 @@ pub async fn create(
     state
         .record(
             "api_key_created",
-            &json!({ "id": record.id, "label": record.label, "scopes": scopes, "created_by": creator.id }),
+            &json!({ "id": record.id, "label": record.label, "scopes": scopes, "tenant": record.tenant(), "created_by": creator.id }),
         )
         .await?;
     state
@@ -112,6 +137,7 @@ pub async fn create(
             "key": issued.secret.as_str(),
             "scopes": scopes,
             "label": record.label,
+            "tenant": record.tenant(),
             "rate": { "burst": record.rate.burst, "per_minute": record.rate.per_minute },
         })),
     ))

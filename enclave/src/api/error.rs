@@ -97,6 +97,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds, for `Retry-After` on rate limiting.
     pub retry_after: Option<u64>,
+    /// Figures for programs (a policy denial's rule and amounts in base units).
+    pub details: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -105,6 +107,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            details: None,
         }
     }
 }
@@ -118,6 +121,8 @@ struct Body<'a> {
 struct Inner<'a> {
     code: ErrorCode,
     message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a serde_json::Value>,
 }
 
 impl IntoResponse for ApiError {
@@ -126,6 +131,7 @@ impl IntoResponse for ApiError {
             error: Inner {
                 code: self.code,
                 message: &self.message,
+                details: self.details.as_ref(),
             },
         };
         let mut response = (self.code.status(), axum::Json(body)).into_response();

@@ -47,6 +47,16 @@ pub struct KeyRecord {
     pub label: String,
     pub created_ms: u64,
     pub revoked: bool,
+    /// The tenant its session keys belong to (`payments::actor`); `None`: the key's own id.
+    #[serde(default)]
+    pub tenant: Option<String>,
+}
+
+impl KeyRecord {
+    /// The tenant this key acts for.
+    pub fn tenant(&self) -> &str {
+        self.tenant.as_deref().unwrap_or(&self.id)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,6 +87,7 @@ pub fn issue(
     label: &str,
     scopes: BTreeSet<Scope>,
     rate: RateLimit,
+    tenant: Option<String>,
     now_ms: u64,
 ) -> Result<(IssuedKey, KeyRecord), KeyError> {
     if scopes.is_empty() {
@@ -100,6 +111,7 @@ pub fn issue(
         label: label.to_owned(),
         created_ms: now_ms,
         revoked: false,
+        tenant,
     };
     Ok((
         IssuedKey {
@@ -134,6 +146,7 @@ impl KeyRing {
             label: "root (configured)".to_owned(),
             created_ms: 0,
             revoked: false,
+            tenant: None,
         };
         self.insert(record);
         self.verified.insert(lookup_hex.to_owned());

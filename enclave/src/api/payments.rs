@@ -25,6 +25,7 @@ type Answer = Result<(StatusCode, Json<Value>), ApiError>;
 fn actor(caller: &KeyRecord) -> device::Actor<'_> {
     device::Actor {
         key_id: &caller.id,
+        tenant: caller.tenant(),
         full: caller.scopes.contains(&Scope::Full),
     }
 }
@@ -54,9 +55,12 @@ pub async fn register(
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
-    state.authorize(&headers, Scope::ManageSessions)?;
+    let caller = state.authorize(&headers, Scope::ManageSessions)?;
     let request = read_json(body, state.max_body_bytes).await?;
-    ok(StatusCode::CREATED, &keys::register(&state, request).await?)
+    ok(
+        StatusCode::CREATED,
+        &keys::register(&state, actor(&caller), request).await?,
+    )
 }
 
 pub async fn session_key(
@@ -64,8 +68,8 @@ pub async fn session_key(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
-    state.authorize(&headers, Scope::ManageSessions)?;
-    let account = state.accounts.get(&id).await.map_err(ApiError::from)?;
+    let caller = state.authorize(&headers, Scope::ManageSessions)?;
+    let account = actor(&caller).account(&state, &id).await?;
     ok(StatusCode::OK, &account.view())
 }
 
@@ -75,11 +79,11 @@ pub async fn enable_autonomy(
     Path(id): Path<String>,
     body: Body,
 ) -> Answer {
-    state.authorize(&headers, Scope::ManageSessions)?;
+    let caller = state.authorize(&headers, Scope::ManageSessions)?;
     let request = read_json(body, state.max_body_bytes).await?;
     ok(
         StatusCode::OK,
-        &keys::enable_autonomy(&state, &id, request).await?,
+        &keys::enable_autonomy(&state, actor(&caller), &id, request).await?,
     )
 }
 
@@ -88,8 +92,11 @@ pub async fn revoke(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
-    state.authorize(&headers, Scope::ManageSessions)?;
-    ok(StatusCode::OK, &keys::revoke(&state, &id).await?)
+    let caller = state.authorize(&headers, Scope::ManageSessions)?;
+    ok(
+        StatusCode::OK,
+        &keys::revoke(&state, actor(&caller), &id).await?,
+    )
 }
 
 pub async fn create_session(
@@ -97,11 +104,11 @@ pub async fn create_session(
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
-    state.authorize(&headers, Scope::ManageSessions)?;
+    let caller = state.authorize(&headers, Scope::ManageSessions)?;
     let request = read_json(body, state.max_body_bytes).await?;
     ok(
         StatusCode::CREATED,
-        &sessions::create(&state, request).await?,
+        &sessions::create(&state, actor(&caller), request).await?,
     )
 }
 
@@ -119,8 +126,8 @@ pub async fn list_sessions(
 ) -> Answer {
     let Query(query) =
         query.map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("query: {e}")))?;
-    state.authorize(&headers, Scope::ReadAnalytics)?;
-    let list = sessions::list(&state, query.session_key_id.as_deref()).await?;
+    let caller = state.authorize(&headers, Scope::ReadAnalytics)?;
+    let list = sessions::list(&state, actor(&caller), query.session_key_id.as_deref()).await?;
     ok(StatusCode::OK, &json!({ "sessions": list }))
 }
 
@@ -131,7 +138,7 @@ pub async fn smart_payment(
 ) -> Answer {
     let caller = state.authorize(&headers, Scope::CreatePayments)?;
     let request = read_json(body, state.max_body_bytes).await?;
-    payment(&flow::smart_payment(&state, &caller.id, request).await?)
+    payment(&flow::smart_payment(&state, actor(&caller), request).await?)
 }
 
 pub async fn submit_signed(

@@ -42,6 +42,9 @@ pub struct Account {
     /// (`super::key_usage`).
     #[serde(default)]
     pub key_usage: crate::policy::Usage,
+    /// The tenant of the API key that registered it (`super::actor`).
+    #[serde(default)]
+    pub tenant: String,
 }
 
 /// The user's autonomous delegation: the Lit ciphertext of the session key and its bounds.

@@ -13,12 +13,7 @@ use crate::policy::Approval;
 use crate::solana::{check_signatures, SignatureState, Transaction};
 use crate::state::records;
 
-/// Who acts on a payment: the API key's id, and whether it has `full`.
-#[derive(Debug, Clone, Copy)]
-pub struct Actor<'a> {
-    pub key_id: &'a str,
-    pub full: bool,
-}
+pub use super::actor::Actor;
 
 /// The payment, if `actor` asked for it (or holds `full`); another key's payment is
 /// reported as unknown, so ids cannot be probed.

@@ -87,6 +87,18 @@ impl PaymentError {
 
 impl From<PaymentError> for ApiError {
     fn from(error: PaymentError) -> Self {
-        ApiError::new(error.code(), error.to_string())
+        let mut api = ApiError::new(error.code(), error.to_string());
+        if let PaymentError::Denied(denial) = &error {
+            let mut details = serde_json::json!({ "rule": denial.rule.as_str() });
+            if let Some(figures) = &denial.figures {
+                if let (Some(details), Ok(serde_json::Value::Object(figures))) =
+                    (details.as_object_mut(), serde_json::to_value(figures))
+                {
+                    details.extend(figures);
+                }
+            }
+            api.details = Some(details);
+        }
+        api
     }
 }

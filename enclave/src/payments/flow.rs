@@ -11,6 +11,7 @@ use solana_address::Address;
 use zeroize::Zeroizing;
 
 use super::account::{Account, USDC_DECIMALS};
+use super::actor::Actor;
 use super::error::PaymentError;
 use super::payer::{Payer, PAYMENT_COMPUTE_UNITS};
 use super::record::{payment_id, request_sha256, save, PaymentRecord, Stage};
@@ -84,9 +85,10 @@ impl Drop for InFlight<'_> {
 /// is refused the same way.
 pub async fn smart_payment(
     state: &ApiState,
-    caller: &str,
+    actor: Actor<'_>,
     request: SmartPayment,
 ) -> Result<PaymentAnswer, PaymentError> {
+    let caller = actor.key_id;
     payer(state)?;
     if !state.reconciled.load(std::sync::atomic::Ordering::SeqCst) {
         return Err(PaymentError::NotReconciled);
@@ -120,7 +122,7 @@ pub async fn smart_payment(
         }
         None => None,
     };
-    let (record, signable) = build(state, caller, &id, &sha, &request).await?;
+    let (record, signable) = build(state, actor, &id, &sha, &request).await?;
     let version = records::write(&state.store, &state.state_key, &name, expected, &record).await?;
     reserve_and_continue(state, version, record, &signable, Approval::None).await
 }
@@ -135,13 +137,14 @@ fn denied_again(record: &PaymentRecord) -> PaymentError {
 /// Builds the payment's message from the request (a fresh blockhash from the cluster).
 async fn build(
     state: &ApiState,
-    caller: &str,
+    actor: Actor<'_>,
     id: &str,
     sha: &str,
     request: &SmartPayment,
 ) -> Result<(PaymentRecord, Signable), PaymentError> {
     let payer = payer(state)?;
-    let account = state.accounts.get(&request.session_key_id).await?;
+    let caller = actor.key_id;
+    let account = actor.account(state, &request.session_key_id).await?;
     let session =
         account
             .sessions

@@ -13,6 +13,7 @@ use serde_json::json;
 use solana_address::Address;
 
 use super::account::{Account, Delegation};
+use super::actor::Actor;
 use super::error::PaymentError;
 use super::flow::update_account;
 use super::flow::{now, payer, session_keypair};
@@ -62,6 +63,7 @@ fn check_limits(limits: &Limits, now: UnixSeconds) -> Result<(), PaymentError> {
 
 pub async fn register(
     state: &ApiState,
+    actor: Actor<'_>,
     request: RegisterDeviceBound,
 ) -> Result<SessionKeyView, PaymentError> {
     let public_key: Address = request
@@ -112,6 +114,7 @@ pub async fn register(
         sessions: Default::default(),
         chain_cursor: None,
         key_usage: Default::default(),
+        tenant: actor.tenant.to_owned(),
     };
     state
         .accounts
@@ -150,11 +153,12 @@ pub fn encryption_target(state: &ApiState) -> Result<EncryptionTarget, PaymentEr
 
 pub async fn enable_autonomy(
     state: &ApiState,
+    actor: Actor<'_>,
     id: &str,
     request: EnableAutonomy,
 ) -> Result<SessionKeyView, PaymentError> {
     let payer = payer(state)?;
-    let account = state.accounts.get(id).await?;
+    let account = actor.account(state, id).await?;
     if account.revoked_at.is_some() {
         return Err(revoked(id));
     }
@@ -232,15 +236,16 @@ pub async fn enable_autonomy(
 }
 
 fn revoked(id: &str) -> PaymentError {
-    PaymentError::Denied(crate::policy::Denial {
-        rule: crate::policy::Rule::Revoked,
-        detail: format!("session key {id} is revoked"),
-    })
+    PaymentError::Denied(crate::policy::Denial::because(
+        crate::policy::Rule::Revoked,
+        format!("session key {id} is revoked"),
+    ))
 }
 
 /// Revokes the key for every later request: its sessions end now, unsigned reservations are
 /// released, and the delegation (with its ciphertext) is dropped.
-pub async fn revoke(state: &ApiState, id: &str) -> Result<Revoked, PaymentError> {
+pub async fn revoke(state: &ApiState, actor: Actor<'_>, id: &str) -> Result<Revoked, PaymentError> {
+    actor.account(state, id).await?;
     let at = now(state);
     let (revoked_at, released) = update_account(state, id, |account| {
         let revoked_at = account.revoked_at.map_or(at, |earlier| earlier.min(at));

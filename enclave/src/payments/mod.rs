@@ -4,6 +4,7 @@
 //! the chain shows ([`reconcile`]). docs/design.md, "Keys and flows".
 
 pub mod account;
+pub mod actor;
 pub mod analytics;
 pub mod device;
 pub mod error;

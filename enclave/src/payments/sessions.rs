@@ -7,6 +7,7 @@ use serde_json::json;
 use solana_address::Address;
 
 use super::account::{intent_for, AgentSession, IntentInputs};
+use super::actor::Actor;
 use super::error::PaymentError;
 use super::flow::update_account;
 use super::flow::{now, payer, valid_id};
@@ -14,14 +15,18 @@ use super::keys::record;
 use crate::api::state::ApiState;
 use crate::policy::{SessionState, Usage};
 
-pub async fn create(state: &ApiState, request: CreateSession) -> Result<SessionView, PaymentError> {
+pub async fn create(
+    state: &ApiState,
+    actor: Actor<'_>,
+    request: CreateSession,
+) -> Result<SessionView, PaymentError> {
     let payer = payer(state)?;
     if !valid_id(&request.agent_id) {
         return Err(PaymentError::Invalid(
             "agent_id must be 1..128 printable ASCII characters".into(),
         ));
     }
-    let account = state.accounts.get(&request.session_key_id).await?;
+    let account = actor.account(state, &request.session_key_id).await?;
     if let Some(field) = request.limits.exceeds(&account.limits) {
         return Err(PaymentError::Invalid(format!(
             "{field} is outside the session key's limits"
@@ -68,10 +73,10 @@ pub async fn create(state: &ApiState, request: CreateSession) -> Result<SessionV
     };
     let view = update_account(state, &request.session_key_id, |account| {
         if account.revoked_at.is_some() {
-            return Err(PaymentError::Denied(crate::policy::Denial {
-                rule: crate::policy::Rule::Revoked,
-                detail: format!("session key {} is revoked", account.id),
-            }));
+            return Err(PaymentError::Denied(crate::policy::Denial::because(
+                crate::policy::Rule::Revoked,
+                format!("session key {} is revoked", account.id),
+            )));
         }
         if let Some(live) = account
             .sessions
@@ -104,15 +109,20 @@ pub async fn create(state: &ApiState, request: CreateSession) -> Result<SessionV
     Ok(view)
 }
 
-/// Every session, or those of one session key.
+/// Every session the caller may see, or those of one session key.
 pub async fn list(
     state: &ApiState,
+    actor: Actor<'_>,
     session_key_id: Option<&str>,
 ) -> Result<Vec<SessionView>, PaymentError> {
     let at = now(state);
     let accounts = match session_key_id {
-        Some(id) => vec![state.accounts.get(id).await?],
-        None => state.accounts.all().await?,
+        Some(id) => vec![actor.account(state, id).await?],
+        None => {
+            let mut all = state.accounts.all().await?;
+            all.retain(|a| actor.sees(a));
+            all
+        }
     };
     Ok(accounts
         .iter()

@@ -89,10 +89,7 @@ pub(super) async fn finish_signed(
                             .mark_signed(reservation, signature.clone(), last_valid)
                             .map_err(|_| PaymentError::Internal("marking the reservation signed")),
                         Some(SpendState::Signed { signature: s, .. }) if *s == signature => Ok(()),
-                        Some(SpendState::Released { .. }) => Err(PaymentError::Denied(Denial {
-                            rule: Rule::Revoked,
-                            detail: "the session key was revoked while this payment was in flight; the signature was discarded".into(),
-                        })),
+                        Some(SpendState::Released { .. }) => Err(PaymentError::Denied(Denial::because(Rule::Revoked, "the session key was revoked while this payment was in flight; the signature was discarded"))),
                         _ => Err(PaymentError::Internal(
                             "the reservation holds another signature",
                         )),

@@ -37,11 +37,58 @@ pub enum Decision {
     Deny(Denial),
 }
 
-/// The rule that denied, with a human-readable detail.
+/// The rule that denied, with a human-readable detail (in the user's units: dollars for
+/// USDC) and, for amount limits, the figures in base units for programs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Denial {
     pub rule: Rule,
     pub detail: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub figures: Option<Figures>,
+}
+
+impl Denial {
+    /// A denial with no figures (the rules that are not amount limits).
+    pub fn because(rule: Rule, detail: impl Into<String>) -> Self {
+        Self {
+            rule,
+            detail: detail.into(),
+            figures: None,
+        }
+    }
+}
+
+/// An amount limit's figures, in the asset's base units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Figures {
+    /// The payment's amount.
+    pub amount: u64,
+    /// Already spent in the window (absent for the per-transaction cap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spent: Option<u64>,
+    pub cap: u64,
+    /// day, week or month (absent for the per-transaction cap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+}
+
+/// `units` of the intent's asset as the user reads them: dollars for a 6-decimal token
+/// (USDC, which the limits count 1:1 in dollars), SOL for lamports.
+pub fn in_user_units(asset: &Asset, units: u128) -> String {
+    let (decimals, prefix, suffix) = match asset {
+        Asset::Tokens { decimals: 6, .. } => (6, "$", ""),
+        Asset::Tokens { decimals, .. } => (*decimals, "", " tokens"),
+        Asset::Native => (9, "", " SOL"),
+    };
+    let scale = 10u128.pow(u32::from(decimals));
+    let (whole, fraction) = (units / scale, units % scale);
+    let fraction = if fraction == 0 {
+        String::new()
+    } else {
+        let digits = format!("{fraction:0width$}", width = usize::from(decimals));
+        format!(".{}", digits.trim_end_matches('0'))
+    };
+    format!("{prefix}{whole}{fraction}{suffix}")
 }
 
 /// Every reason a payment can be denied. Stable snake_case names for alerts and clients.
@@ -119,10 +166,7 @@ impl Rule {
 }
 
 fn deny(rule: Rule, detail: impl Into<String>) -> Decision {
-    Decision::Deny(Denial {
-        rule,
-        detail: detail.into(),
-    })
+    Decision::Deny(Denial::because(rule, detail))
 }
 
 macro_rules! check {
@@ -403,25 +447,47 @@ fn check_amounts(
     amount: u64,
     now: UnixSeconds,
 ) -> Result<(), Decision> {
+    let money = |units: u128| in_user_units(&intent.asset, units);
     if amount > intent.caps.per_transaction {
-        return Err(deny(
-            Rule::PerTransactionCap,
-            format!(
-                "{amount} exceeds the per-transaction cap {}",
-                intent.caps.per_transaction
+        let cap = intent.caps.per_transaction;
+        return Err(Decision::Deny(Denial {
+            rule: Rule::PerTransactionCap,
+            detail: format!(
+                "{} exceeds the {} per-payment cap",
+                money(u128::from(amount)),
+                money(u128::from(cap))
             ),
-        ));
+            figures: Some(Figures {
+                amount,
+                spent: None,
+                cap,
+                window: None,
+            }),
+        }));
     }
     for (window, cap) in intent.caps.windows.limits() {
         let spent = usage.spent_in(window, now);
         if spent.saturating_add(u128::from(amount)) > u128::from(cap) {
-            return Err(deny(
-                Rule::cap(window),
-                format!(
-                    "{spent} already spent this {} plus {amount} exceeds the cap {cap}",
-                    window.name()
+            let (period, adjective) = match window {
+                Window::Day => ("today", "daily"),
+                Window::Week => ("this week", "weekly"),
+                Window::Month => ("this month", "monthly"),
+            };
+            return Err(Decision::Deny(Denial {
+                rule: Rule::cap(window),
+                detail: format!(
+                    "{} spent {period} + {} exceeds the {} {adjective} cap",
+                    money(spent),
+                    money(u128::from(amount)),
+                    money(u128::from(cap))
                 ),
-            ));
+                figures: Some(Figures {
+                    amount,
+                    spent: Some(u64::try_from(spent).unwrap_or(u64::MAX)),
+                    cap,
+                    window: Some(window.name().to_owned()),
+                }),
+            }));
         }
     }
     for (window, limit) in intent.max_payments.limits() {

@@ -9,7 +9,7 @@ pub mod intent;
 pub mod time;
 pub mod usage;
 
-pub use decide::{decide, Approval, Decision, Denial, Rule, Spend};
+pub use decide::{decide, in_user_units, Approval, Decision, Denial, Figures, Rule, Spend};
 pub use guard::{
     NoStore, Reservation, ReserveError, SessionSpending, SessionState, SessionStore, StoreError,
 };

@@ -1,0 +1,33 @@
+//! Who asks: the API key's id, its tenant, and whether it holds `full`.
+//!
+//! A session key, its sessions and its payments belong to the tenant of the API key that
+//! registered it. Another tenant's keys are told `not_found` (ids cannot be probed); only
+//! `full` operator keys see across tenants.
+
+use super::account::Account;
+use super::error::PaymentError;
+use crate::api::state::ApiState;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    pub key_id: &'a str,
+    pub tenant: &'a str,
+    pub full: bool,
+}
+
+impl Actor<'_> {
+    /// Whether this caller may see and act on `account`.
+    pub fn sees(&self, account: &Account) -> bool {
+        self.full || account.tenant == self.tenant
+    }
+
+    /// The account `id`, if this caller may see it; `UnknownSessionKey` otherwise.
+    pub async fn account(&self, state: &ApiState, id: &str) -> Result<Account, PaymentError> {
+        let account = state.accounts.get(id).await?;
+        if self.sees(&account) {
+            Ok(account)
+        } else {
+            Err(PaymentError::UnknownSessionKey(id.to_owned()))
+        }
+    }
+}
