@@ -231,6 +231,23 @@ impl PayingStack {
         panic!("the enclave never became ready to pay");
     }
 
+    /// Waits (up to a minute) until the first session of `session_key` shows `amount` spent
+    /// today: the chain reconciliation after a start.
+    pub async fn wait_spent_today(&self, session_key: &str, amount: u64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let sessions = self.signer.sessions(Some(session_key)).await.unwrap();
+            if sessions[0].spent.day == amount {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "usage never reconciled to {amount}: {sessions:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// USDC (base units) in `owner`'s associated token account.
     pub fn usdc_of(&self, owner: &Address) -> u64 {
         let account = associated_token_address(owner, &USDC_MAINNET_MINT, TokenProgram::Token);

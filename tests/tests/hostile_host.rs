@@ -307,15 +307,7 @@ async fn a_lying_rpc_endpoint_cannot_hide_debits_and_none_stops_payments() {
     paying.stack.restore_store(&snapshot);
     paying.stack.start_host();
     paying.reconnect_with(false).await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let sessions = paying.signer.sessions(Some(&view.id)).await.unwrap();
-        if sessions[0].spent.day == 80 * USDC {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never reconciled: {sessions:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    paying.wait_spent_today(&view.id, 80 * USDC).await;
     assert!(liar.lies() > 0, "the endpoint did lie");
     let over = paying
         .signer
@@ -494,15 +486,7 @@ async fn one_account_record_rolled_back_alone_is_reconciled_with_the_chain() {
     assert_eq!(rolled, 1);
     paying.stack.start_host();
     paying.reconnect().await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let sessions = paying.signer.sessions(Some(&view.id)).await.unwrap();
-        if sessions[0].spent.day == 80 * USDC {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never reconciled: {sessions:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    paying.wait_spent_today(&view.id, 80 * USDC).await;
     let over = paying
         .signer
         .smart_payment(&payment(&view, "agent", &recipient, 30 * USDC, "over"))
