@@ -198,6 +198,7 @@ impl RpcQuorum {
             *at = (*at).max(*time);
         }
         let mut debits = Vec::new();
+        let mut unresolved = false;
         for (signature, block_time) in seen {
             if known.contains(&signature) {
                 continue;
@@ -207,6 +208,8 @@ impl RpcQuorum {
                     e.token_debit(&signature, owner, mints)
                 })
                 .await?;
+            // A transaction listed but not yet served by any endpoint: read again next round.
+            unresolved |= amounts.iter().all(Option::is_none);
             let amount = amounts.into_iter().flatten().max().unwrap_or(0);
             if amount > 0 {
                 debits.push(Debit {
@@ -219,7 +222,8 @@ impl RpcQuorum {
         debits.sort_by_key(|d| std::cmp::Reverse(d.block_time));
         Ok(History {
             debits,
-            newest_common,
+            // The cursor moves only past history that was read whole.
+            newest_common: newest_common.filter(|_| !unresolved),
         })
     }
 
