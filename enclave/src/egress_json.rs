@@ -50,36 +50,42 @@ impl std::fmt::Debug for Egress {
 }
 
 impl Egress {
-    /// Through `endpoint`, trusting the roots `trust` names (TLS 1.3 and 1.2, ring).
+    /// Through `endpoint`, trusting the roots `trust` names.
     pub fn new(endpoint: Endpoint, trust: &EgressTlsConfig) -> Result<Self, EgressTlsError> {
-        let mut roots = RootCertStore::empty();
-        if trust.web_pki {
-            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        }
-        if let Some(pem) = &trust.ca_pem {
-            use rustls::pki_types::pem::PemObject;
-            let certificates: Vec<CertificateDer<'static>> =
-                CertificateDer::pem_slice_iter(pem.as_bytes())
-                    .collect::<Result<_, _>>()
-                    .map_err(EgressTlsError::Pem)?;
-            if certificates.is_empty() {
-                return Err(EgressTlsError::NoCertificate);
-            }
-            for certificate in certificates {
-                roots.add(certificate).map_err(EgressTlsError::Root)?;
-            }
-        }
-        let config =
-            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .map_err(EgressTlsError::Config)?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
         Ok(Self {
             endpoint,
-            tls: TlsConnector::from(Arc::new(config)),
+            tls: TlsConnector::from(tls_client_config(trust)?),
         })
     }
+}
+
+/// The egress's TLS client configuration: the roots `trust` names, TLS 1.3 and 1.2, ring.
+/// (Test clients of the devnets use it too, with the devnets' CA.)
+pub fn tls_client_config(trust: &EgressTlsConfig) -> Result<Arc<ClientConfig>, EgressTlsError> {
+    let mut roots = RootCertStore::empty();
+    if trust.web_pki {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    if let Some(pem) = &trust.ca_pem {
+        use rustls::pki_types::pem::PemObject;
+        let certificates: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(pem.as_bytes())
+                .collect::<Result<_, _>>()
+                .map_err(EgressTlsError::Pem)?;
+        if certificates.is_empty() {
+            return Err(EgressTlsError::NoCertificate);
+        }
+        for certificate in certificates {
+            roots.add(certificate).map_err(EgressTlsError::Root)?;
+        }
+    }
+    let config =
+        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(EgressTlsError::Config)?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 #[derive(Debug, thiserror::Error)]

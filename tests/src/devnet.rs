@@ -58,22 +58,13 @@ impl DevnetCa {
         }
     }
 
-    /// A TLS client configuration trusting only this CA.
+    /// A TLS client configuration trusting only this CA (the enclave's egress configuration).
     pub fn client_config(&self) -> std::sync::Arc<rustls::ClientConfig> {
-        use rustls::pki_types::pem::PemObject;
-        let mut roots = rustls::RootCertStore::empty();
-        for certificate in rustls::pki_types::CertificateDer::pem_slice_iter(self.pem.as_bytes()) {
-            roots.add(certificate.expect("a PEM certificate")).unwrap();
-        }
-        std::sync::Arc::new(
-            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-        )
+        aip_enclave::egress_json::tls_client_config(&aip_enclave::config::EgressTlsConfig {
+            web_pki: false,
+            ca_pem: Some(self.pem.clone()),
+        })
+        .expect("the devnet CA as egress roots")
     }
 
     /// An HTTP client for the devnets' HTTPS.

@@ -83,7 +83,7 @@ async fn a_planted_state_key_ciphertext_gains_nothing() {
         });
         store
             .put(
-                "enclave/state-key",
+                aip_enclave::state::state_key::LEGACY_STATE_KEY_RECORD,
                 None,
                 1,
                 &serde_json::to_vec(&record).unwrap(),

@@ -50,6 +50,16 @@ pub struct History {
 }
 
 impl RpcQuorum {
+    /// The quorum error when no endpoint answered `method` (no endpoints configured).
+    fn nobody(&self, method: &'static str) -> RpcError {
+        RpcError::NoQuorum {
+            method,
+            answered: 0,
+            agreeing: 0,
+            quorum: self.quorum,
+        }
+    }
+
     /// Every endpoint's answer to `ask`, or the quorum error when fewer than `quorum` answered.
     async fn ask_all<'a, T, F, Fut>(
         &'a self,
@@ -99,23 +109,13 @@ impl RpcQuorum {
             .into_iter()
             .max_by_key(|(_, (count, last_valid))| (*count, *last_valid))
             .map(|(hash, (_, last_valid))| (hash, last_valid))
-            .ok_or(RpcError::NoQuorum {
-                method: "getLatestBlockhash",
-                answered: 0,
-                agreeing: 0,
-                quorum: self.quorum,
-            })
+            .ok_or(self.nobody("getLatestBlockhash"))
     }
 
     /// The cluster's time: the smallest block time a quorum reports (Unix seconds).
     pub async fn block_time(&self) -> Result<i64, RpcError> {
         let times = self.ask_all("getBlockTime", SolanaRpc::block_time).await?;
-        times.into_iter().min().ok_or(RpcError::NoQuorum {
-            method: "getBlockTime",
-            answered: 0,
-            agreeing: 0,
-            quorum: self.quorum,
-        })
+        times.into_iter().min().ok_or(self.nobody("getBlockTime"))
     }
 
     /// Sends to every endpoint; the signature if any accepted it.
@@ -130,12 +130,7 @@ impl RpcQuorum {
                 }
             }
         }
-        Err(first_error.unwrap_or(RpcError::NoQuorum {
-            method: "sendTransaction",
-            answered: 0,
-            agreeing: 0,
-            quorum: self.quorum,
-        }))
+        Err(first_error.unwrap_or(self.nobody("sendTransaction")))
     }
 
     /// Where `signature` stands, when a quorum agrees; an error otherwise.
@@ -184,11 +179,15 @@ impl RpcQuorum {
                 self.history_of(e, owner, span, until)
             })
             .await?;
+        let listed: Vec<HashSet<&str>> = lists
+            .iter()
+            .map(|l| l.iter().map(|(s, _)| s.as_str()).collect())
+            .collect();
         let newest_common = lists.first().and_then(|first| {
             first
                 .iter()
                 .map(|(s, _)| s)
-                .find(|s| lists.iter().all(|l| l.iter().any(|(o, _)| o == *s)))
+                .find(|s| listed.iter().all(|l| l.contains(s.as_str())))
                 .cloned()
         });
         // The union, each signature at the latest time any endpoint reports.
