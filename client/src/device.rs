@@ -1,14 +1,15 @@
 //! The device side of a session key: generate it, seal it into the device-bound blob with
 //! the user's password (Argon2id m=64 MiB, t=3, p=1 -> AES-256-GCM key; AAD = the session
 //! public key, so a blob cannot be presented as another session's), open it again, and sign
-//! with it (delegation messages, approvals, transactions). The secret lives in
+//! with it (delegation messages, approvals of decoded payments, transactions). The secret lives in
 //! `ed25519_dalek::SigningKey`, which wipes itself on drop; derived keys are `Zeroizing`.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
+use aip_engine::solana::{SigningKeypair, Transaction};
 use aip_wire::payments::{
-    approval_message, possession_message, Approve, EnableAutonomy, EncryptionTarget, Limits,
-    RegisterDeviceBound,
+    approval_digest, approval_message, possession_message, Approve, EnableAutonomy,
+    EncryptionTarget, Limits, PaymentAnswer, RegisterDeviceBound,
 };
 use aip_wire::session::{
     delegation_message, DeviceBoundBlob, SessionFormatError, BLOB_LEN, BLOB_VERSION, NONCE_LEN,
@@ -18,7 +19,10 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine as _;
 use ed25519_dalek::{Signer, SigningKey};
 use rand_core::{OsRng, RngCore};
+use solana_address::Address;
 use zeroize::Zeroizing;
+
+pub use crate::review::Review;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceKeyError {
@@ -34,6 +38,14 @@ pub enum DeviceKeyError {
     Lit(#[from] aip_lit::LitError),
     #[error("the transaction to sign: {0}")]
     Transaction(&'static str),
+    #[error("the transaction does not decode")]
+    Decode(#[source] aip_engine::solana::DecodeError),
+    #[error("the signer will not sign this transaction")]
+    Refused(#[source] aip_engine::solana::Refusal),
+    #[error("the transaction is not one payment")]
+    NotAPayment(#[source] aip_engine::solana::SummaryError),
+    #[error("the transaction is not the payment the signer describes: {0}")]
+    NotAsDescribed(String),
 }
 
 /// A session key on the device.
@@ -182,56 +194,49 @@ impl SessionKey {
         })
     }
 
-    /// The approval of the payment whose digest (hex) the signer reported.
-    pub fn approve(&self, approval_digest_hex: &str) -> Result<Approve, DeviceKeyError> {
-        let mut digest = [0u8; 32];
-        hex::decode_to_slice(approval_digest_hex, &mut digest).map_err(|_| {
-            DeviceKeyError::Transaction("the approval digest is not 32 bytes of hex")
-        })?;
-        let message = approval_message(&digest);
-        Ok(Approve {
-            signature: hex::encode(self.sign(message.as_bytes())),
-        })
+    /// Decodes the transaction the signer handed back with the enclave's own decoder and
+    /// checks it is the payment the answer names and that this key pays it: what
+    /// [`Self::approve`] and [`Self::sign_reviewed`] act on, and what the user is shown.
+    pub fn review(&self, answer: &PaymentAnswer) -> Result<Review, DeviceKeyError> {
+        let encoded = answer
+            .transaction
+            .as_deref()
+            .ok_or(DeviceKeyError::Transaction(
+                "the signer sent no transaction to review",
+            ))?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map_err(|_| DeviceKeyError::Transaction("the transaction is not base64"))?;
+        Review::of(&bytes, answer, &self.solana_address())
     }
 
-    /// Signs a serialized Solana transaction in this key's signature slot.
-    pub fn sign_transaction(&self, transaction: &[u8]) -> Result<Vec<u8>, DeviceKeyError> {
-        let (count, prefix) =
-            short_vec(transaction).ok_or(DeviceKeyError::Transaction("no signature count"))?;
-        let message_at = prefix + count * 64;
-        let message = transaction
-            .get(message_at..)
-            .ok_or(DeviceKeyError::Transaction("shorter than its signatures"))?;
-        // Legacy: header first; v0: a 0x80 version byte, then the header.
-        let header_at = usize::from(message.first().is_some_and(|b| b & 0x80 != 0));
-        let required = usize::from(
-            *message
-                .get(header_at)
-                .ok_or(DeviceKeyError::Transaction("no message header"))?,
-        );
-        let keys_at = header_at + 3;
-        let (key_count, key_prefix) = message
-            .get(keys_at..)
-            .and_then(short_vec)
-            .ok_or(DeviceKeyError::Transaction("no account keys"))?;
-        if required != count || required > key_count {
-            return Err(DeviceKeyError::Transaction(
-                "signature slots do not match the header",
-            ));
+    /// The user's approval of the reviewed payment: a signature over the digest of the
+    /// message the device decoded (never over a digest the signer merely reports).
+    pub fn approve(&self, review: &Review) -> Approve {
+        let digest = approval_digest(&review.transaction.message.to_bytes());
+        Approve {
+            signature: hex::encode(self.sign(approval_message(&digest).as_bytes())),
         }
-        let me = self.public_key();
-        let slot = (0..required)
-            .find(|i| {
-                let at = keys_at + key_prefix + i * 32;
-                message.get(at..at + 32) == Some(me.as_slice())
-            })
-            .ok_or(DeviceKeyError::Transaction(
-                "this session key is not a signer",
-            ))?;
-        let signature = self.sign(message);
-        let mut signed = transaction.to_vec();
-        signed[prefix + slot * 64..prefix + (slot + 1) * 64].copy_from_slice(&signature);
-        Ok(signed)
+    }
+
+    /// The reviewed transaction signed in this key's slot (serialized).
+    pub fn sign_reviewed(&self, review: &Review) -> Result<Vec<u8>, DeviceKeyError> {
+        self.sign_transaction(&review.transaction.to_bytes())
+    }
+
+    /// Signs a serialized Solana transaction in this key's signature slot. The transaction is
+    /// decoded strictly first (the enclave's decoder); prefer [`Self::review`] for payments.
+    pub fn sign_transaction(&self, transaction: &[u8]) -> Result<Vec<u8>, DeviceKeyError> {
+        let mut tx = Transaction::from_bytes(transaction).map_err(DeviceKeyError::Decode)?;
+        let seed = Zeroizing::new(self.signing.to_bytes());
+        SigningKeypair::from_seed(&seed)
+            .sign_transaction(&mut tx)
+            .map_err(|_| DeviceKeyError::Transaction("this session key is not a signer"))?;
+        Ok(tx.to_bytes())
+    }
+
+    fn solana_address(&self) -> Address {
+        Address::new_from_array(self.public_key())
     }
 
     /// The canonical delegation message and this key's signature over it.
@@ -245,16 +250,4 @@ impl SessionKey {
         let signature = self.sign(message.as_bytes());
         Ok((message, signature))
     }
-}
-
-/// Solana's compact-u16 length: (value, bytes used).
-fn short_vec(bytes: &[u8]) -> Option<(usize, usize)> {
-    let mut value = 0usize;
-    for (i, byte) in bytes.iter().take(3).enumerate() {
-        value |= usize::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            return Some((value, i + 1));
-        }
-    }
-    None
 }

@@ -1,7 +1,8 @@
 //! aip-client: the SDK for user devices and agent backends.
 //!
 //! Device side: session keys, the password-sealed device-bound blob, Lit encryption for the
-//! enclave's condition (through aip-lit, [`lit`]), delegation and approval signatures. Backend
+//! enclave's condition (through aip-lit, [`lit`]), delegation signatures, and approvals and
+//! signatures of payments it decoded itself with the enclave's engine ([`review`]). Backend
 //! side: a typed mTLS client for every endpoint with ledger-head tracking ([`signer`]). Also
 //! the Lit helpers that `aipctl lit` uses, the mutual-TLS pieces ([`tls`]: operator CA,
 //! client certificates, pinning the attested server key), an HTTPS client ([`http`]) and
@@ -9,6 +10,7 @@
 
 pub mod device;
 pub mod lit;
+pub mod review;
 pub mod signer;
 pub mod tls;
 

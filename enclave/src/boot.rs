@@ -217,6 +217,9 @@ pub async fn boot(
                     .filter_map(|m| m.parse().ok())
                     .collect(),
                 compute_unit_price: solana.compute_unit_price_micro_lamports,
+                max_compute_unit_price: solana.max_compute_unit_price_micro_lamports,
+                fee_payer_lamports_per_day: solana.fee_payer_lamports_per_day,
+                fee_budget: tokio::sync::Mutex::new(()),
             })
         }
     };
@@ -296,6 +299,9 @@ async fn rebuild_analytics(
 
 /// How often usage is reconciled with the chain after the first time (at serve).
 const RECONCILE_EVERY: Duration = Duration::from_secs(60);
+/// How often signed payments are looked up until they land or expire (a blockhash lives
+/// about a minute, so a dropped transaction is re-sent several times while it can land).
+const TRACK_EVERY: Duration = Duration::from_secs(2);
 
 /// Serves the API on the ingress endpoint until the listener fails.
 pub async fn serve(booted: Booted) -> Result<(), BootError> {
@@ -315,6 +321,10 @@ pub async fn serve(booted: Booted) -> Result<(), BootError> {
         tokio::spawn(crate::payments::reconcile::keep_reconciled(
             Arc::clone(&booted.api),
             RECONCILE_EVERY,
+        ));
+        tokio::spawn(crate::payments::track::keep_tracked(
+            Arc::clone(&booted.api),
+            TRACK_EVERY,
         ));
     }
     let router = crate::api::routes::router(booted.api);

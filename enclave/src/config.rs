@@ -82,6 +82,22 @@ pub struct SolanaConfig {
     /// Priority fee the enclave adds, micro-lamports per compute unit (0: none).
     #[serde(default)]
     pub compute_unit_price_micro_lamports: u64,
+    /// The highest priority fee any payment may carry, micro-lamports per compute unit: a
+    /// caller's transaction above it is refused, and the enclave's own price must not exceed it.
+    #[serde(default = "default_max_compute_unit_price")]
+    pub max_compute_unit_price_micro_lamports: u64,
+    /// Lamports the service's fee payer may spend on fees and rent per rolling day, every
+    /// session key together (each key's own share is capped by the limits its user signed).
+    #[serde(default = "default_fee_payer_lamports_per_day")]
+    pub fee_payer_lamports_per_day: u64,
+}
+
+fn default_max_compute_unit_price() -> u64 {
+    100_000
+}
+
+fn default_fee_payer_lamports_per_day() -> u64 {
+    1_000_000_000
 }
 
 fn default_rpc_timeout_ms() -> u64 {
@@ -261,6 +277,15 @@ impl EnclaveConfig {
                     "solana.rpc_quorum {} must be at least 2 and at most the {} endpoints",
                     solana.rpc_quorum,
                     solana.rpc.len()
+                ));
+            }
+            if solana.compute_unit_price_micro_lamports
+                > solana.max_compute_unit_price_micro_lamports
+            {
+                return invalid(format!(
+                    "solana.compute_unit_price_micro_lamports {} exceeds solana.max_compute_unit_price_micro_lamports {}",
+                    solana.compute_unit_price_micro_lamports,
+                    solana.max_compute_unit_price_micro_lamports
                 ));
             }
             if !(1..=1000).contains(&solana.history_page_size) {

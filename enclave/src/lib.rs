@@ -1,8 +1,9 @@
 //! aip-enclave: the trusted half of aip-signer.
 //!
 //! Everything here runs inside the measured enclave image: it decides what may be signed and
-//! signs it: the Solana transaction engine ([`solana`]), the spending-policy engine
-//! ([`policy`]) and the sealed state kept by the untrusted host ([`state`]).
+//! signs it, with the pure engine it shares with the user's device (`aip-engine`: the Solana
+//! transaction engine [`solana`] and the spending-policy engine [`policy`], re-exported here
+//! under their own names), over the sealed state kept by the untrusted host ([`state`]).
 
 pub mod api;
 pub mod boot;
@@ -13,9 +14,9 @@ pub mod egress_json;
 pub mod ledger;
 pub mod metrics;
 pub mod payments;
-pub mod policy;
 pub mod release;
-pub mod solana;
 pub mod state;
 pub mod trusted_time;
 pub mod wipe;
+
+pub use aip_engine::{policy, solana};

@@ -1,6 +1,7 @@
 //! `aip-enclave explain-tx` as operators run it: exit codes and JSON on standard output.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../../engine/tests/common/mod.rs"]
 mod common;
 
 use std::io::Write;

@@ -27,6 +27,9 @@ pub enum RpcLie {
     HideHistory,
     /// Closes every connection (an endpoint the host blocks or that is down).
     Down,
+    /// Answers honestly, but accepts every `sendTransaction` without forwarding it (a
+    /// provider that drops transactions, or a congested leader that never sees them).
+    DropSends,
     /// Answers itself, hiding the history, under a certificate of another CA: a host that
     /// redirects the egress connection to a server of its own.
     Impostor,
@@ -82,7 +85,9 @@ impl LyingRpc {
                             continue;
                         }
                         RpcLie::Impostor => impostor.clone(),
-                        RpcLie::Honest | RpcLie::HideHistory => acceptor.clone(),
+                        RpcLie::Honest | RpcLie::HideHistory | RpcLie::DropSends => {
+                            acceptor.clone()
+                        }
                     };
                     let shared = Arc::clone(&serving);
                     tokio::spawn(async move {
@@ -160,6 +165,14 @@ async fn answer(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<Fu
         .map(|b| b.to_bytes())
         .unwrap_or_default();
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if shared.mode() == RpcLie::DropSends && request["method"] == "sendTransaction" {
+        shared.lies.fetch_add(1, Ordering::SeqCst);
+        return json_response(&json!({
+            "jsonrpc": "2.0",
+            "id": request["id"],
+            "result": first_signature(&request["params"][0]),
+        }));
+    }
     let forwarding = Arc::clone(shared);
     let forwarded = request.clone();
     let upstream: Value = tokio::task::spawn_blocking(move || {
@@ -175,12 +188,29 @@ async fn answer(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<Fu
     .unwrap_or(Value::Null);
     let rewritten = match shared.mode() {
         RpcLie::HideHistory | RpcLie::Impostor => hide_history(&request, upstream, shared),
-        RpcLie::Honest | RpcLie::Down => upstream,
+        RpcLie::Honest | RpcLie::Down | RpcLie::DropSends => upstream,
     };
+    json_response(&rewritten)
+}
+
+fn json_response(body: &Value) -> Response<Full<Bytes>> {
     Response::builder()
         .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(rewritten.to_string())))
+        .body(Full::new(Bytes::from(body.to_string())))
         .unwrap()
+}
+
+/// The first signature (base58) of a base64 wire transaction with fewer than 128 signatures,
+/// as a cluster answers `sendTransaction`.
+fn first_signature(encoded: &Value) -> Value {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded.as_str().unwrap_or_default())
+        .unwrap_or_default();
+    match bytes.get(1..65) {
+        Some(signature) => json!(bs58::encode(signature).into_string()),
+        None => Value::Null,
+    }
 }
 
 fn hide_history(request: &Value, mut answer: Value, shared: &Shared) -> Value {

@@ -264,6 +264,8 @@ pub fn limits(per_tx: u64, per_day: Option<u64>) -> Limits {
         max_per_month: None,
         require_approval_above: None,
         expires_at: unix_now() + 7 * 86_400,
+        max_fee_lamports_per_transaction: 2_100_000,
+        max_fee_lamports_per_day: 100_000_000,
     }
 }
 

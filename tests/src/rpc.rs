@@ -141,6 +141,14 @@ impl Rpc {
         Ok(Some(value["err"].as_str().map(str::to_string)))
     }
 
+    /// The wire bytes of a landed transaction, if the chain has it.
+    pub fn transaction(&self, signature: &str) -> Result<Option<Vec<u8>>, RpcError> {
+        let answer = self.call("getTransaction", json!([signature, {"encoding": "base64"}]))?;
+        Ok(answer["transaction"][0]
+            .as_str()
+            .and_then(|text| base64::engine::general_purpose::STANDARD.decode(text).ok()))
+    }
+
     pub fn block_height(&self) -> Result<u64, RpcError> {
         Ok(self
             .call("getBlockHeight", json!([]))?

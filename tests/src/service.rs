@@ -129,6 +129,8 @@ pub struct StackOptions {
     pub history_page_size: usize,
     /// Put a [`LyingRpc`] in front of every RPC endpoint (honest until told otherwise).
     pub lying_rpc: bool,
+    /// Extra lines for the enclave configuration's `[solana]` section.
+    pub solana_config: &'static str,
 }
 
 /// The allowed-sets hash a stack's configuration holds until its policy exists.
@@ -147,6 +149,7 @@ impl Default for StackOptions {
             hostile: false,
             history_page_size: 1000,
             lying_rpc: false,
+            solana_config: "",
         }
     }
 }
@@ -257,9 +260,10 @@ impl Stack {
                     .collect()
             };
             enclave_config.push_str(&format!(
-                "\n[solana]\nrpc = [{}]\nrpc_quorum = {RPC_ENDPOINTS}\nhistory_page_size = {}\nusdc_mints = [\"{DEVNET_USDC_MINT}\"]\n",
+                "\n[solana]\nrpc = [{}]\nrpc_quorum = {RPC_ENDPOINTS}\nhistory_page_size = {}\nusdc_mints = [\"{DEVNET_USDC_MINT}\"]\n{}\n",
                 quote(&rpc),
                 options.history_page_size,
+                options.solana_config,
             ));
             allowed.extend(rpc);
         }

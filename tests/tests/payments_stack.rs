@@ -133,9 +133,7 @@ async fn autonomous_interactive_gasless_and_denials() {
             &device_view,
             "agent-2",
             limits(20 * USDC, Some(100 * USDC)),
-            FeeMode::Session {
-                max_lamports_per_transaction: 3_000_000,
-            },
+            FeeMode::Session,
         )
         .await;
     let asked = signer
@@ -149,10 +147,9 @@ async fn autonomous_interactive_gasless_and_denials() {
         .await
         .unwrap();
     assert_eq!(asked.status, PaymentStatus::RequiresSignature);
-    let unsigned = base64::engine::general_purpose::STANDARD
-        .decode(asked.transaction.as_deref().unwrap())
-        .unwrap();
-    let signed = device_key.sign_transaction(&unsigned).unwrap();
+    let review = device_key.review(&asked).unwrap();
+    assert_eq!(review.summary.fee_payer, device_wallet, "session-fee mode");
+    let signed = device_key.sign_reviewed(&review).unwrap();
     // A changed message is refused and signs nothing.
     let mut changed = signed.clone();
     let last = changed.len() - 1;
@@ -358,22 +355,29 @@ async fn concurrent_payments_hold_the_cap_approval_and_expiry() {
         100 * USDC,
         "nothing before approval"
     );
-    // An approval by another key is refused.
+    // The device decodes what it approves: this payment, from its key, nothing else.
+    let review = approver.review(&asked).unwrap();
+    assert_eq!(review.summary.amount, 20 * USDC);
+    assert_eq!(review.recipient.to_string(), recipient.to_string());
+    assert!(
+        review.describe().starts_with("pay $20 of mint"),
+        "{}",
+        review.describe()
+    );
     let stranger = SessionKey::generate();
+    assert!(
+        stranger.review(&asked).is_err(),
+        "another key's device refuses to review a payment it does not make"
+    );
+    // An approval by another key is refused.
     let bad = paying
         .signer
-        .approve(
-            &asked.payment_id,
-            &stranger.approve(&asked.approval_digest).unwrap(),
-        )
+        .approve(&asked.payment_id, &stranger.approve(&review))
         .await;
     assert_eq!(code(bad), "signature_invalid");
     let approved = paying
         .signer
-        .approve(
-            &asked.payment_id,
-            &approver.approve(&asked.approval_digest).unwrap(),
-        )
+        .approve(&asked.payment_id, &approver.approve(&review))
         .await
         .unwrap();
     assert_eq!(approved.status, PaymentStatus::Confirmed, "{approved:?}");

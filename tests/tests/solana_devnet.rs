@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use aip_enclave::policy::{
-    Approval, Asset, Caps, FeePolicy, Intent, NoStore, PerWindow, ReleaseProof, ReserveError, Rule,
-    SessionSpending, SessionState, UnixSeconds, Usage,
+    Approval, Asset, Caps, FeeCaps, FeePolicy, Intent, NoStore, PerWindow, ReleaseProof,
+    ReserveError, Rule, SessionSpending, SessionState, UnixSeconds, Usage,
 };
 use aip_enclave::solana::programs::{associated_token_address, USDC_DECIMALS, USDC_MAINNET_MINT};
 use aip_enclave::solana::{
@@ -45,6 +45,10 @@ fn intent(session: Address, fee_policy: FeePolicy) -> Intent {
         allowed_recipients: None,
         allowed_programs: None,
         fee_policy,
+        fee_caps: FeeCaps {
+            per_transaction: 3_000_000,
+            windows: PerWindow::default(),
+        },
     }
 }
 
@@ -109,12 +113,7 @@ impl Fixture {
         let session = funded_session(&devnet.rpc, SOL, usdc);
         let spending = SessionSpending::new(
             SessionState {
-                intent: intent(
-                    session.address(),
-                    FeePolicy::Session {
-                        max_lamports_per_transaction: 3_000_000,
-                    },
-                ),
+                intent: intent(session.address(), FeePolicy::Session),
                 usage: Usage::default(),
             },
             NoStore,

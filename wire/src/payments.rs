@@ -24,6 +24,12 @@ pub struct Limits {
     pub require_approval_above: Option<u64>,
     /// Unix seconds.
     pub expires_at: i64,
+    /// Lamports one payment may cost in fees and rent (signature and priority fees, the rent
+    /// of a recipient token account it creates), whoever pays: the session wallet, or the
+    /// service's fee payer when gasless.
+    pub max_fee_lamports_per_transaction: u64,
+    /// The same, summed over a rolling day.
+    pub max_fee_lamports_per_day: u64,
 }
 
 impl Limits {
@@ -46,6 +52,10 @@ impl Limits {
             Some("max_per_month")
         } else if over(self.require_approval_above, ceiling.require_approval_above) {
             Some("require_approval_above")
+        } else if self.max_fee_lamports_per_transaction > ceiling.max_fee_lamports_per_transaction {
+            Some("max_fee_lamports_per_transaction")
+        } else if self.max_fee_lamports_per_day > ceiling.max_fee_lamports_per_day {
+            Some("max_fee_lamports_per_day")
         } else {
             None
         }
@@ -119,12 +129,13 @@ pub struct EnableAutonomy {
     pub conditions: serde_json::Value,
 }
 
-/// Who pays fees and rent for a session's payments.
+/// Who pays fees and rent for a session's payments. How much they may cost is in the
+/// limits the user signed (`Limits::max_fee_lamports_*`), whoever pays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
 pub enum FeeMode {
-    /// The session wallet, at most this many lamports per payment.
-    Session { max_lamports_per_transaction: u64 },
+    /// The session wallet.
+    Session,
     /// The service's fee payer (gasless for the session wallet).
     Service,
 }
@@ -203,9 +214,14 @@ pub enum PaymentStatus {
     Submitted,
     /// Landed on chain.
     Confirmed,
+    /// Landed, but failed on chain: no tokens moved (its fees were spent).
+    Failed,
+    /// Its blockhash expired before it landed: it never will, and nothing was paid.
+    Expired,
     /// The device must sign `transaction` and send it to `submit-signed`.
     RequiresSignature,
-    /// The user must approve `approval_digest` with the session key.
+    /// The user must approve `transaction` (whose message `approval_digest` hashes) with the
+    /// session key.
     ApprovalRequired,
     /// Refused; nothing was signed and nothing is reserved.
     Denied,
@@ -221,7 +237,7 @@ pub struct PaymentAnswer {
     /// The transaction signature (base58) once signed.
     #[serde(default)]
     pub signature: Option<String>,
-    /// The unsigned transaction (base64) for the device, when it must sign.
+    /// The unsigned transaction (base64) for the device, when it must sign or approve it.
     #[serde(default)]
     pub transaction: Option<String>,
     /// Hex SHA-256 of the message, which an approval signs (see [`approval_message`]).
@@ -375,6 +391,8 @@ mod tests {
             max_per_month: None,
             require_approval_above: None,
             expires_at,
+            max_fee_lamports_per_transaction: 10_000,
+            max_fee_lamports_per_day: 100_000,
         }
     }
 
@@ -388,6 +406,20 @@ mod tests {
             (limits(10, None, 1_000), Some("max_per_day")),
             (limits(10, Some(101), 1_000), Some("max_per_day")),
             (limits(10, Some(100), 1_001), None),
+            (
+                Limits {
+                    max_fee_lamports_per_transaction: 10_001,
+                    ..limits(10, Some(100), 1_000)
+                },
+                Some("max_fee_lamports_per_transaction"),
+            ),
+            (
+                Limits {
+                    max_fee_lamports_per_day: 100_001,
+                    ..limits(10, Some(100), 1_000)
+                },
+                Some("max_fee_lamports_per_day"),
+            ),
         ];
         for (session, expected) in table {
             assert_eq!(session.exceeds(&ceiling), expected, "{session:?}");

@@ -7,7 +7,10 @@
 //! - "landed": only when a quorum says so; "absent": only when a quorum says so; anything
 //!   else is an error, so nothing is released or confirmed on one endpoint's word;
 //! - the cluster's time (the clock's anchor): the smallest of the quorum's block times;
-//! - a blockhash: the one most endpoints report (a wrong one only delays a payment).
+//! - a blockhash: the one most endpoints report (a wrong one only delays a payment);
+//! - the block height (to prove a transaction expired): the smallest a quorum reports;
+//! - whether an account exists: only when a quorum says so (otherwise a payment creates it,
+//!   idempotently, and counts its rent).
 //!
 //! Transactions are sent to every endpoint.
 
@@ -116,6 +119,31 @@ impl RpcQuorum {
     pub async fn block_time(&self) -> Result<i64, RpcError> {
         let times = self.ask_all("getBlockTime", SolanaRpc::block_time).await?;
         times.into_iter().min().ok_or(self.nobody("getBlockTime"))
+    }
+
+    /// The cluster's block height: the smallest a quorum reports, so no endpoint can make a
+    /// transaction look expired before it is.
+    pub async fn block_height(&self) -> Result<u64, RpcError> {
+        let heights = self
+            .ask_all("getBlockHeight", SolanaRpc::block_height)
+            .await?;
+        heights
+            .into_iter()
+            .min()
+            .ok_or(self.nobody("getBlockHeight"))
+    }
+
+    /// Whether `address` exists, when a quorum says so; `false` otherwise (a payment then
+    /// creates the account idempotently and counts its rent: an endpoint that lies can only
+    /// make a payment cost its rent, never skip an account that is missing).
+    pub async fn account_exists(&self, address: &str) -> Result<bool, RpcError> {
+        let answers = self
+            .ask_all("getAccountInfo", |e| e.account_exists(address))
+            .await?;
+        Ok(
+            answers.iter().filter(|exists| **exists).count() >= self.quorum
+                && answers.iter().all(|exists| *exists),
+        )
     }
 
     /// Sends to every endpoint; the signature if any accepted it.

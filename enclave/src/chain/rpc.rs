@@ -147,6 +147,25 @@ impl SolanaRpc {
             })
     }
 
+    /// Whether an account exists (holds lamports) at the confirmed commitment.
+    pub async fn account_exists(&self, address: &str) -> Result<bool, RpcError> {
+        const METHOD: &str = "getAccountInfo";
+        let result = self
+            .call(
+                METHOD,
+                json!([address, {"encoding": "base64", "commitment": "confirmed"}]),
+            )
+            .await?;
+        match &result["value"] {
+            serde_json::Value::Null => Ok(false),
+            serde_json::Value::Object(_) => Ok(true),
+            _ => Err(RpcError::Malformed {
+                method: METHOD,
+                what: "value",
+            }),
+        }
+    }
+
     /// Sends a signed transaction (with preflight); the cluster's signature for it.
     pub async fn send(&self, transaction: &[u8]) -> Result<String, RpcError> {
         const METHOD: &str = "sendTransaction";

@@ -13,7 +13,9 @@ use aip_wire::payments::{
 use serde::{Deserialize, Serialize};
 use solana_address::Address;
 
-use crate::policy::{Asset, Caps, FeePolicy, Intent, PerWindow, SessionState, UnixSeconds, Window};
+use crate::policy::{
+    Asset, Caps, FeeCaps, FeePolicy, Intent, PerWindow, SessionState, UnixSeconds, Window,
+};
 
 /// Prefix of the session-key records in the host's store.
 pub const ACCOUNT_PREFIX: &str = "session-keys/";
@@ -126,6 +128,8 @@ impl Account {
                 max_per_month: intent.caps.windows.month,
                 require_approval_above: intent.require_approval_above,
                 expires_at: intent.expires_at.0,
+                max_fee_lamports_per_transaction: intent.fee_caps.per_transaction,
+                max_fee_lamports_per_day: intent.fee_caps.windows.day.unwrap_or(u64::MAX),
             },
             fees: session.fees,
             revoked_at: intent.revoked_at.map(|t| t.0),
@@ -191,14 +195,23 @@ pub fn intent_for(inputs: IntentInputs<'_>) -> Intent {
         allowed_recipients: inputs.allowed_recipients,
         allowed_programs: None,
         fee_policy: match inputs.fees {
-            FeeMode::Session {
-                max_lamports_per_transaction,
-            } => FeePolicy::Session {
-                max_lamports_per_transaction,
-            },
+            FeeMode::Session => FeePolicy::Session,
             FeeMode::Service => FeePolicy::Service {
                 address: inputs.service_fee_payer,
             },
+        },
+        fee_caps: fee_caps(limits),
+    }
+}
+
+/// The fee caps of signed limits: per payment and per rolling day, whoever pays.
+pub fn fee_caps(limits: &Limits) -> FeeCaps {
+    FeeCaps {
+        per_transaction: limits.max_fee_lamports_per_transaction,
+        windows: PerWindow {
+            day: Some(limits.max_fee_lamports_per_day),
+            week: None,
+            month: None,
         },
     }
 }

@@ -6,21 +6,19 @@
 //! the same signature, so a resumed payment can never become a second payment.
 
 use aip_wire::payments::{PaymentAnswer, SmartPayment};
-use base64::Engine as _;
 use solana_address::Address;
 use zeroize::Zeroizing;
 
-use super::account::{Account, USDC_DECIMALS};
+use super::account::Account;
 use super::actor::Actor;
 use super::error::PaymentError;
-use super::payer::{Payer, PAYMENT_COMPUTE_UNITS};
+use super::fee_budget::FeeBudget;
+use super::payer::Payer;
 use super::record::{payment_id, request_sha256, save, PaymentRecord, Stage};
 use super::settle::{finish_signed, release_unsigned};
 use crate::api::state::ApiState;
 use crate::policy::{Approval, SpendState, UnixSeconds};
-use crate::solana::{
-    FeePayer, Message, Signable, SigningKeypair, TokenPayment, TokenProgram, Transaction,
-};
+use crate::solana::{Message, Signable, SigningKeypair, Transaction};
 use crate::state::records;
 
 /// Longest idempotency key and agent id accepted.
@@ -114,7 +112,9 @@ pub async fn smart_payment(
                 Stage::ApprovalRequired
                 | Stage::RequiresSignature
                 | Stage::Submitted
-                | Stage::Confirmed => return Ok(record.answer()),
+                | Stage::Confirmed
+                | Stage::FailedOnChain
+                | Stage::Expired => return Ok(record.answer()),
                 Stage::Signed => return super::settle::submit(state, version, record).await,
                 Stage::Pending => return resume(state, version, record).await,
                 Stage::Aborted => Some(version),
@@ -122,7 +122,7 @@ pub async fn smart_payment(
         }
         None => None,
     };
-    let (record, signable) = build(state, actor, &id, &sha, &request).await?;
+    let (record, signable) = super::transaction::build(state, actor, &id, &sha, &request).await?;
     let version = records::write(&state.store, &state.state_key, &name, expected, &record).await?;
     reserve_and_continue(state, version, record, &signable, Approval::None).await
 }
@@ -132,135 +132,6 @@ fn denied_again(record: &PaymentRecord) -> PaymentError {
         Some(denial) => PaymentError::Denied(denial.clone()),
         None => PaymentError::Internal("a denied payment record has no denial"),
     }
-}
-
-/// Builds the payment's message from the request (a fresh blockhash from the cluster).
-async fn build(
-    state: &ApiState,
-    actor: Actor<'_>,
-    id: &str,
-    sha: &str,
-    request: &SmartPayment,
-) -> Result<(PaymentRecord, Signable), PaymentError> {
-    let payer = payer(state)?;
-    let caller = actor.key_id;
-    let account = actor.account(state, &request.session_key_id).await?;
-    let session =
-        account
-            .sessions
-            .get(&request.agent_id)
-            .ok_or_else(|| PaymentError::UnknownSession {
-                key: request.session_key_id.clone(),
-                agent: request.agent_id.clone(),
-            })?;
-    let service = matches!(session.fees, aip_wire::payments::FeeMode::Service);
-    if request.gasless.is_some_and(|gasless| gasless != service) {
-        return Err(PaymentError::Invalid(format!(
-            "this session's fees are paid by {}; gasless must be {service} or absent",
-            if service {
-                "the service"
-            } else {
-                "the session wallet"
-            }
-        )));
-    }
-    let recipient: Address = request
-        .recipient
-        .parse()
-        .map_err(|_| PaymentError::Invalid("recipient is not a base58 address".into()))?;
-    let mint: Address = request
-        .mint
-        .parse()
-        .map_err(|_| PaymentError::Invalid("mint is not a base58 address".into()))?;
-    let (recent_blockhash, last_valid_block_height) = payer
-        .rpc
-        .latest_blockhash()
-        .await
-        .map_err(PaymentError::Chain)?;
-    let price = payer.compute_unit_price;
-    let payment = TokenPayment {
-        authority: account.public_key,
-        recipient,
-        mint,
-        decimals: USDC_DECIMALS,
-        program: TokenProgram::Token,
-        amount: request.amount,
-        memo: request.memo.clone(),
-        create_recipient_account: true,
-        compute_unit_limit: (price > 0).then_some(PAYMENT_COMPUTE_UNITS),
-        compute_unit_price_micro_lamports: (price > 0).then_some(price),
-        fee_payer: if service {
-            FeePayer::Service {
-                address: payer.fee_payer.address(),
-            }
-        } else {
-            FeePayer::Session
-        },
-        recent_blockhash,
-        reference: Some(reference_for(id)),
-    };
-    let signable = match &request.transaction {
-        None => payment
-            .build()
-            .map_err(|e| PaymentError::Invalid(format!("cannot build this payment: {e}")))?,
-        Some(given) => given_transaction(given, request.amount)?,
-    };
-    let record = PaymentRecord {
-        id: id.to_owned(),
-        caller: caller.to_owned(),
-        request_sha256: sha.to_owned(),
-        agent_id: request.agent_id.clone(),
-        session_key_id: request.session_key_id.clone(),
-        amount: request.amount,
-        mint: request.mint.clone(),
-        recipient: request.recipient.clone(),
-        message: base64::engine::general_purpose::STANDARD.encode(signable.message().to_bytes()),
-        last_valid_block_height,
-        service_fee_payer: service,
-        autonomous: false,
-        stage: Stage::Pending,
-        signed: None,
-        denial: None,
-    };
-    Ok((record, signable))
-}
-
-/// The payment's Solana Pay reference: an address derived from its id (no key exists for it).
-pub fn reference_for(payment_id: &str) -> Address {
-    use sha2::{Digest, Sha256};
-    let digest: [u8; 32] = Sha256::new()
-        .chain_update(b"aip-signer payment reference\0")
-        .chain_update(payment_id.as_bytes())
-        .finalize()
-        .into();
-    Address::new_from_array(digest)
-}
-
-/// A caller's unsigned transaction: decoded and explained like any other (anything outside
-/// the signer's rules is refused), and it must move exactly `amount`.
-fn given_transaction(base64_tx: &str, amount: u64) -> Result<Signable, PaymentError> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(base64_tx)
-        .map_err(|_| PaymentError::Invalid("transaction is not base64".into()))?;
-    let tx = Transaction::from_bytes(&bytes)
-        .map_err(|e| PaymentError::Invalid(format!("transaction: {e}")))?;
-    let signable =
-        Signable::new(tx.message).map_err(|refusal| PaymentError::Refused(refusal.to_string()))?;
-    let moved: u64 = signable
-        .explanation()
-        .debits
-        .iter()
-        .filter_map(|debit| match debit {
-            crate::solana::Debit::Token { amount, .. } => Some(*amount),
-            _ => None,
-        })
-        .fold(0u64, u64::saturating_add);
-    if moved != amount {
-        return Err(PaymentError::Invalid(format!(
-            "the transaction moves {moved} token base units, the request says {amount}"
-        )));
-    }
-    Ok(signable)
 }
 
 /// The decoded, explained message of a stored record.
@@ -290,9 +161,18 @@ pub(super) async fn reserve_and_continue(
 ) -> Result<PaymentAnswer, PaymentError> {
     let at = now(state);
     let (id, agent, amount) = (record.id.clone(), record.agent_id.clone(), record.amount);
+    // Gasless: the fee payer's daily budget is checked and the reservation made under one
+    // lock, so concurrent payments cannot overdraw it.
+    let budget = match record.service_fee_payer {
+        true => Some(FeeBudget::hold(state, at).await?),
+        false => None,
+    };
     let reserved = update_account(state, &record.session_key_id, |account| {
         let autonomous = account.autonomy_for(amount, at).is_some();
         account.reserve(&agent, signable, at, approval, &id)?;
+        if let Some(budget) = &budget {
+            budget.check(account, &id)?;
+        }
         if autonomous {
             if let Some(delegation) = account.delegation.as_mut() {
                 delegation.committed = delegation.committed.saturating_add(amount);
@@ -304,6 +184,7 @@ pub(super) async fn reserve_and_continue(
         }
     })
     .await;
+    drop(budget);
     match reserved {
         Ok(Reserved::Autonomous) => {
             record.autonomous = true;

@@ -37,6 +37,7 @@ impl Account {
             expires_at: UnixSeconds(self.limits.expires_at),
             revoked_at: self.revoked_at,
             allowed_recipients: None,
+            fee_caps: super::account::fee_caps(&self.limits),
             ..session.clone()
         }
     }

@@ -1,5 +1,5 @@
 //! AIP-1 payments: session keys ([`keys`]), agents' sessions ([`sessions`]), the smart payment
-//! ([`flow`], [`settle`]) and the device's part in it ([`device`]), over the persisted
+//! ([`transaction`], [`flow`], [`fee_budget`], [`settle`], followed to the chain by [`track`]) and the device's part in it ([`device`]), over the persisted
 //! accounts ([`account`], [`registry`]) and payment records ([`record`]), kept no lower than
 //! the chain shows ([`reconcile`]). docs/design.md, "Keys and flows".
 
@@ -8,6 +8,7 @@ pub mod actor;
 pub mod analytics;
 pub mod device;
 pub mod error;
+pub mod fee_budget;
 pub mod flow;
 pub mod key_usage;
 pub mod keys;
@@ -17,6 +18,8 @@ pub mod record;
 pub mod registry;
 pub mod sessions;
 pub mod settle;
+pub mod track;
+pub mod transaction;
 
 pub use error::PaymentError;
 pub use payer::Payer;

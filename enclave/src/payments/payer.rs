@@ -32,6 +32,13 @@ pub struct Payer {
     pub usdc_mints: Vec<Address>,
     /// Priority fee added to every payment, micro-lamports per compute unit (0: none).
     pub compute_unit_price: u64,
+    /// The highest priority fee any payment may carry (micro-lamports per compute unit).
+    pub max_compute_unit_price: u64,
+    /// What the fee payer may spend on fees and rent per rolling day, all keys together.
+    pub fee_payer_lamports_per_day: u64,
+    /// Held while a gasless payment checks the fee payer's daily budget and reserves, so two
+    /// payments cannot both take its last lamports.
+    pub fee_budget: tokio::sync::Mutex<()>,
 }
 
 /// Compute units a token payment with an idempotent account creation needs, with margin.

@@ -17,7 +17,7 @@ use super::flow::{now, payer};
 use super::keys::record;
 use crate::api::state::ApiState;
 use crate::chain::Span;
-use crate::policy::{UnixSeconds, Window};
+use crate::policy::{ObservedDebit, UnixSeconds, Window};
 
 /// Reconciles every account with sessions; the number of debits added.
 pub async fn reconcile_all(state: &ApiState) -> Result<usize, PaymentError> {
@@ -67,59 +67,65 @@ async fn reconcile_account(state: &ApiState, id: &str) -> Result<usize, PaymentE
     if history.debits.is_empty() && !cursor_moved {
         return Ok(0);
     }
+    // The whole window was read when there was no cursor: folded hours compare by total.
+    let whole_history = account.chain_cursor.is_none();
+    let observed: Vec<ObservedDebit> = history
+        .debits
+        .iter()
+        .map(|d| ObservedDebit {
+            signature: d.signature.clone(),
+            amount: d.amount,
+            at: UnixSeconds(d.block_time),
+        })
+        .collect();
     // Under the account's lock: a payment signed meanwhile is known by now and skipped.
     let added = update_account(state, id, |account| {
-        let mut added = Vec::new();
-        for debit in &history.debits {
-            let mut counted = false;
-            if !account.key_usage.knows_signature(&debit.signature) {
-                account.key_usage.record_observed(
-                    debit.amount,
-                    UnixSeconds(debit.block_time),
-                    debit.signature.clone(),
-                );
-                counted = true;
-            }
-            for session in account.sessions.values_mut() {
-                if !session.state.usage.knows_signature(&debit.signature) {
-                    session.state.usage.record_observed(
-                        debit.amount,
-                        UnixSeconds(debit.block_time),
-                        debit.signature.clone(),
-                    );
-                    counted = true;
+        let mut counted = account.key_usage.count_chain(&observed, whole_history);
+        for session in account.sessions.values_mut() {
+            let in_session = session.state.usage.count_chain(&observed, whole_history);
+            // Which session made a debit cannot be known: each counts it, and the delegation
+            // counts the most any usage added.
+            counted.amount = counted.amount.max(in_session.amount);
+            counted.hours_raised = counted.hours_raised.max(in_session.hours_raised);
+            for signature in in_session.recorded {
+                if !counted.recorded.contains(&signature) {
+                    counted.recorded.push(signature);
                 }
             }
-            if counted {
-                if let Some(delegation) = account.delegation.as_mut() {
-                    delegation.committed = delegation.committed.saturating_add(debit.amount);
-                }
-                added.push(debit.clone());
+        }
+        if counted.amount > 0 {
+            if let Some(delegation) = account.delegation.as_mut() {
+                delegation.committed = delegation.committed.saturating_add(counted.amount);
             }
         }
         if let Some(cursor) = &history.newest_common {
             account.chain_cursor = Some(cursor.clone());
         }
-        Ok(added)
+        Ok(counted)
     })
     .await?;
-    if !added.is_empty() {
-        let total: u64 = added.iter().map(|d| d.amount).fold(0, u64::saturating_add);
-        tracing::warn!(
-            session_key = id,
-            debits = added.len(),
-            total,
-            "debits on chain that no record accounted for were added to usage"
-        );
-        let signatures: Vec<&str> = added.iter().map(|d| d.signature.as_str()).collect();
-        record(
-            state,
-            "chain_reconciled",
-            json!({"session_key_id": id, "signatures": signatures, "total": total}),
-        )
-        .await?;
+    if added.amount == 0 {
+        return Ok(0);
     }
-    Ok(added.len())
+    tracing::warn!(
+        session_key = id,
+        debits = added.recorded.len(),
+        hours_raised = added.hours_raised,
+        total = added.amount,
+        "debits on chain that no record accounted for were added to usage"
+    );
+    record(
+        state,
+        "chain_reconciled",
+        json!({
+            "session_key_id": id,
+            "signatures": added.recorded,
+            "folded_hours_raised": added.hours_raised,
+            "total": added.amount,
+        }),
+    )
+    .await?;
+    Ok(added.recorded.len().max(added.hours_raised))
 }
 
 /// Anchors the clock to a trusted time and reconciles, now and then every `every`; payments

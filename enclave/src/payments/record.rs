@@ -23,6 +23,11 @@ pub enum Stage {
     Signed,
     Submitted,
     Confirmed,
+    /// Landed, but the cluster reports it failed: no tokens moved, its fees were spent.
+    FailedOnChain,
+    /// Signed, but its blockhash expired and the chain does not have it: it can never land,
+    /// and its reservation was released on that proof.
+    Expired,
     Denied,
     /// Abandoned before any signature (Lit unavailable, ...): its reservation was released
     /// and a retry starts over.
@@ -49,7 +54,14 @@ pub struct PaymentRecord {
     pub session_key_id: String,
     pub amount: u64,
     pub mint: String,
+    /// The wallet paid, checked against the transaction (its token account for `mint`).
     pub recipient: String,
+    /// The token account the transaction credits.
+    #[serde(default)]
+    pub recipient_token_account: Option<String>,
+    /// Signature and priority fees plus rent the transaction costs its fee payer.
+    #[serde(default)]
+    pub fee_lamports: Option<u64>,
     /// The exact message to be signed (base64).
     pub message: String,
     pub last_valid_block_height: u64,
@@ -75,6 +87,16 @@ impl PaymentRecord {
             .ok()
     }
 
+    /// The fully signed transaction, as stored.
+    pub fn signed_transaction_bytes(&self) -> Result<Vec<u8>, super::PaymentError> {
+        let signed = self.signed.as_ref().ok_or(super::PaymentError::Internal(
+            "a signed payment without its signature",
+        ))?;
+        base64::engine::general_purpose::STANDARD
+            .decode(&signed.transaction)
+            .map_err(|_| super::PaymentError::Internal("a stored transaction is not base64"))
+    }
+
     pub fn answer(&self) -> PaymentAnswer {
         let message = self.message_bytes().unwrap_or_default();
         let status = match self.stage {
@@ -83,10 +105,17 @@ impl PaymentRecord {
             Stage::RequiresSignature => PaymentStatus::RequiresSignature,
             Stage::Submitted => PaymentStatus::Submitted,
             Stage::Confirmed => PaymentStatus::Confirmed,
+            Stage::FailedOnChain => PaymentStatus::Failed,
+            Stage::Expired => PaymentStatus::Expired,
             Stage::Denied => PaymentStatus::Denied,
         };
-        let unsigned =
-            (self.stage == Stage::RequiresSignature).then(|| unsigned_transaction(&message));
+        // The device decodes what it is asked to sign or approve, and derives the digest it
+        // approves from the message itself.
+        let unsigned = matches!(
+            self.stage,
+            Stage::RequiresSignature | Stage::ApprovalRequired
+        )
+        .then(|| unsigned_transaction(&message));
         PaymentAnswer {
             payment_id: self.id.clone(),
             status,

@@ -12,6 +12,7 @@ use tokio::sync::Mutex as AsyncMutex;
 
 use super::account::{Account, ACCOUNT_PREFIX};
 use super::error::PaymentError;
+use crate::policy::{UnixSeconds, Window};
 use crate::state::host_store::HostStore;
 use crate::state::records::{self, RecordError};
 use crate::state::sealed::StateKey;
@@ -103,6 +104,29 @@ impl Accounts {
             out.push(cell.lock().await.account.clone());
         }
         Ok(out)
+    }
+
+    /// Lamports of fees and rent the service's fee payer paid for every key's payments that
+    /// count in `window` at `now` (from each key's own usage, where every payment is counted
+    /// once).
+    pub async fn service_fees_in(
+        &self,
+        window: Window,
+        now: UnixSeconds,
+    ) -> Result<u128, PaymentError> {
+        let cells: Vec<_> = self
+            .by_id
+            .lock()
+            .map_err(|_| PaymentError::Internal("the account map is unavailable"))?
+            .values()
+            .cloned()
+            .collect();
+        let mut total: u128 = 0;
+        for cell in cells {
+            let stored = cell.lock().await;
+            total = total.saturating_add(stored.account.key_usage.service_fees_in(window, now));
+        }
+        Ok(total)
     }
 
     /// Applies `change` to a copy, persists the copy, then makes it current. Changes to one

@@ -117,6 +117,9 @@ pub(super) async fn finish_signed(
                 "amount": record.amount,
                 "mint": record.mint,
                 "recipient": record.recipient,
+                "recipient_token_account": record.recipient_token_account,
+                "fee_lamports": record.fee_lamports,
+                "fee_payer": if record.service_fee_payer { "service" } else { "session" },
                 "signature": signature,
                 "message_sha256": message_sha256,
                 "autonomous": record.autonomous,
@@ -165,11 +168,9 @@ pub(super) async fn submit(
         Ok(LandedStatus::Landed { .. })
     );
     if !already {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(&signed.transaction)
-            .map_err(|_| PaymentError::Internal("a stored transaction is not base64"))?;
+        let bytes = record.signed_transaction_bytes()?;
         if let Err(error) = payer.rpc.send(&bytes).await {
-            tracing::warn!(payment = %record.id, error = %aip_wire::process::error_chain(&error), "submission failed; the payment stays signed and counted");
+            tracing::warn!(payment = %record.id, error = %aip_wire::process::error_chain(&error), "submission failed; the payment stays signed and counted, and is sent again until it lands or expires");
             return Err(PaymentError::Chain(error));
         }
     }
@@ -184,7 +185,7 @@ pub(super) async fn submit(
 
 /// The chain has the payment: its reservation is confirmed, and it leaves the delegation's
 /// in-flight set (its amount stays committed).
-async fn confirm(state: &ApiState, record: &PaymentRecord) -> Result<(), PaymentError> {
+pub(super) async fn confirm(state: &ApiState, record: &PaymentRecord) -> Result<(), PaymentError> {
     let (id, agent) = (record.id.clone(), record.agent_id.clone());
     update_account(state, &record.session_key_id, |account| {
         account.with_reservations(&agent, &id, |usage, reservation| {

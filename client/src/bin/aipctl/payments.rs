@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use aip_client::device::SessionKey;
+use aip_client::device::{DeviceKeyError, SessionKey};
 use aip_client::signer::{Signer, SignerError};
 use aip_wire::payments::{
     parse_usd, CreateSession, FeeMode, Limits, PaymentAnswer, PaymentStatus, SmartPayment,
@@ -87,6 +87,13 @@ pub struct LimitArgs {
     /// 30m, 12h, 7d.
     #[arg(long, value_parser = duration_arg)]
     expires_in: i64,
+    /// Lamports one payment may cost in fees and rent, whoever pays (the default covers a
+    /// recipient token account's rent, 2,039,280 lamports, and the fees).
+    #[arg(long, default_value_t = 2_100_000)]
+    max_fee_lamports: u64,
+    /// Lamports all payments may cost in fees and rent per rolling day.
+    #[arg(long, default_value_t = 21_000_000)]
+    max_fee_lamports_per_day: u64,
 }
 
 impl LimitArgs {
@@ -98,6 +105,8 @@ impl LimitArgs {
             max_per_month: self.per_month,
             require_approval_above: self.approval_above,
             expires_at: now() + self.expires_in,
+            max_fee_lamports_per_transaction: self.max_fee_lamports,
+            max_fee_lamports_per_day: self.max_fee_lamports_per_day,
         }
     }
 }
@@ -106,7 +115,7 @@ impl LimitArgs {
 pub enum Fees {
     /// The service's fee payer pays fees and rent (gasless).
     Service,
-    /// The session wallet pays, at most --max-fee-lamports per payment.
+    /// The session wallet pays (within the limits' fee caps).
     Session,
 }
 
@@ -129,8 +138,6 @@ pub enum SessionCommand {
         max_payments_per_day: Option<u32>,
         #[arg(long, value_enum, default_value_t = Fees::Service)]
         fees: Fees,
-        #[arg(long, default_value_t = 2_100_000)]
-        max_fee_lamports: u64,
         #[arg(long)]
         json: bool,
     },
@@ -488,7 +495,6 @@ fn session_outcome(command: SessionCommand) -> Outcome {
             recipients,
             max_payments_per_day,
             fees,
-            max_fee_lamports,
             json,
         } => {
             let request = CreateSession {
@@ -499,9 +505,7 @@ fn session_outcome(command: SessionCommand) -> Outcome {
                 max_payments_per_day,
                 fees: match fees {
                     Fees::Service => FeeMode::Service,
-                    Fees::Session => FeeMode::Session {
-                        max_lamports_per_transaction: max_fee_lamports,
-                    },
+                    Fees::Session => FeeMode::Session,
                 },
             };
             let view = runtime
@@ -549,11 +553,24 @@ fn show_payment(answer: &PaymentAnswer) {
             answer.payment_id
         ),
         PaymentStatus::Denied => println!("{what}: denied"),
+        PaymentStatus::Failed => println!(
+            "{what}: landed but failed on chain ({}); no tokens moved",
+            answer.signature.as_deref().unwrap_or("?")
+        ),
+        PaymentStatus::Expired => println!(
+            "{what}: expired before it landed; nothing was paid and its reservation was released"
+        ),
     }
     println!("payment id {}", answer.payment_id);
 }
 
-/// The device signs (after approving, if asked) a payment the signer handed back.
+/// The device refuses to sign or approve: the message with its causes.
+fn refused_locally(error: DeviceKeyError) -> (u8, String) {
+    (EXIT_REFUSED, aip_wire::process::error_chain(&error))
+}
+
+/// The device signs (after approving, if asked) a payment the signer handed back, each only
+/// after decoding it and showing the user what it does.
 async fn device_steps(
     signer: &Signer,
     mut answer: PaymentAnswer,
@@ -561,26 +578,17 @@ async fn device_steps(
     approve: bool,
 ) -> Result<PaymentAnswer, (u8, String)> {
     if answer.status == PaymentStatus::ApprovalRequired && approve {
-        let approval = key
-            .approve(&answer.approval_digest)
-            .map_err(|e| (EXIT_REFUSED, e.to_string()))?;
+        let review = key.review(&answer).map_err(refused_locally)?;
+        eprintln!("approving: {}", review.describe());
         answer = signer
-            .approve(&answer.payment_id, &approval)
+            .approve(&answer.payment_id, &key.approve(&review))
             .await
             .map_err(refused)?;
     }
     if answer.status == PaymentStatus::RequiresSignature {
-        let unsigned = base64::engine::general_purpose::STANDARD
-            .decode(answer.transaction.as_deref().unwrap_or_default())
-            .map_err(|_| {
-                (
-                    EXIT_REFUSED,
-                    "the signer's transaction is not base64".to_owned(),
-                )
-            })?;
-        let signed = key
-            .sign_transaction(&unsigned)
-            .map_err(|e| (EXIT_REFUSED, e.to_string()))?;
+        let review = key.review(&answer).map_err(refused_locally)?;
+        eprintln!("signing: {}", review.describe());
+        let signed = key.sign_reviewed(&review).map_err(refused_locally)?;
         answer = signer
             .submit_signed(
                 &answer.payment_id,

@@ -56,8 +56,8 @@ enum Command {
     ExplainTx {
         /// File to read; `-` or nothing for standard input.
         file: Option<String>,
-        /// Override the detected text encoding.
-        #[arg(long, value_enum)]
+        /// Override the detected text encoding: base64, base58 or hex.
+        #[arg(long)]
         encoding: Option<TextEncoding>,
     },
 }

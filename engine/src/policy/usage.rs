@@ -1,4 +1,5 @@
-//! Usage history: every reservation and what became of it. Windows are computed from it.
+//! Usage history: every reservation and what became of it, and older settled payments folded
+//! into hourly totals (`super::folded`). Windows are computed from both.
 //!
 //! A reservation counts as spent from the moment it is made until there is *proof* that no
 //! money can move: it was aborted before any signature existed, or its signed transaction's
@@ -8,6 +9,8 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use super::decide::Spend;
+use super::folded::{FoldedHours, Folding, FOLD_AFTER};
 use super::time::{UnixSeconds, Window};
 
 /// Identifies a reservation within one session's usage.
@@ -73,8 +76,11 @@ pub struct SpendRecord {
     pub at: UnixSeconds,
     /// In the intent's asset base units.
     pub amount: u64,
-    /// Lamports the session wallet pays in fees and rent.
+    /// Lamports the payment costs in fees and rent, whoever pays them.
     pub fee_lamports: u64,
+    /// Whether the service's fee payer pays `fee_lamports` (gasless).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub service_fee: bool,
     /// The payment this reservation is for (the service's idempotent payment id), so a retry
     /// after a crash finds its reservation instead of making a second one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,11 +112,31 @@ pub enum UsageError {
     },
 }
 
-/// All reservations of one session, oldest first.
+/// A debit the chain shows for the wallet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedDebit {
+    pub signature: String,
+    pub amount: u64,
+    pub at: UnixSeconds,
+}
+
+/// What counting the chain's debits added to a usage.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counted {
+    pub amount: u64,
+    /// Debits that became records of their own.
+    pub recorded: Vec<String>,
+    /// Folded hours that grew to what the chain shows.
+    pub hours_raised: usize,
+}
+
+/// Recent reservations (oldest first) and older settled payments in hourly totals.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     records: Vec<SpendRecord>,
     next_id: u64,
+    #[serde(default)]
+    folded: FoldedHours,
 }
 
 impl Usage {
@@ -118,16 +144,59 @@ impl Usage {
         &self.records
     }
 
+    pub fn folded(&self) -> &FoldedHours {
+        &self.folded
+    }
+
     /// Sum of the amounts that count in `window` at `now` (u128: cannot overflow).
     pub fn spent_in(&self, window: Window, now: UnixSeconds) -> u128 {
-        self.counting_in(window, now)
+        let recent: u128 = self
+            .counting_in(window, now)
             .map(|r| u128::from(r.amount))
-            .sum()
+            .sum();
+        let folded: u128 = self
+            .folded
+            .counting_in(window, now)
+            .map(|h| u128::from(h.amount))
+            .sum();
+        recent + folded
+    }
+
+    /// Lamports of fees and rent that count in `window` at `now`, whoever pays them.
+    pub fn fees_in(&self, window: Window, now: UnixSeconds) -> u128 {
+        let recent: u128 = self
+            .counting_in(window, now)
+            .map(|r| u128::from(r.fee_lamports))
+            .sum();
+        let folded: u128 = self
+            .folded
+            .counting_in(window, now)
+            .map(|h| u128::from(h.fee_lamports))
+            .sum();
+        recent + folded
+    }
+
+    /// Lamports of fees and rent the service's fee payer paid that count in `window`.
+    pub fn service_fees_in(&self, window: Window, now: UnixSeconds) -> u128 {
+        let recent: u128 = self
+            .counting_in(window, now)
+            .filter(|r| r.service_fee)
+            .map(|r| u128::from(r.fee_lamports))
+            .sum();
+        let folded: u128 = self
+            .folded
+            .counting_in(window, now)
+            .map(|h| u128::from(h.service_fee_lamports))
+            .sum();
+        recent + folded
     }
 
     /// Number of payments that count in `window` at `now`.
     pub fn payments_in(&self, window: Window, now: UnixSeconds) -> u64 {
-        u64::try_from(self.counting_in(window, now).count()).unwrap_or(u64::MAX)
+        let recent = u64::try_from(self.counting_in(window, now).count()).unwrap_or(u64::MAX);
+        self.folded
+            .counting_in(window, now)
+            .fold(recent, |total, h| total.saturating_add(h.payments))
     }
 
     fn counting_in(&self, window: Window, now: UnixSeconds) -> impl Iterator<Item = &SpendRecord> {
@@ -137,15 +206,14 @@ impl Usage {
     }
 
     /// Records a new reservation and returns its id.
-    pub fn reserve(&mut self, amount: u64, fee_lamports: u64, now: UnixSeconds) -> ReservationId {
-        self.reserve_for(amount, fee_lamports, now, None)
+    pub fn reserve(&mut self, spend: Spend, now: UnixSeconds) -> ReservationId {
+        self.reserve_for(spend, now, None)
     }
 
     /// Records a new reservation for `payment` and returns its id.
     pub fn reserve_for(
         &mut self,
-        amount: u64,
-        fee_lamports: u64,
+        spend: Spend,
         now: UnixSeconds,
         payment: Option<&str>,
     ) -> ReservationId {
@@ -154,8 +222,9 @@ impl Usage {
         self.records.push(SpendRecord {
             id,
             at: now,
-            amount,
-            fee_lamports,
+            amount: spend.amount,
+            fee_lamports: spend.fee_lamports,
+            service_fee: spend.service_fee,
             payment: payment.map(str::to_owned),
             state: SpendState::Reserved,
         });
@@ -184,9 +253,49 @@ impl Usage {
             at,
             amount,
             fee_lamports: 0,
+            service_fee: false,
             payment: None,
             state: SpendState::Confirmed { signature },
         });
+    }
+
+    /// Counts the chain's debits that no record knows by signature.
+    ///
+    /// With `whole_history` (the debits are everything the wallet paid in the window, as a
+    /// first reconciliation reads it), a debit in an hour whose payments were folded raises
+    /// that hour to the chain's total for it: the folded payments are among those debits and
+    /// cannot be told apart by signature any more. Otherwise (the debits are what is new since
+    /// the last round) every unknown debit is new and becomes a confirmed record of its own;
+    /// a folded payment read again after a stuck cursor then counts twice, which errs towards
+    /// refusing.
+    pub fn count_chain(&mut self, debits: &[ObservedDebit], whole_history: bool) -> Counted {
+        let mut counted = Counted::default();
+        let mut hour_totals: std::collections::BTreeMap<i64, (UnixSeconds, u64)> =
+            std::collections::BTreeMap::new();
+        for debit in debits {
+            if self.knows_signature(&debit.signature) {
+                continue;
+            }
+            if whole_history && self.folded.covers(debit.at) {
+                let entry = hour_totals
+                    .entry(super::folded::hour_of(debit.at))
+                    .or_insert((debit.at, 0));
+                entry.0 = entry.0.max(debit.at);
+                entry.1 = entry.1.saturating_add(debit.amount);
+            } else {
+                self.record_observed(debit.amount, debit.at, debit.signature.clone());
+                counted.amount = counted.amount.saturating_add(debit.amount);
+                counted.recorded.push(debit.signature.clone());
+            }
+        }
+        for (at, total) in hour_totals.into_values() {
+            let grew = self.folded.at_least(at, total);
+            if grew > 0 {
+                counted.amount = counted.amount.saturating_add(grew);
+                counted.hours_raised += 1;
+            }
+        }
+        counted
     }
 
     /// Whether a signed or confirmed record carries `signature`.
@@ -294,15 +403,31 @@ impl Usage {
         released
     }
 
-    /// Drops records that can no longer affect any window or outcome: released or confirmed
-    /// and older than the longest window. Signed records with unknown outcome stay.
+    /// Keeps the usage bounded: settled reservations older than [`FOLD_AFTER`] leave the
+    /// records (confirmed ones into their hour's total; released ones count nothing), and
+    /// totals that left the longest window are dropped. Reserved and signed records stay until
+    /// they settle: their outcome is not known.
     pub fn prune(&mut self, now: UnixSeconds) {
-        self.records.retain(|r| {
-            let settled = matches!(
-                r.state,
-                SpendState::Released { .. } | SpendState::Confirmed { .. }
-            );
-            !settled || Window::Month.contains(r.at, now)
-        });
+        let cutoff = now.saturating_sub(FOLD_AFTER);
+        let mut kept = Vec::with_capacity(self.records.len());
+        for record in std::mem::take(&mut self.records) {
+            let settled_long_ago = record.at < cutoff;
+            match &record.state {
+                SpendState::Confirmed { .. } if settled_long_ago => self.folded.add(Folding {
+                    at: record.at,
+                    amount: record.amount,
+                    fee_lamports: record.fee_lamports,
+                    service_fee_lamports: if record.service_fee {
+                        record.fee_lamports
+                    } else {
+                        0
+                    },
+                }),
+                SpendState::Released { .. } if settled_long_ago => {}
+                _ => kept.push(record),
+            }
+        }
+        self.records = kept;
+        self.folded.prune(now);
     }
 }

@@ -51,6 +51,24 @@ impl Window {
         at > now.saturating_sub(self.seconds())
     }
 
+    /// "today", "this week", "this month": the window in a sentence.
+    pub fn period(self) -> &'static str {
+        match self {
+            Self::Day => "today",
+            Self::Week => "this week",
+            Self::Month => "this month",
+        }
+    }
+
+    /// "daily", "weekly", "monthly".
+    pub fn adjective(self) -> &'static str {
+        match self {
+            Self::Day => "daily",
+            Self::Week => "weekly",
+            Self::Month => "monthly",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Day => "day",

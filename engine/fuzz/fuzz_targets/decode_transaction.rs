@@ -1,7 +1,7 @@
 //! Any bytes: decoding never panics; what decodes re-encodes identically and explains.
 #![no_main]
 
-use aip_enclave::solana::{explain_decoded, Decoded};
+use aip_engine::solana::{explain_decoded, Decoded};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

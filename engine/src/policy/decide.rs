@@ -11,7 +11,7 @@ use super::intent::{Asset, FeePolicy, Intent};
 use super::time::{UnixSeconds, Window};
 use super::usage::Usage;
 use crate::solana::explain::{Debit, LamportCause, Recipient, Signable};
-use crate::solana::programs::associated_token_address;
+use crate::solana::summary::pays_to;
 
 /// Whether the user has approved this exact payment (checked by the caller).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,8 +25,10 @@ pub enum Approval {
 pub struct Spend {
     /// In the intent's asset base units.
     pub amount: u64,
-    /// Fees and rent the session wallet pays.
+    /// Fees and rent the transaction costs its fee payer.
     pub fee_lamports: u64,
+    /// Whether the service's fee payer pays them (gasless).
+    pub service_fee: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -214,22 +216,7 @@ pub fn decide(
         Ok(spend) => spend,
         Err(decision) => return decision,
     };
-    // In service mode the session wallet pays no lamports at all.
-    let fee_budget = match intent.fee_policy {
-        FeePolicy::Session {
-            max_lamports_per_transaction,
-        } => max_lamports_per_transaction,
-        FeePolicy::Service { .. } => 0,
-    };
-    if spend.fee_lamports > fee_budget {
-        return deny(
-            Rule::FeeCapExceeded,
-            format!(
-                "the session wallet would pay {} lamports in fees and rent; {fee_budget} allowed per transaction",
-                spend.fee_lamports
-            ),
-        );
-    }
+    check!(check_fees(intent, usage, spend.fee_lamports, now));
     check!(check_recipients(intent, &explanation.recipients));
     check!(check_amounts(intent, usage, spend.amount, now));
     match intent.require_approval_above {
@@ -281,7 +268,7 @@ fn check_signers(
         ));
     }
     let expected_payer = match intent.fee_policy {
-        FeePolicy::Session { .. } => intent.session_key,
+        FeePolicy::Session => intent.session_key,
         FeePolicy::Service { address } => address,
     };
     if *fee_payer != expected_payer {
@@ -307,7 +294,7 @@ fn sum_debits(intent: &Intent, debits: &[Debit]) -> Result<Spend, Decision> {
     let overflow = || deny(Rule::PerTransactionCap, "the amounts overflow");
     let service_payer = match intent.fee_policy {
         FeePolicy::Service { address } => Some(address),
-        FeePolicy::Session { .. } => None,
+        FeePolicy::Session => None,
     };
     let mut amount: u64 = 0;
     let mut fee_lamports: u64 = 0;
@@ -319,14 +306,19 @@ fn sum_debits(intent: &Intent, debits: &[Debit]) -> Result<Spend, Decision> {
                 cause: LamportCause::Fee | LamportCause::Rent,
                 account,
             } => {
-                if from_session {
-                    fee_lamports = fee_lamports.checked_add(*lamports).ok_or_else(overflow)?;
-                } else if Some(*account) != service_payer {
+                // In service mode the session wallet pays no lamports at all; either way the
+                // fee payer's fees and rent count against the intent's fee caps.
+                let payer = match service_payer {
+                    Some(service) => *account == service,
+                    None => from_session,
+                };
+                if !payer {
                     return Err(deny(
                         Rule::ForeignDebit,
                         format!("{account} would pay fees or rent"),
                     ));
                 }
+                fee_lamports = fee_lamports.checked_add(*lamports).ok_or_else(overflow)?;
             }
             Debit::Lamports {
                 lamports,
@@ -401,7 +393,58 @@ fn sum_debits(intent: &Intent, debits: &[Debit]) -> Result<Spend, Decision> {
     Ok(Spend {
         amount,
         fee_lamports,
+        service_fee: service_payer.is_some(),
     })
+}
+
+/// The fee caps: per transaction, and per window over the fees already counted.
+fn check_fees(
+    intent: &Intent,
+    usage: &Usage,
+    fee_lamports: u64,
+    now: UnixSeconds,
+) -> Result<(), Decision> {
+    let sol = |lamports: u128| in_user_units(&Asset::Native, lamports);
+    let caps = &intent.fee_caps;
+    if fee_lamports > caps.per_transaction {
+        return Err(Decision::Deny(Denial {
+            rule: Rule::FeeCapExceeded,
+            detail: format!(
+                "fees and rent of {} exceed the {} per-payment fee cap",
+                sol(u128::from(fee_lamports)),
+                sol(u128::from(caps.per_transaction))
+            ),
+            figures: Some(Figures {
+                amount: fee_lamports,
+                spent: None,
+                cap: caps.per_transaction,
+                window: None,
+            }),
+        }));
+    }
+    for (window, cap) in caps.windows.limits() {
+        let spent = usage.fees_in(window, now);
+        if spent.saturating_add(u128::from(fee_lamports)) > u128::from(cap) {
+            return Err(Decision::Deny(Denial {
+                rule: Rule::FeeCapExceeded,
+                detail: format!(
+                    "{} of fees and rent {} + {} exceeds the {} {} fee cap",
+                    sol(spent),
+                    window.period(),
+                    sol(u128::from(fee_lamports)),
+                    sol(u128::from(cap)),
+                    window.adjective()
+                ),
+                figures: Some(Figures {
+                    amount: fee_lamports,
+                    spent: Some(u64::try_from(spent).unwrap_or(u64::MAX)),
+                    cap,
+                    window: Some(window.name().to_owned()),
+                }),
+            }));
+        }
+    }
+    Ok(())
 }
 
 fn check_recipients(intent: &Intent, recipients: &[Recipient]) -> Result<(), Decision> {
@@ -417,15 +460,9 @@ fn check_recipients(intent: &Intent, recipients: &[Recipient]) -> Result<(), Dec
                 mint,
                 program,
                 ..
-            } => {
-                allowed.contains(account)
-                    || owner.is_some_and(|o| allowed.contains(&o))
-                    || mint.is_some_and(|mint| {
-                        allowed.iter().any(|wallet| {
-                            associated_token_address(wallet, &mint, *program) == *account
-                        })
-                    })
-            }
+            } => allowed
+                .iter()
+                .any(|wallet| pays_to(wallet, account, owner.as_ref(), mint.as_ref(), *program)),
         };
         if !permitted {
             let target = match recipient {
@@ -468,18 +505,15 @@ fn check_amounts(
     for (window, cap) in intent.caps.windows.limits() {
         let spent = usage.spent_in(window, now);
         if spent.saturating_add(u128::from(amount)) > u128::from(cap) {
-            let (period, adjective) = match window {
-                Window::Day => ("today", "daily"),
-                Window::Week => ("this week", "weekly"),
-                Window::Month => ("this month", "monthly"),
-            };
             return Err(Decision::Deny(Denial {
                 rule: Rule::cap(window),
                 detail: format!(
-                    "{} spent {period} + {} exceeds the {} {adjective} cap",
+                    "{} spent {} + {} exceeds the {} {} cap",
                     money(spent),
+                    window.period(),
                     money(u128::from(amount)),
-                    money(u128::from(cap))
+                    money(u128::from(cap)),
+                    window.adjective()
                 ),
                 figures: Some(Figures {
                     amount,

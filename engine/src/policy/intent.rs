@@ -25,12 +25,12 @@ pub enum Asset {
     },
 }
 
-/// Who pays fees and rent, and how much the session wallet may spend on them.
+/// Who pays fees and rent. How much they may cost is [`Intent::fee_caps`], whoever pays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
 pub enum FeePolicy {
-    /// The session key pays fees and rent, at most this many lamports per transaction.
-    Session { max_lamports_per_transaction: u64 },
+    /// The session key pays fees and rent.
+    Session,
     /// A service key pays them (gasless); the session wallet pays no lamports at all.
     Service {
         #[serde(with = "crate::solana::as_text")]
@@ -42,6 +42,16 @@ pub enum FeePolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Caps {
+    pub per_transaction: u64,
+    #[serde(flatten)]
+    pub windows: PerWindow<u64>,
+}
+
+/// Caps on what payments cost in fees and rent (signature and priority fees, rent of accounts
+/// they create), in lamports, whoever pays: gas is money too, the user's or the service's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeeCaps {
     pub per_transaction: u64,
     #[serde(flatten)]
     pub windows: PerWindow<u64>,
@@ -75,6 +85,7 @@ pub struct Intent {
     #[serde(with = "crate::solana::as_text::option_vec")]
     pub allowed_programs: Option<Vec<Address>>,
     pub fee_policy: FeePolicy,
+    pub fee_caps: FeeCaps,
 }
 
 /// The programs the transaction engine accepts; an intent may only narrow this set.
@@ -93,14 +104,16 @@ pub const SIGNER_PROGRAMS: [Address; 7] = [
 pub enum IntentError {
     #[error("the per-transaction cap must be greater than zero")]
     ZeroPerTransactionCap,
-    #[error("the per-transaction cap {per_transaction} exceeds the {window} cap {cap}")]
+    #[error("the per-transaction {limit} cap {per_transaction} exceeds the {window} cap {cap}")]
     PerTransactionAboveWindow {
+        limit: &'static str,
         per_transaction: u64,
         window: &'static str,
         cap: u64,
     },
-    #[error("the {shorter} cap {shorter_cap} exceeds the {longer} cap {longer_cap}")]
+    #[error("the {shorter} {limit} cap {shorter_cap} exceeds the {longer} cap {longer_cap}")]
     WindowCapsNotNested {
+        limit: &'static str,
         shorter: &'static str,
         shorter_cap: u64,
         longer: &'static str,
@@ -135,7 +148,7 @@ pub enum IntentError {
     EmptyProgramAllowlist,
     #[error("program {0} is not one the signer accepts")]
     ProgramOutsideSignerAllowlist(Address),
-    #[error("the session fee budget must be greater than zero")]
+    #[error("the per-transaction fee cap must be greater than zero (a payment costs at least its signature fee)")]
     ZeroFeeBudget,
     #[error("the service fee payer cannot be the session key")]
     ServiceFeePayerIsSessionKey,
@@ -150,29 +163,11 @@ impl Intent {
         if caps.per_transaction == 0 {
             return Err(IntentError::ZeroPerTransactionCap);
         }
-        let window_caps: Vec<(Window, u64)> = caps.windows.limits().collect();
-        if let Some(&(window, cap)) = window_caps
-            .iter()
-            .find(|(_, cap)| *cap < caps.per_transaction)
-        {
-            return Err(IntentError::PerTransactionAboveWindow {
-                per_transaction: caps.per_transaction,
-                window: window.name(),
-                cap,
-            });
+        nested("amount", caps.per_transaction, &caps.windows)?;
+        if self.fee_caps.per_transaction == 0 {
+            return Err(IntentError::ZeroFeeBudget);
         }
-        for pair in window_caps.windows(2) {
-            if let [(shorter, shorter_cap), (longer, longer_cap)] = pair {
-                if shorter_cap > longer_cap {
-                    return Err(IntentError::WindowCapsNotNested {
-                        shorter: shorter.name(),
-                        shorter_cap: *shorter_cap,
-                        longer: longer.name(),
-                        longer_cap: *longer_cap,
-                    });
-                }
-            }
-        }
+        nested("fee", self.fee_caps.per_transaction, &self.fee_caps.windows)?;
         let counts: Vec<(Window, u32)> = self.max_payments.limits().collect();
         if let Some((window, _)) = counts.iter().find(|(_, count)| *count == 0) {
             return Err(IntentError::ZeroCountLimit {
@@ -222,14 +217,10 @@ impl Intent {
                 return Err(IntentError::ProgramOutsideSignerAllowlist(*outside));
             }
         }
-        match self.fee_policy {
-            FeePolicy::Session {
-                max_lamports_per_transaction: 0,
-            } => return Err(IntentError::ZeroFeeBudget),
-            FeePolicy::Service { address } if address == self.session_key => {
-                return Err(IntentError::ServiceFeePayerIsSessionKey)
+        if let FeePolicy::Service { address } = self.fee_policy {
+            if address == self.session_key {
+                return Err(IntentError::ServiceFeePayerIsSessionKey);
             }
-            _ => {}
         }
         Ok(())
     }
@@ -239,6 +230,37 @@ impl Intent {
         self.revoked_at
             .map_or(self.expires_at, |revoked| revoked.min(self.expires_at))
     }
+}
+
+/// Per transaction <= day <= week <= month, for the caps of `limit` (amount or fee).
+fn nested(
+    limit: &'static str,
+    per_transaction: u64,
+    windows: &PerWindow<u64>,
+) -> Result<(), IntentError> {
+    let window_caps: Vec<(Window, u64)> = windows.limits().collect();
+    if let Some(&(window, cap)) = window_caps.iter().find(|(_, cap)| *cap < per_transaction) {
+        return Err(IntentError::PerTransactionAboveWindow {
+            limit,
+            per_transaction,
+            window: window.name(),
+            cap,
+        });
+    }
+    for pair in window_caps.windows(2) {
+        if let [(shorter, shorter_cap), (longer, longer_cap)] = pair {
+            if shorter_cap > longer_cap {
+                return Err(IntentError::WindowCapsNotNested {
+                    limit,
+                    shorter: shorter.name(),
+                    shorter_cap: *shorter_cap,
+                    longer: longer.name(),
+                    longer_cap: *longer_cap,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn first_duplicate(items: &[Address]) -> Option<Address> {

@@ -1,12 +1,12 @@
 //! Decode + explain + decide for a typical USDC payment (what every request pays before any
-//! Lit round trip), and the build path. Run: `cargo bench -p aip-enclave --bench payment_path`.
+//! Lit round trip), and the build path. Run: `cargo bench -p aip-engine --bench payment_path`.
 #![allow(clippy::unwrap_used)]
 
-use aip_enclave::policy::{
-    decide, Approval, Asset, Caps, FeePolicy, Intent, PerWindow, UnixSeconds, Usage,
+use aip_engine::policy::{
+    decide, Approval, Asset, Caps, FeeCaps, FeePolicy, Intent, PerWindow, Spend, UnixSeconds, Usage,
 };
-use aip_enclave::solana::programs::{USDC_DECIMALS, USDC_MAINNET_MINT};
-use aip_enclave::solana::{Decoded, FeePayer, Signable, TokenPayment, TokenProgram, Transaction};
+use aip_engine::solana::programs::{USDC_DECIMALS, USDC_MAINNET_MINT};
+use aip_engine::solana::{Decoded, FeePayer, Signable, TokenPayment, TokenProgram, Transaction};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use solana_address::Address;
 use solana_hash::Hash;
@@ -50,14 +50,25 @@ fn bench(c: &mut Criterion) {
         revoked_at: None,
         allowed_recipients: Some(vec![Address::new_from_array([2; 32])]),
         allowed_programs: None,
-        fee_policy: FeePolicy::Session {
-            max_lamports_per_transaction: 3_000_000,
+        fee_policy: FeePolicy::Session,
+        fee_caps: FeeCaps {
+            per_transaction: 3_000_000,
+            windows: PerWindow {
+                day: Some(100_000_000),
+                week: None,
+                month: None,
+            },
         },
     };
     // A month of history: 300 payments.
     let mut usage = Usage::default();
     for i in 0..300 {
-        usage.reserve(100_000, 5_000, now.saturating_sub(i * 8_000));
+        let spend = Spend {
+            amount: 100_000,
+            fee_lamports: 5_000,
+            service_fee: false,
+        };
+        usage.reserve(spend, now.saturating_sub(i * 8_000));
     }
     let wire = Transaction::unsigned(payment.build().unwrap().into_message()).to_bytes();
 

@@ -35,9 +35,7 @@ impl SessionState {
     ) -> Result<Reservation, ReserveError> {
         match decide(&self.intent, &self.usage, tx, now, approval) {
             Decision::Allow { spend } => {
-                let id = self
-                    .usage
-                    .reserve_for(spend.amount, spend.fee_lamports, now, payment);
+                let id = self.usage.reserve_for(spend, now, payment);
                 self.usage.prune(now);
                 Ok(Reservation { id, spend })
             }

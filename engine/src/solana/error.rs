@@ -66,6 +66,8 @@ pub enum TextEncodingError {
     Base64(#[source] base64::DecodeError),
     #[error("input is larger than {max} bytes")]
     TooLarge { max: usize },
+    #[error("unknown text encoding {0:?}: expected base64, base58 or hex")]
+    UnknownEncoding(String),
 }
 
 /// A well-formed transaction that the signer will not sign, whatever the policy says.

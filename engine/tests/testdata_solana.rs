@@ -4,8 +4,8 @@
 
 mod common;
 
-use aip_enclave::solana::programs::{USDC_DEVNET_MINT, USDC_MAINNET_MINT};
-use aip_enclave::solana::{
+use aip_engine::solana::programs::{USDC_DEVNET_MINT, USDC_MAINNET_MINT};
+use aip_engine::solana::{
     explain_decoded, Action, Decoded, Explanation, MessageVersion, SignatureState,
 };
 use common::{solana_vector, solana_vector_names};

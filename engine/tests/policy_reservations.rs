@@ -7,7 +7,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 
-use aip_enclave::policy::{
+use aip_engine::policy::{
     Approval, NoStore, ReleaseProof, ReserveError, SessionSpending, SessionState, SessionStore,
     SpendState, StoreError, UnixSeconds, Usage, UsageError, Window,
 };
@@ -54,7 +54,7 @@ fn a_hundred_concurrent_payments_of_ten_against_a_cap_of_a_hundred_commit_exactl
     let granted = results.iter().filter(|r| r.is_ok()).count();
     let denied_by_cap = results
         .iter()
-        .filter(|r| matches!(r, Err(ReserveError::Denied(d)) if d.rule == aip_enclave::policy::Rule::DailyCap))
+        .filter(|r| matches!(r, Err(ReserveError::Denied(d)) if d.rule == aip_engine::policy::Rule::DailyCap))
         .count();
     assert_eq!((granted, denied_by_cap), (10, 90));
     let state = spending.snapshot().unwrap();
@@ -195,7 +195,7 @@ fn revocation_releases_unsigned_reservations_and_blocks_the_next_request() {
     );
     assert!(matches!(
         spending.reserve(&tx, now, Approval::None),
-        Err(ReserveError::Denied(d)) if d.rule == aip_enclave::policy::Rule::Revoked
+        Err(ReserveError::Denied(d)) if d.rule == aip_engine::policy::Rule::Revoked
     ));
 }
 

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use aip_enclave::solana::text::decode_text;
+use aip_engine::solana::text::decode_text;
 
 /// `../shared/testdata` beside the repository (override with AIP_TESTDATA). Missing test data
 /// is a failure, never a skip.
@@ -34,9 +34,9 @@ pub fn solana_vector_names() -> Vec<String> {
     names
 }
 
-use aip_enclave::policy::{Asset, Caps, FeePolicy, Intent, PerWindow, UnixSeconds};
-use aip_enclave::solana::programs::{USDC_DECIMALS, USDC_MAINNET_MINT};
-use aip_enclave::solana::{FeePayer, Message, Signable, TokenPayment, TokenProgram};
+use aip_engine::policy::{Asset, Caps, FeeCaps, FeePolicy, Intent, PerWindow, UnixSeconds};
+use aip_engine::solana::programs::{USDC_DECIMALS, USDC_MAINNET_MINT};
+use aip_engine::solana::{FeePayer, Message, Signable, TokenPayment, TokenProgram};
 use solana_address::Address;
 use solana_hash::Hash;
 
@@ -82,8 +82,14 @@ pub fn usdc_intent() -> Intent {
         revoked_at: None,
         allowed_recipients: None,
         allowed_programs: None,
-        fee_policy: FeePolicy::Session {
-            max_lamports_per_transaction: 3_000_000,
+        fee_policy: FeePolicy::Session,
+        fee_caps: FeeCaps {
+            per_transaction: 3_000_000,
+            windows: PerWindow {
+                day: Some(10_000_000),
+                week: None,
+                month: None,
+            },
         },
     }
 }
@@ -129,7 +135,7 @@ pub fn transfer_checked_ix(
     decimals: u8,
     mint: Address,
 ) -> solana_instruction::Instruction {
-    use aip_enclave::solana::programs::{associated_token_address, TOKEN_PROGRAM};
+    use aip_engine::solana::programs::{associated_token_address, TOKEN_PROGRAM};
     use solana_instruction::AccountMeta;
     let mut data = vec![12u8];
     data.extend_from_slice(&amount.to_le_bytes());

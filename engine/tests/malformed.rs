@@ -4,12 +4,12 @@
 
 mod common;
 
-use aip_enclave::solana::programs::{
+use aip_engine::solana::programs::{
     COMPUTE_BUDGET_PROGRAM, MEMO_PROGRAM, SYSTEM_PROGRAM, TOKEN_2022_PROGRAM,
 };
-use aip_enclave::solana::text::decode_text;
-use aip_enclave::solana::wire::{AddressTableLookup, CompiledInstruction, MessageHeader};
-use aip_enclave::solana::{
+use aip_engine::solana::text::decode_text;
+use aip_engine::solana::wire::{AddressTableLookup, CompiledInstruction, MessageHeader};
+use aip_engine::solana::{
     explain, DecodeError, Decoded, Message, MessageVersion, Refusal, Signable, Transaction,
 };
 use common::{solana_vector, solana_vector_names};
@@ -330,7 +330,7 @@ proptest! {
         if let Ok(decoded) = Decoded::from_bytes(&bytes) {
             // Whatever decodes re-encodes to the same bytes and explains without panic.
             prop_assert_eq!(decoded.to_bytes(), bytes);
-            let _ = aip_enclave::solana::explain_decoded(&decoded);
+            let _ = aip_engine::solana::explain_decoded(&decoded);
         }
     }
 
@@ -347,7 +347,7 @@ proptest! {
         }
         if let Ok(decoded) = Decoded::from_bytes(&bytes) {
             prop_assert_eq!(decoded.to_bytes(), bytes);
-            let _ = aip_enclave::solana::explain_decoded(&decoded);
+            let _ = aip_engine::solana::explain_decoded(&decoded);
         }
     }
 }

@@ -9,11 +9,25 @@ use super::error::TextEncodingError;
 pub const MAX_TRANSACTION_BYTES: usize = 4096;
 
 /// How the text is encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextEncoding {
     Base64,
     Base58,
     Hex,
+}
+
+impl std::str::FromStr for TextEncoding {
+    type Err = TextEncodingError;
+
+    /// `base64`, `base58` or `hex` (the operator tool's `--encoding`).
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        match name {
+            "base64" => Ok(Self::Base64),
+            "base58" => Ok(Self::Base58),
+            "hex" => Ok(Self::Hex),
+            _ => Err(TextEncodingError::UnknownEncoding(name.to_owned())),
+        }
+    }
 }
 
 impl TextEncoding {

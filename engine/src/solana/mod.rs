@@ -12,6 +12,7 @@ pub mod error;
 pub mod explain;
 pub mod programs;
 pub mod signature;
+pub mod summary;
 pub mod text;
 pub mod wire;
 
@@ -23,4 +24,5 @@ pub use explain::{
 };
 pub use programs::TokenProgram;
 pub use signature::{check_signatures, SignatureState, SigningKeypair};
+pub use summary::{PaymentSummary, SummaryError};
 pub use wire::{Decoded, Message, MessageVersion, Transaction};

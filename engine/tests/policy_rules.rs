@@ -3,13 +3,12 @@
 
 mod common;
 
-use aip_enclave::policy::{
-    decide, Approval, Decision, FeePolicy, Intent, IntentError, Rule, UnixSeconds, Usage,
+use aip_engine::policy::{
+    decide, Approval, Decision, FeeCaps, FeePolicy, Intent, IntentError, Rule, Spend, UnixSeconds,
+    Usage, Window,
 };
-use aip_enclave::solana::programs::{
-    MEMO_PROGRAM, SYSTEM_PROGRAM, TOKEN_PROGRAM, USDC_DEVNET_MINT,
-};
-use aip_enclave::solana::{FeePayer, Signable};
+use aip_engine::solana::programs::{MEMO_PROGRAM, SYSTEM_PROGRAM, TOKEN_PROGRAM, USDC_DEVNET_MINT};
+use aip_engine::solana::{FeePayer, Signable};
 use common::*;
 use solana_instruction::{AccountMeta, Instruction};
 
@@ -23,7 +22,14 @@ fn rule_of(decision: &Decision) -> Option<Rule> {
 fn usage_with(amounts: &[(u64, UnixSeconds)]) -> Usage {
     let mut usage = Usage::default();
     for (amount, at) in amounts {
-        usage.reserve(*amount, 5_000, *at);
+        usage.reserve(
+            Spend {
+                amount: *amount,
+                fee_lamports: 5_000,
+                service_fee: false,
+            },
+            *at,
+        );
     }
     usage
 }
@@ -81,7 +87,7 @@ fn every_rule_denies_its_case_and_only_its_case() {
         case("a plain payment inside every limit", None),
         Case {
             intent: Intent {
-                caps: aip_enclave::policy::Caps {
+                caps: aip_engine::policy::Caps {
                     per_transaction: 200 * USDC,
                     ..usdc_intent().caps
                 },
@@ -215,8 +221,9 @@ fn every_rule_denies_its_case_and_only_its_case() {
         },
         Case {
             intent: Intent {
-                fee_policy: FeePolicy::Session {
-                    max_lamports_per_transaction: 10_000,
+                fee_caps: FeeCaps {
+                    per_transaction: 10_000,
+                    ..usdc_intent().fee_caps
                 },
                 ..usdc_intent()
             },
@@ -272,7 +279,7 @@ fn every_rule_denies_its_case_and_only_its_case() {
         },
         Case {
             intent: Intent {
-                max_payments: aip_enclave::policy::PerWindow {
+                max_payments: aip_engine::policy::PerWindow {
                     day: Some(1),
                     week: None,
                     month: None,
@@ -284,7 +291,7 @@ fn every_rule_denies_its_case_and_only_its_case() {
         },
         Case {
             intent: Intent {
-                max_payments: aip_enclave::policy::PerWindow {
+                max_payments: aip_engine::policy::PerWindow {
                     day: None,
                     week: Some(2),
                     month: None,
@@ -299,7 +306,7 @@ fn every_rule_denies_its_case_and_only_its_case() {
         },
         Case {
             intent: Intent {
-                max_payments: aip_enclave::policy::PerWindow {
+                max_payments: aip_engine::policy::PerWindow {
                     day: None,
                     week: None,
                     month: Some(1),
@@ -374,7 +381,7 @@ fn approval_threshold() {
 }
 
 #[test]
-fn gasless_payment_costs_the_session_no_lamports() {
+fn gasless_payment_costs_the_session_no_lamports_and_counts_the_service_fees() {
     let intent = Intent {
         fee_policy: FeePolicy::Service {
             address: service_payer(),
@@ -386,17 +393,96 @@ fn gasless_payment_costs_the_session_no_lamports() {
         address: service_payer(),
     };
     p.create_recipient_account = true;
+    let signable = p.build().unwrap();
+    let session_lamports: u64 = signable
+        .explanation()
+        .debits
+        .iter()
+        .filter_map(|d| match d {
+            aip_engine::solana::Debit::Lamports {
+                account, lamports, ..
+            } if *account == session_key() => Some(*lamports),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(session_lamports, 0, "the session wallet pays nothing");
     let decision = decide(
         &intent,
         &Usage::default(),
-        &p.build().unwrap(),
+        &signable,
         T0.saturating_add(1),
         Approval::None,
     );
     let Decision::Allow { spend } = decision else {
         panic!("{decision:?}")
     };
-    assert_eq!((spend.amount, spend.fee_lamports), (5 * USDC, 0));
+    // Two signatures and the recipient account's rent, paid by the service, count.
+    assert_eq!(spend.amount, 5 * USDC);
+    assert_eq!(spend.fee_lamports, 2 * 5_000 + 2_039_280);
+    assert!(spend.service_fee);
+}
+
+#[test]
+fn the_daily_fee_cap_holds_whoever_pays() {
+    for fee_policy in [
+        FeePolicy::Session,
+        FeePolicy::Service {
+            address: service_payer(),
+        },
+    ] {
+        let intent = Intent {
+            fee_policy,
+            fee_caps: FeeCaps {
+                per_transaction: 3_000_000,
+                windows: aip_engine::policy::PerWindow {
+                    day: Some(5_000_000),
+                    week: None,
+                    month: None,
+                },
+            },
+            ..usdc_intent()
+        };
+        let mut p = payment(USDC);
+        if let FeePolicy::Service { address } = fee_policy {
+            p.fee_payer = FeePayer::Service { address };
+        }
+        p.create_recipient_account = true;
+        let signable = p.build().unwrap();
+        let mut usage = Usage::default();
+        let now = T0.saturating_add(10);
+        let mut allowed = 0;
+        loop {
+            match decide(&intent, &usage, &signable, now, Approval::None) {
+                Decision::Allow { spend } => {
+                    usage.reserve(spend, now);
+                    allowed += 1;
+                }
+                Decision::Deny(denial) => {
+                    assert_eq!(denial.rule, Rule::FeeCapExceeded, "{fee_policy:?}");
+                    let figures = denial.figures.expect("fee figures");
+                    assert_eq!(figures.window.as_deref(), Some("day"));
+                    assert_eq!(figures.cap, 5_000_000);
+                    assert!(denial.detail.contains("daily fee cap"), "{}", denial.detail);
+                    break;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        // Each costs rent (2,039,280) plus fees: two fit in 0.005 SOL, a third does not.
+        assert_eq!(allowed, 2, "{fee_policy:?}");
+        assert!(usage.fees_in(Window::Day, now) <= 5_000_000);
+        // A day later the window has room again.
+        assert!(matches!(
+            decide(
+                &intent,
+                &usage,
+                &signable,
+                now.saturating_add(86_400),
+                Approval::None
+            ),
+            Decision::Allow { .. }
+        ));
+    }
 }
 
 #[test]
@@ -478,7 +564,7 @@ fn released_reservations_do_not_count() {
         Some(Rule::DailyCap)
     );
     usage
-        .release(id, aip_enclave::policy::ReleaseProof::NeverSigned)
+        .release(id, aip_engine::policy::ReleaseProof::NeverSigned)
         .unwrap();
     assert_eq!(
         rule_of(&decide(
@@ -495,7 +581,7 @@ fn released_reservations_do_not_count() {
 #[test]
 fn invariant_rejects_each_contradiction() {
     let base = usdc_intent();
-    let w = aip_enclave::policy::PerWindow::<u64> {
+    let w = aip_engine::policy::PerWindow::<u64> {
         day: Some(100),
         week: Some(50),
         month: None,
@@ -504,7 +590,7 @@ fn invariant_rejects_each_contradiction() {
     let cases: Vec<(Intent, Expectation)> = vec![
         (
             Intent {
-                caps: aip_enclave::policy::Caps {
+                caps: aip_engine::policy::Caps {
                     per_transaction: 0,
                     ..base.caps
                 },
@@ -514,7 +600,7 @@ fn invariant_rejects_each_contradiction() {
         ),
         (
             Intent {
-                caps: aip_enclave::policy::Caps {
+                caps: aip_engine::policy::Caps {
                     per_transaction: 10,
                     windows: w,
                 },
@@ -524,7 +610,7 @@ fn invariant_rejects_each_contradiction() {
         ),
         (
             Intent {
-                caps: aip_enclave::policy::Caps {
+                caps: aip_engine::policy::Caps {
                     per_transaction: 101 * USDC,
                     ..base.caps
                 },
@@ -534,7 +620,7 @@ fn invariant_rejects_each_contradiction() {
         ),
         (
             Intent {
-                max_payments: aip_enclave::policy::PerWindow {
+                max_payments: aip_engine::policy::PerWindow {
                     day: Some(0),
                     week: None,
                     month: None,
@@ -545,7 +631,7 @@ fn invariant_rejects_each_contradiction() {
         ),
         (
             Intent {
-                max_payments: aip_enclave::policy::PerWindow {
+                max_payments: aip_engine::policy::PerWindow {
                     day: Some(5),
                     week: Some(4),
                     month: None,
@@ -570,7 +656,7 @@ fn invariant_rejects_each_contradiction() {
         ),
         (
             Intent {
-                asset: aip_enclave::policy::Asset::Tokens {
+                asset: aip_engine::policy::Asset::Tokens {
                     mints: vec![],
                     decimals: 6,
                 },
@@ -580,7 +666,7 @@ fn invariant_rejects_each_contradiction() {
         ),
         (
             Intent {
-                asset: aip_enclave::policy::Asset::Tokens {
+                asset: aip_engine::policy::Asset::Tokens {
                     mints: vec![USDC_MAINNET, USDC_MAINNET],
                     decimals: 6,
                 },
@@ -611,12 +697,28 @@ fn invariant_rejects_each_contradiction() {
         ),
         (
             Intent {
-                fee_policy: FeePolicy::Session {
-                    max_lamports_per_transaction: 0,
+                fee_caps: FeeCaps {
+                    per_transaction: 0,
+                    ..base.fee_caps
                 },
                 ..base.clone()
             },
             |e| matches!(e, IntentError::ZeroFeeBudget),
+        ),
+        (
+            Intent {
+                fee_caps: FeeCaps {
+                    per_transaction: 20_000_000,
+                    ..base.fee_caps
+                },
+                ..base.clone()
+            },
+            |e| {
+                matches!(
+                    e,
+                    IntentError::PerTransactionAboveWindow { limit: "fee", .. }
+                )
+            },
         ),
         (
             Intent {
@@ -636,7 +738,7 @@ fn invariant_rejects_each_contradiction() {
         assert!(expected(&error), "unexpected error {error:?}");
     }
     let native = Intent {
-        asset: aip_enclave::policy::Asset::Native,
+        asset: aip_engine::policy::Asset::Native,
         allowed_programs: Some(vec![SYSTEM_PROGRAM]),
         ..base
     };
@@ -661,7 +763,7 @@ fn intents_parse_from_json_and_refuse_unknown_fields() {
 /// Denials speak the user's units (dollars for USDC) and carry the base-unit figures.
 #[test]
 fn denials_name_dollars_windows_and_figures() {
-    use aip_enclave::policy::{in_user_units, Asset, Figures};
+    use aip_engine::policy::{in_user_units, Asset, Figures};
     let intent = usdc_intent();
     let cap = intent.caps.windows.day.unwrap();
     let spent = cap - USDC / 2;

@@ -1,0 +1,196 @@
+//! Signed payments followed until the chain settles them (docs/design.md, "Keys and flows").
+//!
+//! A signed payment counts against the caps until there is proof it moved no money. Every few
+//! seconds each signed, unsettled reservation is looked up on a quorum of RPC endpoints:
+//! landed -> confirmed; absent while the cluster's block height has not passed the
+//! transaction's last valid block height -> sent again (a dropped transaction can still land);
+//! absent once the height is past it -> it can never land, and only then is the reservation
+//! released (`ReleaseProof::ExpiredUnlanded`, checked against the reservation's own height).
+//! No quorum -> nothing changes. The last valid height is the transaction's own blockhash's
+//! for a payment the service built, and for a caller's transaction the newest blockhash's
+//! when it was accepted (never earlier than its own).
+
+use serde_json::json;
+
+use super::error::PaymentError;
+use super::flow::{payer, update_account, InFlight};
+use super::keys::record as ledger_record;
+use super::record::{save, PaymentRecord, Stage};
+use super::settle::confirm;
+use crate::api::state::ApiState;
+use crate::chain::LandedStatus;
+use crate::policy::{ReleaseProof, SpendState, UsageError};
+use crate::state::records;
+
+/// What one round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    pub confirmed: usize,
+    pub resent: usize,
+    pub expired: usize,
+}
+
+/// The payments whose reservation (in the key's usage) is signed and unsettled.
+async fn unsettled(state: &ApiState) -> Result<Vec<String>, PaymentError> {
+    Ok(state
+        .accounts
+        .all()
+        .await?
+        .iter()
+        .flat_map(|account| account.key_usage.records())
+        .filter(|r| matches!(r.state, SpendState::Signed { .. }))
+        .filter_map(|r| r.payment.clone())
+        .collect())
+}
+
+/// Settles what the chain allows.
+pub async fn track_all(state: &ApiState) -> Result<Round, PaymentError> {
+    let mut round = Round::default();
+    for id in unsettled(state).await? {
+        // A request working on this payment settles it itself.
+        let Ok(_working) = InFlight::take(state, &id) else {
+            continue;
+        };
+        match track(state, &id).await {
+            Ok(Some(Settled::Confirmed)) => round.confirmed += 1,
+            Ok(Some(Settled::Resent)) => round.resent += 1,
+            Ok(Some(Settled::Expired)) => round.expired += 1,
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(payment = %id, error = %aip_wire::process::error_chain(&error), "following a signed payment failed; retrying next round");
+            }
+        }
+    }
+    Ok(round)
+}
+
+enum Settled {
+    Confirmed,
+    Resent,
+    Expired,
+}
+
+async fn track(state: &ApiState, id: &str) -> Result<Option<Settled>, PaymentError> {
+    let payer = payer(state)?;
+    let name = PaymentRecord::record_name(id);
+    let Some((version, mut record)) =
+        records::read::<PaymentRecord>(&state.store, &state.state_key, &name).await?
+    else {
+        return Err(PaymentError::Internal(
+            "a signed reservation has no payment record",
+        ));
+    };
+    let signed = record.signed.clone().ok_or(PaymentError::Internal(
+        "a signed reservation's payment has no signature",
+    ))?;
+    match payer
+        .rpc
+        .status(&signed.signature)
+        .await
+        .map_err(PaymentError::Chain)?
+    {
+        LandedStatus::Landed { err, .. } => {
+            // A transaction that landed and failed moved no tokens but spent its fees; it
+            // stays counted (it can never land again, and counting errs towards refusing).
+            confirm(state, &record).await?;
+            record.stage = if err.is_none() {
+                Stage::Confirmed
+            } else {
+                Stage::FailedOnChain
+            };
+            save(state, version, &record).await?;
+            Ok(Some(Settled::Confirmed))
+        }
+        LandedStatus::Absent => {
+            let height = payer
+                .rpc
+                .block_height()
+                .await
+                .map_err(PaymentError::Chain)?;
+            if height <= record.last_valid_block_height {
+                let bytes = record.signed_transaction_bytes()?;
+                payer.rpc.send(&bytes).await.map_err(PaymentError::Chain)?;
+                if record.stage == Stage::Signed {
+                    record.stage = Stage::Submitted;
+                    save(state, version, &record).await?;
+                }
+                return Ok(Some(Settled::Resent));
+            }
+            expire(state, version, record, height).await?;
+            Ok(Some(Settled::Expired))
+        }
+    }
+}
+
+/// The transaction can never land: its reservation is released with the proof (the usage
+/// refuses it if the height does not prove expiry), the delegation's commitment returns.
+async fn expire(
+    state: &ApiState,
+    version: u64,
+    mut record: PaymentRecord,
+    height: u64,
+) -> Result<(), PaymentError> {
+    let (id, agent, amount) = (record.id.clone(), record.agent_id.clone(), record.amount);
+    update_account(state, &record.session_key_id, |account| {
+        account.with_reservations(&agent, &id, |usage, reservation| {
+            match usage.release(
+                reservation,
+                ReleaseProof::ExpiredUnlanded {
+                    observed_block_height: height,
+                },
+            ) {
+                Ok(()) | Err(UsageError::AlreadyReleased(_)) => Ok(()),
+                Err(_) => Err(PaymentError::Internal(
+                    "the expiry does not release this reservation",
+                )),
+            }
+        })?;
+        if let Some(delegation) = account.delegation.as_mut() {
+            if delegation.in_flight.remove(&id) {
+                delegation.committed = delegation.committed.saturating_sub(amount);
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    record.stage = Stage::Expired;
+    save(state, version, &record).await?;
+    ledger_record(
+        state,
+        "payment_expired",
+        json!({
+            "payment_id": record.id,
+            "session_key_id": record.session_key_id,
+            "agent_id": record.agent_id,
+            "amount": record.amount,
+            "signature": record.signed.as_ref().map(|s| s.signature.clone()),
+            "last_valid_block_height": record.last_valid_block_height,
+            "observed_block_height": height,
+        }),
+    )
+    .await?;
+    tracing::info!(payment = %id, height, "a signed payment expired unlanded; its reservation was released");
+    Ok(())
+}
+
+/// Follows signed payments every `every`, for as long as the enclave serves.
+pub async fn keep_tracked(state: std::sync::Arc<ApiState>, every: std::time::Duration) {
+    let mut ticker = tokio::time::interval(every);
+    loop {
+        ticker.tick().await;
+        match track_all(&state).await {
+            Ok(round) if round != Round::default() => {
+                tracing::info!(
+                    confirmed = round.confirmed,
+                    resent = round.resent,
+                    expired = round.expired,
+                    "signed payments followed"
+                );
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(error = %aip_wire::process::error_chain(&error), "following signed payments failed");
+            }
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! The payment's transaction from the request: built by the service (a fresh blockhash, the
+//! recipient's token account created only when missing) or supplied by the caller, decoded
+//! and explained like any other, and checked to be exactly the payment requested. The record
+//! takes its figures from the transaction, never from the request.
+
+use aip_wire::payments::SmartPayment;
+use base64::Engine as _;
+use solana_address::Address;
+
+use super::account::USDC_DECIMALS;
+use super::actor::Actor;
+use super::error::PaymentError;
+use super::flow::payer;
+use super::payer::PAYMENT_COMPUTE_UNITS;
+use super::record::{PaymentRecord, Stage};
+use crate::api::state::ApiState;
+use crate::solana::programs::associated_token_address;
+use crate::solana::{FeePayer, PaymentSummary, Signable, TokenPayment, TokenProgram, Transaction};
+
+/// Builds the payment's message from the request (a fresh blockhash from the cluster).
+pub(super) async fn build(
+    state: &ApiState,
+    actor: Actor<'_>,
+    id: &str,
+    sha: &str,
+    request: &SmartPayment,
+) -> Result<(PaymentRecord, Signable), PaymentError> {
+    let payer = payer(state)?;
+    let caller = actor.key_id;
+    let account = actor.account(state, &request.session_key_id).await?;
+    let session =
+        account
+            .sessions
+            .get(&request.agent_id)
+            .ok_or_else(|| PaymentError::UnknownSession {
+                key: request.session_key_id.clone(),
+                agent: request.agent_id.clone(),
+            })?;
+    let service = matches!(session.fees, aip_wire::payments::FeeMode::Service);
+    if request.gasless.is_some_and(|gasless| gasless != service) {
+        return Err(PaymentError::Invalid(format!(
+            "this session's fees are paid by {}; gasless must be {service} or absent",
+            if service {
+                "the service"
+            } else {
+                "the session wallet"
+            }
+        )));
+    }
+    let recipient: Address = request
+        .recipient
+        .parse()
+        .map_err(|_| PaymentError::Invalid("recipient is not a base58 address".into()))?;
+    let mint: Address = request
+        .mint
+        .parse()
+        .map_err(|_| PaymentError::Invalid("mint is not a base58 address".into()))?;
+    let (recent_blockhash, last_valid_block_height) = payer
+        .rpc
+        .latest_blockhash()
+        .await
+        .map_err(PaymentError::Chain)?;
+    let price = payer.compute_unit_price;
+    // The recipient's token account is created (and its rent paid) only when it is missing.
+    let recipient_account = associated_token_address(&recipient, &mint, TokenProgram::Token);
+    let create_recipient_account = !payer
+        .rpc
+        .account_exists(&recipient_account.to_string())
+        .await
+        .map_err(PaymentError::Chain)?;
+    let payment = TokenPayment {
+        authority: account.public_key,
+        recipient,
+        mint,
+        decimals: USDC_DECIMALS,
+        program: TokenProgram::Token,
+        amount: request.amount,
+        memo: request.memo.clone(),
+        create_recipient_account,
+        compute_unit_limit: (price > 0).then_some(PAYMENT_COMPUTE_UNITS),
+        compute_unit_price_micro_lamports: (price > 0).then_some(price),
+        fee_payer: if service {
+            FeePayer::Service {
+                address: payer.fee_payer.address(),
+            }
+        } else {
+            FeePayer::Session
+        },
+        recent_blockhash,
+        reference: Some(reference_for(id)),
+    };
+    let signable = match &request.transaction {
+        None => payment
+            .build()
+            .map_err(|e| PaymentError::Invalid(format!("cannot build this payment: {e}")))?,
+        // The service's fee payer signs only what the service built: a caller's transaction
+        // could spend its lamports in ways no budget foresees.
+        Some(_) if service => {
+            return Err(PaymentError::Invalid(
+                "a caller-supplied transaction cannot use the service fee payer; pay fees from the session wallet or let the service build the payment".into(),
+            ))
+        }
+        Some(given) => given_transaction(given)?,
+    };
+    let summary = summary_matching(&signable, request, &recipient, &mint)?;
+    let price = signable
+        .explanation()
+        .fees
+        .compute_unit_price_micro_lamports;
+    if let Some(price) = price.filter(|p| *p > payer.max_compute_unit_price) {
+        return Err(PaymentError::Invalid(format!(
+            "the priority fee of {price} micro-lamports per compute unit exceeds the service's cap of {}",
+            payer.max_compute_unit_price
+        )));
+    }
+    let record = PaymentRecord {
+        id: id.to_owned(),
+        caller: caller.to_owned(),
+        request_sha256: sha.to_owned(),
+        agent_id: request.agent_id.clone(),
+        session_key_id: request.session_key_id.clone(),
+        // What the transaction does, not what the request says (they were checked equal).
+        amount: summary.amount,
+        mint: summary.mint.to_string(),
+        recipient: recipient.to_string(),
+        recipient_token_account: Some(summary.recipient_account.to_string()),
+        fee_lamports: Some(summary.fee_lamports),
+        message: base64::engine::general_purpose::STANDARD.encode(signable.message().to_bytes()),
+        last_valid_block_height,
+        service_fee_payer: service,
+        autonomous: false,
+        stage: Stage::Pending,
+        signed: None,
+        denial: None,
+    };
+    Ok((record, signable))
+}
+
+/// The payment's Solana Pay reference: an address derived from its id (no key exists for it).
+pub fn reference_for(payment_id: &str) -> Address {
+    use sha2::{Digest, Sha256};
+    let digest: [u8; 32] = Sha256::new()
+        .chain_update(b"aip-signer payment reference\0")
+        .chain_update(payment_id.as_bytes())
+        .finalize()
+        .into();
+    Address::new_from_array(digest)
+}
+
+/// A caller's unsigned transaction: decoded and explained like any other (anything outside
+/// the signer's rules is refused).
+fn given_transaction(base64_tx: &str) -> Result<Signable, PaymentError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(base64_tx)
+        .map_err(|_| PaymentError::Invalid("transaction is not base64".into()))?;
+    let tx = Transaction::from_bytes(&bytes)
+        .map_err(|e| PaymentError::Invalid(format!("transaction: {e}")))?;
+    Signable::new(tx.message).map_err(|refusal| PaymentError::Refused(refusal.to_string()))
+}
+
+/// The payment the transaction makes, which must be the one requested: exactly `amount` of
+/// `mint` to `recipient` (its token account for the mint). The record, receipt and ledger
+/// take their figures from here.
+fn summary_matching(
+    signable: &Signable,
+    request: &SmartPayment,
+    recipient: &Address,
+    mint: &Address,
+) -> Result<PaymentSummary, PaymentError> {
+    let summary = PaymentSummary::of(signable.explanation())
+        .map_err(|e| PaymentError::Invalid(format!("transaction: {e}")))?;
+    let mismatch = if summary.amount != request.amount {
+        Some(format!(
+            "the transaction moves {} base units, the request says {}",
+            summary.amount, request.amount
+        ))
+    } else if summary.mint != *mint {
+        Some(format!(
+            "the transaction moves mint {}, the request says {mint}",
+            summary.mint
+        ))
+    } else if !summary.pays(recipient) {
+        Some(format!(
+            "the transaction pays token account {}, which is not {recipient}'s",
+            summary.recipient_account
+        ))
+    } else {
+        None
+    };
+    match mismatch {
+        Some(detail) => Err(PaymentError::Invalid(detail)),
+        None => Ok(summary),
+    }
+}
