@@ -242,7 +242,7 @@ pub async fn boot(
             "platform": config.platform.to_string(),
             "deployment": config.deployment,
             "tls_spki_sha256": hex::encode(tls.spki_sha256()),
-            "signing_public_key": hex::encode(api.signing.verifying_key().to_bytes()),
+            "signing_public_key": hex::encode(api.ledger.public_key()),
             "config_sha256": hex::encode(measured.sha256),
         }),
     )
@@ -317,13 +317,13 @@ pub async fn serve(booted: Booted) -> Result<(), BootError> {
         reporter,
         Duration::from_secs(2),
     ));
-    if booted.api.payer.is_some() {
+    if booted.api.payments.payer.is_some() {
         tokio::spawn(crate::payments::reconcile::keep_reconciled(
-            Arc::clone(&booted.api),
+            Arc::clone(&booted.api.payments),
             RECONCILE_EVERY,
         ));
         tokio::spawn(crate::payments::track::keep_tracked(
-            Arc::clone(&booted.api),
+            Arc::clone(&booted.api.payments),
             TRACK_EVERY,
         ));
     }

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use aip_attestation::{Platform, ProduceError};
 use rand_core::{OsRng, RngCore};
 
-use crate::api::state::ApiState;
 use crate::chain::RpcError;
+use crate::payments::context::PaymentContext;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrustedTimeError {
@@ -29,7 +29,7 @@ pub enum TrustedTimeError {
 }
 
 /// Reads a trusted time and anchors the clock to it; how far the clock moved forward.
-pub async fn anchor_clock(state: &ApiState) -> Result<u64, TrustedTimeError> {
+pub async fn anchor_clock(state: &PaymentContext) -> Result<u64, TrustedTimeError> {
     let trusted_ms = match state.attestation.producer.platform() {
         Platform::Nitro => nsm_time_ms(state).await?,
         Platform::SevSnp | Platform::Dev => {
@@ -49,7 +49,7 @@ pub async fn anchor_clock(state: &ApiState) -> Result<u64, TrustedTimeError> {
     Ok(moved)
 }
 
-async fn nsm_time_ms(state: &ApiState) -> Result<u64, TrustedTimeError> {
+async fn nsm_time_ms(state: &PaymentContext) -> Result<u64, TrustedTimeError> {
     let producer = Arc::clone(&state.attestation.producer);
     let keys = state.attestation.keys.clone();
     let mut nonce = [0u8; 32];

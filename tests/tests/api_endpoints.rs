@@ -204,7 +204,7 @@ async fn agent_keys_attestation_and_the_ledger_export() {
         "no key text in the ledger"
     );
     let head = LedgerHead::from_header(body["head"].as_str().unwrap()).unwrap();
-    verify_export(&entries, &head, &api.state.signing.verifying_key()).unwrap();
+    verify_export(&entries, &head, &api.ledger_key.verifying_key()).unwrap();
     let denied = call(&api, "GET", "/v1/ledger?from=1", Some(&agent_key), b"").await;
     assert_eq!(denied.error_code().as_deref(), Some("scope_missing"));
     let _ = std::fs::remove_dir_all(&api.dir);

@@ -42,7 +42,7 @@ async fn authorization_scopes_rate_limits_and_the_ledger_head() {
     let api = start("authorization", keys, 3).await;
     let head = api.state.head().unwrap();
     assert_eq!(head.seq, 3);
-    let ledger_key = api.state.signing.clone();
+    let ledger_key = api.ledger_key.clone();
     let (endpoint, config, identity, dir) = (
         api.endpoint.clone(),
         api.config(),

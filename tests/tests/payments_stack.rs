@@ -118,10 +118,13 @@ async fn autonomous_interactive_gasless_and_denials() {
         "no denial moved money"
     );
 
-    // A smuggled instruction: an unsigned transaction that also pays lamports elsewhere.
+    // A smuggled instruction: an unsigned transaction that also pays lamports elsewhere. In
+    // gasless mode a caller's transaction is refused before any policy: the service's fee
+    // payer signs only what the service built (the engine's table tests deny the smuggled
+    // transfer itself).
     let mut smuggled = payment(&view, "agent-1", &recipient, USDC, "smuggled");
     smuggled.transaction = Some(smuggling_transaction(&paying, &wallet, &recipient));
-    assert_eq!(code(signer.smart_payment(&smuggled).await), "policy_denied");
+    assert_eq!(code(signer.smart_payment(&smuggled).await), "bad_request");
 
     // Interactive: a key without autonomy; the device signs what the enclave fixed.
     let (device_key, device_view) = paying

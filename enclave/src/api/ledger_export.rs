@@ -47,15 +47,15 @@ pub async fn export(
             format!("from starts at 1; limit is 1..{MAX_LIMIT}"),
         ));
     }
-    let ledger = state.ledger.lock().await;
-    let entries = ledger
-        .export(&state.store, &state.state_key, query.from, query.limit)
+    let entries = state
+        .ledger
+        .export(query.from, query.limit)
         .await
-        .map_err(|e| ApiError::new(ErrorCode::Unavailable, format!("reading the ledger: {e}")))?;
+        .map_err(|e| ApiError::new(ErrorCode::Unavailable, aip_wire::process::error_chain(&e)))?;
     let head = state.head()?;
     Ok(Json(json!({
         "entries": entries,
         "head": head.to_header(),
-        "signingPublicKey": hex::encode(state.signing.verifying_key().to_bytes()),
+        "signingPublicKey": hex::encode(state.ledger.public_key()),
     })))
 }

@@ -1,6 +1,6 @@
 //! The API's own pieces that do not depend on the HTTP stack: API keys and their scopes
 //! ([`keys`], [`scope`]), per-key rate limits ([`rate`]), the mutual TLS ([`tls`]), JSON
-//! errors ([`error`]), the routes ([`routes`]) and serving them inside TLS ([`server`]).
+//! errors ([`error`], and for payments [`payment_error`]), the routes ([`routes`]) and serving them inside TLS ([`server`]).
 //! docs/design.md, "API".
 
 pub mod agent_keys;
@@ -9,6 +9,7 @@ pub mod body;
 pub mod error;
 pub mod keys;
 pub mod ledger_export;
+pub mod payment_error;
 pub mod payments;
 pub mod rate;
 pub mod routes;

@@ -47,7 +47,7 @@ fn payment(answer: &PaymentAnswer) -> Answer {
 
 pub async fn encryption_target(State(state): State<Arc<ApiState>>, headers: HeaderMap) -> Answer {
     state.authorize(&headers, Scope::ManageSessions)?;
-    ok(StatusCode::OK, &keys::encryption_target(&state)?)
+    ok(StatusCode::OK, &keys::encryption_target(&state.payments)?)
 }
 
 pub async fn register(
@@ -59,7 +59,7 @@ pub async fn register(
     let request = read_json(body, state.max_body_bytes).await?;
     ok(
         StatusCode::CREATED,
-        &keys::register(&state, actor(&caller), request).await?,
+        &keys::register(&state.payments, actor(&caller), request).await?,
     )
 }
 
@@ -69,7 +69,7 @@ pub async fn session_key(
     Path(id): Path<String>,
 ) -> Answer {
     let caller = state.authorize(&headers, Scope::ManageSessions)?;
-    let account = actor(&caller).account(&state, &id).await?;
+    let account = actor(&caller).account(&state.payments, &id).await?;
     ok(StatusCode::OK, &account.view())
 }
 
@@ -83,7 +83,7 @@ pub async fn enable_autonomy(
     let request = read_json(body, state.max_body_bytes).await?;
     ok(
         StatusCode::OK,
-        &keys::enable_autonomy(&state, actor(&caller), &id, request).await?,
+        &keys::enable_autonomy(&state.payments, actor(&caller), &id, request).await?,
     )
 }
 
@@ -95,7 +95,7 @@ pub async fn revoke(
     let caller = state.authorize(&headers, Scope::ManageSessions)?;
     ok(
         StatusCode::OK,
-        &keys::revoke(&state, actor(&caller), &id).await?,
+        &keys::revoke(&state.payments, actor(&caller), &id).await?,
     )
 }
 
@@ -108,7 +108,7 @@ pub async fn create_session(
     let request = read_json(body, state.max_body_bytes).await?;
     ok(
         StatusCode::CREATED,
-        &sessions::create(&state, actor(&caller), request).await?,
+        &sessions::create(&state.payments, actor(&caller), request).await?,
     )
 }
 
@@ -127,7 +127,12 @@ pub async fn list_sessions(
     let Query(query) =
         query.map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("query: {e}")))?;
     let caller = state.authorize(&headers, Scope::ReadAnalytics)?;
-    let list = sessions::list(&state, actor(&caller), query.session_key_id.as_deref()).await?;
+    let list = sessions::list(
+        &state.payments,
+        actor(&caller),
+        query.session_key_id.as_deref(),
+    )
+    .await?;
     ok(StatusCode::OK, &json!({ "sessions": list }))
 }
 
@@ -138,7 +143,7 @@ pub async fn smart_payment(
 ) -> Answer {
     let caller = state.authorize(&headers, Scope::CreatePayments)?;
     let request = read_json(body, state.max_body_bytes).await?;
-    payment(&flow::smart_payment(&state, actor(&caller), request).await?)
+    payment(&flow::smart_payment(&state.payments, actor(&caller), request).await?)
 }
 
 pub async fn submit_signed(
@@ -149,7 +154,7 @@ pub async fn submit_signed(
 ) -> Answer {
     let caller = state.authorize(&headers, Scope::CreatePayments)?;
     let request = read_json(body, state.max_body_bytes).await?;
-    payment(&device::submit_signed(&state, actor(&caller), &id, request).await?)
+    payment(&device::submit_signed(&state.payments, actor(&caller), &id, request).await?)
 }
 
 pub async fn approve(
@@ -160,7 +165,7 @@ pub async fn approve(
 ) -> Answer {
     let caller = state.authorize(&headers, Scope::CreatePayments)?;
     let request = read_json(body, state.max_body_bytes).await?;
-    payment(&device::approve(&state, actor(&caller), &id, request).await?)
+    payment(&device::approve(&state.payments, actor(&caller), &id, request).await?)
 }
 
 pub async fn get_payment(
@@ -169,12 +174,13 @@ pub async fn get_payment(
     Path(id): Path<String>,
 ) -> Answer {
     let caller = state.authorize(&headers, Scope::CreatePayments)?;
-    payment(&device::status(&state, actor(&caller), &id).await?)
+    payment(&device::status(&state.payments, actor(&caller), &id).await?)
 }
 
 pub async fn agents(State(state): State<Arc<ApiState>>, headers: HeaderMap) -> Answer {
     state.authorize(&headers, Scope::ReadAnalytics)?;
     let totals = state
+        .payments
         .analytics
         .lock()
         .map_err(|_| ApiError::new(ErrorCode::Internal, "analytics are unavailable"))?
@@ -185,7 +191,7 @@ pub async fn agents(State(state): State<Arc<ApiState>>, headers: HeaderMap) -> A
 /// The service's fee payer and the mints it pays in.
 pub async fn service(State(state): State<Arc<ApiState>>, headers: HeaderMap) -> Answer {
     state.authorize(&headers, Scope::ReadAnalytics)?;
-    let payer = flow::payer(&state)?;
+    let payer = state.payments.payer()?;
     let mints: Vec<String> = payer.usdc_mints.iter().map(ToString::to_string).collect();
     ok(
         StatusCode::OK,

@@ -1,11 +1,10 @@
 //! What the API handlers share: the key ring and rate limiters, the sealed state in the host's
 //! store, the ledger and its signed head, and the means to attest.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use aip_attestation::{BoundKeys, EvidenceProducer};
 use aip_wire::ledger::{LedgerEntry, LedgerHead};
 use axum::http::HeaderMap;
 use ed25519_dalek::SigningKey;
@@ -18,45 +17,31 @@ use crate::clock::EnclaveClock;
 use crate::ledger::Ledger;
 use crate::metrics::EnclaveMetrics;
 use crate::payments::analytics::Analytics;
+use crate::payments::context::PaymentContext;
 use crate::payments::registry::Accounts;
 use crate::payments::Payer;
+use crate::signed_ledger::SignedLedger;
 use crate::state::host_store::HostStore;
 use crate::state::sealed::StateKey;
 
-/// The evidence source and the keys it binds (for `GET /v1/attestation`).
-#[derive(Debug, Clone)]
-pub struct Attestation {
-    pub producer: Arc<dyn EvidenceProducer>,
-    pub keys: BoundKeys,
-}
+pub use crate::evidence::Attestation;
 
+/// What the API handlers share. The payment flow's part is [`PaymentContext`]; the signed
+/// ledger and the store are shared with it.
 #[derive(Debug)]
 pub struct ApiState {
     pub keys: Mutex<KeyRing>,
     pub buckets: Mutex<HashMap<String, TokenBucket>>,
     pub started: Instant,
     pub max_body_bytes: usize,
-    pub store: HostStore,
-    pub state_key: StateKey,
-    pub ledger: tokio::sync::Mutex<Ledger>,
-    signed_head: Mutex<LedgerHead>,
-    /// The enclave's Ed25519 key (bound in its attestation): ledger heads and receipts.
-    pub signing: SigningKey,
+    pub store: Arc<HostStore>,
+    pub state_key: Arc<StateKey>,
+    pub ledger: Arc<SignedLedger>,
     pub attestation: Attestation,
     pub metrics: Arc<EnclaveMetrics>,
     /// Wall time for the ledger, moved forward only by host hints.
     pub clock: Arc<EnclaveClock>,
-    /// Session keys and their agents' sessions.
-    pub accounts: Accounts,
-    /// Releasing keys, signing and submitting; `None` when no cluster is configured.
-    pub payer: Option<Payer>,
-    /// Payment ids a request is working on.
-    pub in_flight: Mutex<HashSet<String>>,
-    pub analytics: Mutex<Analytics>,
-    /// Serializes registrations (one account per wallet).
-    pub registering: tokio::sync::Mutex<()>,
-    /// Usage has been reconciled with the chain since boot; payments wait for it.
-    pub reconciled: std::sync::atomic::AtomicBool,
+    pub payments: Arc<PaymentContext>,
 }
 
 impl ApiState {
@@ -71,7 +56,24 @@ impl ApiState {
         attestation: Attestation,
         metrics: Arc<EnclaveMetrics>,
     ) -> Self {
-        let signed_head = LedgerHead::sign(&signing, ledger.seq, ledger.hash);
+        let store = Arc::new(store);
+        let state_key = Arc::new(state_key);
+        let clock = Arc::new(EnclaveClock::from_system());
+        let ledger = Arc::new(SignedLedger::new(
+            ledger,
+            signing,
+            Arc::clone(&store),
+            Arc::clone(&state_key),
+            Arc::clone(&clock),
+        ));
+        let payments = Arc::new(PaymentContext::new(
+            Arc::clone(&store),
+            Arc::clone(&state_key),
+            Arc::clone(&ledger),
+            Arc::clone(&clock),
+            Arc::clone(&metrics),
+            attestation.clone(),
+        ));
         Self {
             keys: Mutex::new(keys),
             buckets: Mutex::new(HashMap::new()),
@@ -79,18 +81,11 @@ impl ApiState {
             max_body_bytes,
             store,
             state_key,
-            ledger: tokio::sync::Mutex::new(ledger),
-            signed_head: Mutex::new(signed_head),
-            signing,
+            ledger,
             attestation,
             metrics,
-            clock: Arc::new(EnclaveClock::from_system()),
-            accounts: Accounts::default(),
-            payer: None,
-            in_flight: Mutex::new(HashSet::new()),
-            analytics: Mutex::new(Analytics::default()),
-            registering: tokio::sync::Mutex::new(()),
-            reconciled: std::sync::atomic::AtomicBool::new(false),
+            clock,
+            payments,
         }
     }
 
@@ -102,17 +97,18 @@ impl ApiState {
         payer: Option<Payer>,
         analytics: Analytics,
     ) -> Self {
-        self.accounts = accounts;
-        self.payer = payer;
-        self.analytics = Mutex::new(analytics);
+        self.payments = Arc::new(
+            PaymentContext::new(
+                Arc::clone(&self.store),
+                Arc::clone(&self.state_key),
+                Arc::clone(&self.ledger),
+                Arc::clone(&self.clock),
+                Arc::clone(&self.metrics),
+                self.attestation.clone(),
+            )
+            .with(accounts, payer, analytics),
+        );
         self
-    }
-
-    /// Counts a signed payment for its agent (once per payment id).
-    pub fn analytics_add(&self, payment_id: &str, agent_id: &str, amount: u64) {
-        if let Ok(mut analytics) = self.analytics.lock() {
-            analytics.add(payment_id, agent_id, amount);
-        }
     }
 
     /// Milliseconds of the enclave's monotonic clock.
@@ -122,9 +118,8 @@ impl ApiState {
 
     /// The current signed ledger head.
     pub fn head(&self) -> Result<LedgerHead, ApiError> {
-        self.signed_head
-            .lock()
-            .map(|head| *head)
+        self.ledger
+            .head()
             .map_err(|_| internal("the ledger state is unavailable"))
     }
 
@@ -134,29 +129,13 @@ impl ApiState {
         kind: &str,
         body: &serde_json::Value,
     ) -> Result<LedgerEntry, ApiError> {
-        let mut ledger = self.ledger.lock().await;
-        let entry = ledger
-            .append(
-                &self.store,
-                &self.state_key,
-                self.clock.now_unix_ms(),
-                kind,
-                &body.to_string(),
+        self.ledger.record(kind, body).await.map_err(|e| {
+            tracing::error!(error = %aip_wire::process::error_chain(&e), "ledger append failed");
+            ApiError::new(
+                ErrorCode::Unavailable,
+                "the ledger could not be written; nothing was done",
             )
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "ledger append failed");
-                ApiError::new(
-                    ErrorCode::Unavailable,
-                    "the ledger could not be written; nothing was done",
-                )
-            })?;
-        let head = LedgerHead::sign(&self.signing, ledger.seq, ledger.hash);
-        *self
-            .signed_head
-            .lock()
-            .map_err(|_| internal("the ledger state is unavailable"))? = head;
-        Ok(entry)
+        })
     }
 
     /// The API key's record, if the request carries a valid key with `needed` and the key's

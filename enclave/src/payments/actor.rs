@@ -5,8 +5,8 @@
 //! `full` operator keys see across tenants.
 
 use super::account::Account;
+use super::context::PaymentContext;
 use super::error::PaymentError;
-use crate::api::state::ApiState;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Actor<'a> {
@@ -22,7 +22,7 @@ impl Actor<'_> {
     }
 
     /// The account `id`, if this caller may see it; `UnknownSessionKey` otherwise.
-    pub async fn account(&self, state: &ApiState, id: &str) -> Result<Account, PaymentError> {
+    pub async fn account(&self, state: &PaymentContext, id: &str) -> Result<Account, PaymentError> {
         let account = state.accounts.get(id).await?;
         if self.sees(&account) {
             Ok(account)

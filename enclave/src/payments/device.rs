@@ -4,11 +4,12 @@
 use aip_wire::payments::{approval_digest, approval_message, Approve, PaymentAnswer, SubmitSigned};
 use base64::Engine as _;
 
+use super::context::InFlight;
+use super::context::PaymentContext;
 use super::error::PaymentError;
-use super::flow::{payer, reserve_and_continue, signable_of, InFlight};
+use super::flow::{reserve_and_continue, signable_of};
 use super::record::{PaymentRecord, Stage};
 use super::settle::finish_signed;
-use crate::api::state::ApiState;
 use crate::policy::Approval;
 use crate::solana::{check_signatures, SignatureState, Transaction};
 use crate::state::records;
@@ -18,7 +19,7 @@ pub use super::actor::Actor;
 /// The payment, if `actor` asked for it (or holds `full`); another key's payment is
 /// reported as unknown, so ids cannot be probed.
 async fn load(
-    state: &ApiState,
+    state: &PaymentContext,
     actor: Actor<'_>,
     id: &str,
 ) -> Result<(u64, PaymentRecord), PaymentError> {
@@ -35,12 +36,12 @@ async fn load(
 /// Accepts the device's signature on exactly the reserved message, adds the service fee
 /// payer's if it pays, records and submits.
 pub async fn submit_signed(
-    state: &ApiState,
+    state: &PaymentContext,
     actor: Actor<'_>,
     id: &str,
     request: SubmitSigned,
 ) -> Result<PaymentAnswer, PaymentError> {
-    let payer = payer(state)?;
+    let payer = state.payer()?;
     let _in_flight = InFlight::take(state, id)?;
     let (version, record) = load(state, actor, id).await?;
     let bytes = base64::engine::general_purpose::STANDARD
@@ -92,12 +93,12 @@ pub async fn submit_signed(
 /// Checks the user's approval of this exact message, then reserves (the policy decides
 /// again, approval given) and continues as any payment.
 pub async fn approve(
-    state: &ApiState,
+    state: &PaymentContext,
     actor: Actor<'_>,
     id: &str,
     request: Approve,
 ) -> Result<PaymentAnswer, PaymentError> {
-    payer(state)?;
+    state.payer()?;
     let _in_flight = InFlight::take(state, id)?;
     let (version, mut record) = load(state, actor, id).await?;
     if record.stage != Stage::ApprovalRequired {
@@ -124,7 +125,7 @@ pub async fn approve(
 
 /// A payment's current answer.
 pub async fn status(
-    state: &ApiState,
+    state: &PaymentContext,
     actor: Actor<'_>,
     id: &str,
 ) -> Result<PaymentAnswer, PaymentError> {

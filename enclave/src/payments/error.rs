@@ -1,8 +1,8 @@
-//! Why a session-key, session or payment request failed, and the API code for each cause.
+//! Why a session-key, session or payment request failed (the API's code for each cause is
+//! `crate::api::payment_error`).
 
-use crate::api::error::{ApiError, ErrorCode};
 use crate::chain::RpcError;
-use crate::policy::{Denial, Rule};
+use crate::policy::Denial;
 use crate::release::ReleaseError;
 use crate::state::records::RecordError;
 
@@ -47,6 +47,8 @@ pub enum PaymentError {
         "usage is not yet reconciled with the chain since this enclave started; retry shortly"
     )]
     NotReconciled,
+    #[error("the ledger could not be written; nothing was done")]
+    Ledger(#[from] crate::signed_ledger::SignedLedgerError),
     #[error("{0}")]
     Internal(&'static str),
 }
@@ -55,50 +57,5 @@ impl From<RecordError> for PaymentError {
     fn from(error: RecordError) -> Self {
         tracing::error!(error = %aip_wire::process::error_chain(&error), "payment state write failed");
         Self::Record(error)
-    }
-}
-
-impl PaymentError {
-    pub fn code(&self) -> ErrorCode {
-        match self {
-            Self::Invalid(_) => ErrorCode::BadRequest,
-            Self::UnknownSessionKey(_) | Self::UnknownSession { .. } | Self::UnknownPayment(_) => {
-                ErrorCode::NotFound
-            }
-            Self::Denied(denial) => match denial.rule {
-                Rule::Expired => ErrorCode::SessionExpired,
-                Rule::Revoked => ErrorCode::SessionRevoked,
-                _ => ErrorCode::PolicyDenied,
-            },
-            Self::ApprovalNeeded { .. } => ErrorCode::ApprovalRequired,
-            Self::Refused(_) => ErrorCode::PolicyDenied,
-            Self::Delegation(_) => ErrorCode::DelegationInvalid,
-            Self::BadSignature(_) => ErrorCode::SignatureInvalid,
-            Self::TransactionChanged(_) => ErrorCode::TransactionMismatch,
-            Self::IdempotencyConflict(_) => ErrorCode::IdempotencyConflict,
-            Self::InProgress(_) => ErrorCode::PaymentInProgress,
-            Self::Lit(_) => ErrorCode::LitThresholdUnmet,
-            Self::Chain(_) => ErrorCode::ChainUnavailable,
-            Self::Record(_) | Self::NotConfigured | Self::NotReconciled => ErrorCode::Unavailable,
-            Self::Internal(_) => ErrorCode::Internal,
-        }
-    }
-}
-
-impl From<PaymentError> for ApiError {
-    fn from(error: PaymentError) -> Self {
-        let mut api = ApiError::new(error.code(), error.to_string());
-        if let PaymentError::Denied(denial) = &error {
-            let mut details = serde_json::json!({ "rule": denial.rule.as_str() });
-            if let Some(figures) = &denial.figures {
-                if let (Some(details), Ok(serde_json::Value::Object(figures))) =
-                    (details.as_object_mut(), serde_json::to_value(figures))
-                {
-                    details.extend(figures);
-                }
-            }
-            api.details = Some(details);
-        }
-        api
     }
 }

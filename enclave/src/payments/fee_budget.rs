@@ -3,9 +3,8 @@
 //! against `solana.fee_payer_lamports_per_day` in the measured configuration.
 
 use super::account::Account;
+use super::context::PaymentContext;
 use super::error::PaymentError;
-use super::flow::payer;
-use crate::api::state::ApiState;
 use crate::policy::{in_user_units, Asset, Denial, Figures, Rule, UnixSeconds, Window};
 
 /// The service fee payer's daily budget, held for one reservation.
@@ -17,8 +16,11 @@ pub(super) struct FeeBudget<'a> {
 
 impl<'a> FeeBudget<'a> {
     /// Takes the budget's lock and reads what the fee payer spent in the last day.
-    pub(super) async fn hold(state: &'a ApiState, at: UnixSeconds) -> Result<Self, PaymentError> {
-        let payer = payer(state)?;
+    pub(super) async fn hold(
+        state: &'a PaymentContext,
+        at: UnixSeconds,
+    ) -> Result<Self, PaymentError> {
+        let payer = state.payer()?;
         let held = payer.fee_budget.lock().await;
         let spent_today = state.accounts.service_fees_in(Window::Day, at).await?;
         Ok(Self {

@@ -6,19 +6,18 @@
 //! the same signature, so a resumed payment can never become a second payment.
 
 use aip_wire::payments::{PaymentAnswer, SmartPayment};
-use solana_address::Address;
-use zeroize::Zeroizing;
 
 use super::account::Account;
 use super::actor::Actor;
+use super::context::InFlight;
+use super::context::PaymentContext;
 use super::error::PaymentError;
 use super::fee_budget::FeeBudget;
-use super::payer::Payer;
 use super::record::{payment_id, request_sha256, save, PaymentRecord, Stage};
+use super::released_key::ReleasedKey;
 use super::settle::{finish_signed, release_unsigned};
-use crate::api::state::ApiState;
-use crate::policy::{Approval, SpendState, UnixSeconds};
-use crate::solana::{Message, Signable, SigningKeypair, Transaction};
+use crate::policy::{Approval, SpendState};
+use crate::solana::{Message, Signable, Transaction};
 use crate::state::records;
 
 /// Longest idempotency key and agent id accepted.
@@ -29,66 +28,16 @@ pub fn valid_id(text: &str) -> bool {
     !text.is_empty() && text.len() <= MAX_ID_LEN && text.bytes().all(|b| b.is_ascii_graphic())
 }
 
-pub fn payer(state: &ApiState) -> Result<&Payer, PaymentError> {
-    state.payer.as_ref().ok_or(PaymentError::NotConfigured)
-}
-
-pub(super) fn now(state: &ApiState) -> UnixSeconds {
-    UnixSeconds(i64::try_from(state.clock.now_unix_ms() / 1000).unwrap_or(i64::MAX))
-}
-
-/// Changes one account under its lock; persisted before it becomes visible.
-pub(super) async fn update_account<T>(
-    state: &ApiState,
-    id: &str,
-    change: impl FnOnce(&mut Account) -> Result<T, PaymentError>,
-) -> Result<T, PaymentError> {
-    state
-        .accounts
-        .update(&state.store, &state.state_key, id, change)
-        .await
-}
-
-/// Holds a payment id while one request works on it; a concurrent retry is told to wait.
-pub(super) struct InFlight<'a> {
-    state: &'a ApiState,
-    id: String,
-}
-
-impl<'a> InFlight<'a> {
-    pub(super) fn take(state: &'a ApiState, id: &str) -> Result<Self, PaymentError> {
-        let mut set = state
-            .in_flight
-            .lock()
-            .map_err(|_| PaymentError::Internal("the in-flight set is unavailable"))?;
-        if !set.insert(id.to_owned()) {
-            return Err(PaymentError::InProgress(id.to_owned()));
-        }
-        Ok(Self {
-            state,
-            id: id.to_owned(),
-        })
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut set) = self.state.in_flight.lock() {
-            set.remove(&self.id);
-        }
-    }
-}
-
 /// The outcome of a smart payment: an answer, or a refusal whose record is kept so a retry
 /// is refused the same way.
 pub async fn smart_payment(
-    state: &ApiState,
+    state: &PaymentContext,
     actor: Actor<'_>,
     request: SmartPayment,
 ) -> Result<PaymentAnswer, PaymentError> {
     let caller = actor.key_id;
-    payer(state)?;
-    if !state.reconciled.load(std::sync::atomic::Ordering::SeqCst) {
+    state.payer()?;
+    if !state.reconciled() {
         return Err(PaymentError::NotReconciled);
     }
     if !valid_id(&request.idempotency_key) || !valid_id(&request.agent_id) {
@@ -153,13 +102,13 @@ enum Reserved {
 /// Decides and reserves under the account's lock, then signs autonomously or hands the
 /// message to the device.
 pub(super) async fn reserve_and_continue(
-    state: &ApiState,
+    state: &PaymentContext,
     version: u64,
     mut record: PaymentRecord,
     signable: &Signable,
     approval: Approval,
 ) -> Result<PaymentAnswer, PaymentError> {
-    let at = now(state);
+    let at = state.now();
     let (id, agent, amount) = (record.id.clone(), record.agent_id.clone(), record.amount);
     // Gasless: the fee payer's daily budget is checked and the reservation made under one
     // lock, so concurrent payments cannot overdraw it.
@@ -167,23 +116,24 @@ pub(super) async fn reserve_and_continue(
         true => Some(FeeBudget::hold(state, at).await?),
         false => None,
     };
-    let reserved = update_account(state, &record.session_key_id, |account| {
-        let autonomous = account.autonomy_for(amount, at).is_some();
-        account.reserve(&agent, signable, at, approval, &id)?;
-        if let Some(budget) = &budget {
-            budget.check(account, &id)?;
-        }
-        if autonomous {
-            if let Some(delegation) = account.delegation.as_mut() {
-                delegation.committed = delegation.committed.saturating_add(amount);
-                delegation.in_flight.insert(id.clone());
+    let reserved = state
+        .update_account(&record.session_key_id, |account| {
+            let autonomous = account.autonomy_for(amount, at).is_some();
+            account.reserve(&agent, signable, at, approval, &id)?;
+            if let Some(budget) = &budget {
+                budget.check(account, &id)?;
             }
-            Ok(Reserved::Autonomous)
-        } else {
-            Ok(Reserved::Interactive)
-        }
-    })
-    .await;
+            if autonomous {
+                if let Some(delegation) = account.delegation.as_mut() {
+                    delegation.committed = delegation.committed.saturating_add(amount);
+                    delegation.in_flight.insert(id.clone());
+                }
+                Ok(Reserved::Autonomous)
+            } else {
+                Ok(Reserved::Interactive)
+            }
+        })
+        .await;
     drop(budget);
     match reserved {
         Ok(Reserved::Autonomous) => {
@@ -214,7 +164,7 @@ pub(super) async fn reserve_and_continue(
 
 /// Continues a payment whose record is `Pending` (the enclave stopped mid-payment).
 async fn resume(
-    state: &ApiState,
+    state: &PaymentContext,
     version: u64,
     mut record: PaymentRecord,
 ) -> Result<PaymentAnswer, PaymentError> {
@@ -255,11 +205,11 @@ fn autonomous_in_flight(account: &Account, id: &str) -> bool {
 
 /// Obtains the session key from Lit, checks it is this session's, signs, wipes it.
 async fn sign_autonomously(
-    state: &ApiState,
+    state: &PaymentContext,
     version: u64,
     record: PaymentRecord,
 ) -> Result<PaymentAnswer, PaymentError> {
-    let payer = payer(state)?;
+    let payer = state.payer()?;
     let account = state.accounts.get(&record.session_key_id).await?;
     let Some(delegation) = account.delegation.clone() else {
         release_unsigned(state, version, record).await?;
@@ -292,59 +242,23 @@ async fn sign_autonomously(
     };
     let mut tx = Transaction::unsigned(signable_of(&record)?.into_message());
     let fee_payer = record.service_fee_payer.then_some(&payer.fee_payer);
-    // Synchronous: the key exists only inside this call, never in this future's state.
-    let signed = sign_released(plaintext, &account.public_key, &mut tx, fee_payer);
+    // Between two awaits: `ReleasedKey` is not `Send`, so the compiler refuses any await
+    // while it lives; it is wiped when this statement ends.
+    let signed = ReleasedKey::open(plaintext, &account.public_key)
+        .map_err(|error| {
+            PaymentError::Delegation(format!(
+                "the delegated ciphertext does not hold this session's key ({error}); nothing was signed"
+            ))
+        })
+        .and_then(|key| {
+            key.sign(&mut tx, fee_payer).map_err(|_| {
+                PaymentError::Internal("the session key or fee payer is not a signer of the message")
+            })
+        });
     crate::wipe::scrub_stack();
     if let Err(error) = signed {
         release_unsigned(state, version, record).await?;
         return Err(error);
     }
     finish_signed(state, version, record, tx).await
-}
-
-/// The session's keypair from a released plaintext, if it is the 32-byte seed of `expected`.
-/// The plaintext and the seed are wiped on return.
-pub(super) fn session_keypair(
-    plaintext: Zeroizing<Vec<u8>>,
-    expected: &Address,
-) -> Option<SigningKeypair> {
-    if plaintext.len() != 32 {
-        return None;
-    }
-    let mut seed = Zeroizing::new([0u8; 32]);
-    seed.copy_from_slice(&plaintext);
-    drop(plaintext);
-    let keypair = SigningKeypair::from_seed(&seed);
-    (keypair.address() == *expected).then_some(keypair)
-}
-
-/// Signs `tx` with the session key in `plaintext` (and the fee payer), then wipes the key.
-/// Kept synchronous so the key never lives in an async task's (heap) state.
-fn sign_released(
-    plaintext: Zeroizing<Vec<u8>>,
-    expected: &Address,
-    tx: &mut Transaction,
-    fee_payer: Option<&SigningKeypair>,
-) -> Result<(), PaymentError> {
-    let keypair = session_keypair(plaintext, expected).ok_or_else(|| {
-        PaymentError::Delegation(
-            "the delegated ciphertext does not hold this session's key; nothing was signed".into(),
-        )
-    })?;
-    sign_with(tx, &keypair, fee_payer)
-}
-
-fn sign_with(
-    tx: &mut Transaction,
-    session: &SigningKeypair,
-    fee_payer: Option<&SigningKeypair>,
-) -> Result<(), PaymentError> {
-    if let Some(fee_payer) = fee_payer {
-        fee_payer
-            .sign_transaction(tx)
-            .map_err(|_| PaymentError::Internal("the fee payer is not a signer of the message"))?;
-    }
-    session
-        .sign_transaction(tx)
-        .map_err(|_| PaymentError::Internal("the session key is not a signer of the message"))
 }

@@ -14,10 +14,9 @@ use solana_address::Address;
 
 use super::account::{Account, Delegation};
 use super::actor::Actor;
+use super::context::PaymentContext;
 use super::error::PaymentError;
-use super::flow::update_account;
-use super::flow::{now, payer, session_keypair};
-use crate::api::state::ApiState;
+use super::released_key::ReleasedKey;
 use crate::policy::UnixSeconds;
 
 /// Verifies a hex Ed25519 signature by `key` over `message`.
@@ -62,7 +61,7 @@ fn check_limits(limits: &Limits, now: UnixSeconds) -> Result<(), PaymentError> {
 }
 
 pub async fn register(
-    state: &ApiState,
+    state: &PaymentContext,
     actor: Actor<'_>,
     request: RegisterDeviceBound,
 ) -> Result<SessionKeyView, PaymentError> {
@@ -79,7 +78,7 @@ pub async fn register(
         .decode(&request.encrypted_blob)
         .map_err(|_| PaymentError::Invalid("encrypted_blob is not base64".into()))?;
     DeviceBoundBlob::parse(&blob).map_err(|e| PaymentError::Invalid(e.to_string()))?;
-    let at = now(state);
+    let at = state.now();
     check_limits(&request.limits, at)?;
     let message = possession_message(&request.public_key, &blob, &request.limits);
     verify_signature(
@@ -130,20 +129,17 @@ pub async fn register(
 }
 
 pub(super) async fn record(
-    state: &ApiState,
+    state: &PaymentContext,
     kind: &str,
     body: serde_json::Value,
 ) -> Result<(), PaymentError> {
-    state
-        .record(kind, &body)
-        .await
-        .map(|_| ())
-        .map_err(|_| PaymentError::Internal("the ledger could not be written"))
+    state.ledger.record(kind, &body).await?;
+    Ok(())
 }
 
 /// The Lit network key and this enclave's attested-release conditions.
-pub fn encryption_target(state: &ApiState) -> Result<EncryptionTarget, PaymentError> {
-    let lit = &payer(state)?.lit;
+pub fn encryption_target(state: &PaymentContext) -> Result<EncryptionTarget, PaymentError> {
+    let lit = &state.payer()?.lit;
     Ok(EncryptionTarget {
         network_public_key: lit.network_key.to_hex(),
         conditions_field: lit.conditions.field().to_owned(),
@@ -152,17 +148,17 @@ pub fn encryption_target(state: &ApiState) -> Result<EncryptionTarget, PaymentEr
 }
 
 pub async fn enable_autonomy(
-    state: &ApiState,
+    state: &PaymentContext,
     actor: Actor<'_>,
     id: &str,
     request: EnableAutonomy,
 ) -> Result<SessionKeyView, PaymentError> {
-    let payer = payer(state)?;
+    let payer = state.payer()?;
     let account = actor.account(state, id).await?;
     if account.revoked_at.is_some() {
         return Err(revoked(id));
     }
-    let at = now(state);
+    let at = state.now();
     if request.max_total == 0 || request.expires_at <= at.0 {
         return Err(PaymentError::Delegation(
             "a delegation needs max_total > 0 and an expiry in the future".into(),
@@ -198,34 +194,35 @@ pub async fn enable_autonomy(
         .await;
     state.metrics.observe_lit(started.elapsed());
     let (plaintext, _) = released.map_err(PaymentError::Lit)?;
-    let holds_this_key = session_keypair(plaintext, &account.public_key).is_some();
+    let opened = ReleasedKey::open(plaintext, &account.public_key).map(drop);
     crate::wipe::scrub_stack();
-    if !holds_this_key {
-        return Err(PaymentError::Delegation(
-            "the ciphertext does not hold this session's key".into(),
-        ));
+    if let Err(error) = opened {
+        return Err(PaymentError::Delegation(format!(
+            "the ciphertext does not hold this session's key: {error}"
+        )));
     }
-    let view = update_account(state, id, |account| {
-        if account.revoked_at.is_some() {
-            return Err(revoked(id));
-        }
-        let (committed, in_flight) = account
-            .delegation
-            .take()
-            .map(|d| (d.committed, d.in_flight))
-            .unwrap_or_default();
-        account.delegation = Some(Delegation {
-            max_total: request.max_total,
-            expires_at: UnixSeconds(request.expires_at),
-            signature: request.delegation_signature.clone(),
-            ciphertext: request.ciphertext.clone(),
-            data_to_encrypt_hash: request.data_to_encrypt_hash.clone(),
-            committed,
-            in_flight,
-        });
-        Ok(account.view())
-    })
-    .await?;
+    let view = state
+        .update_account(id, |account| {
+            if account.revoked_at.is_some() {
+                return Err(revoked(id));
+            }
+            let (committed, in_flight) = account
+                .delegation
+                .take()
+                .map(|d| (d.committed, d.in_flight))
+                .unwrap_or_default();
+            account.delegation = Some(Delegation {
+                max_total: request.max_total,
+                expires_at: UnixSeconds(request.expires_at),
+                signature: request.delegation_signature.clone(),
+                ciphertext: request.ciphertext.clone(),
+                data_to_encrypt_hash: request.data_to_encrypt_hash.clone(),
+                committed,
+                in_flight,
+            });
+            Ok(account.view())
+        })
+        .await?;
     record(
         state,
         "autonomy_enabled",
@@ -244,22 +241,27 @@ fn revoked(id: &str) -> PaymentError {
 
 /// Revokes the key for every later request: its sessions end now, unsigned reservations are
 /// released, and the delegation (with its ciphertext) is dropped.
-pub async fn revoke(state: &ApiState, actor: Actor<'_>, id: &str) -> Result<Revoked, PaymentError> {
+pub async fn revoke(
+    state: &PaymentContext,
+    actor: Actor<'_>,
+    id: &str,
+) -> Result<Revoked, PaymentError> {
     actor.account(state, id).await?;
-    let at = now(state);
-    let (revoked_at, released) = update_account(state, id, |account| {
-        let revoked_at = account.revoked_at.map_or(at, |earlier| earlier.min(at));
-        account.revoked_at = Some(revoked_at);
-        account.delegation = None;
-        let released: usize = account
-            .sessions
-            .values_mut()
-            .map(|s| s.state.revoke(revoked_at).len())
-            .sum();
-        account.key_usage.release_unsigned();
-        Ok((revoked_at, released))
-    })
-    .await?;
+    let at = state.now();
+    let (revoked_at, released) = state
+        .update_account(id, |account| {
+            let revoked_at = account.revoked_at.map_or(at, |earlier| earlier.min(at));
+            account.revoked_at = Some(revoked_at);
+            account.delegation = None;
+            let released: usize = account
+                .sessions
+                .values_mut()
+                .map(|s| s.state.revoke(revoked_at).len())
+                .sum();
+            account.key_usage.release_unsigned();
+            Ok((revoked_at, released))
+        })
+        .await?;
     record(
         state,
         "session_key_revoked",

@@ -6,6 +6,7 @@
 pub mod account;
 pub mod actor;
 pub mod analytics;
+pub mod context;
 pub mod device;
 pub mod error;
 pub mod fee_budget;
@@ -16,10 +17,12 @@ pub mod payer;
 pub mod reconcile;
 pub mod record;
 pub mod registry;
+pub mod released_key;
 pub mod sessions;
 pub mod settle;
 pub mod track;
 pub mod transaction;
 
+pub use context::PaymentContext;
 pub use error::PaymentError;
 pub use payer::Payer;

@@ -4,7 +4,7 @@
 use aip_wire::process::error_chain;
 use serde::{Deserialize, Serialize};
 use solana_address::Address;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::chain::RpcQuorum;
 use crate::release::{EnclaveIdentity, LitNetwork};
@@ -17,7 +17,8 @@ use crate::state::sealed::StateKey;
 /// across restarts (the operator funds it with SOL).
 pub const FEE_PAYER_RECORD: &str = "service/fee-payer";
 
-#[derive(Serialize, Deserialize)]
+/// The sealed record's plaintext; wiped when dropped.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 struct FeePayerSeed {
     seed_hex: String,
 }
@@ -50,9 +51,8 @@ pub async fn load_or_create_fee_payer(
     key: &StateKey,
 ) -> Result<SigningKeypair, RecordError> {
     if let Some((_, stored)) = records::read::<FeePayerSeed>(store, key, FEE_PAYER_RECORD).await? {
-        let stored = Zeroizing::new(stored.seed_hex);
         let mut seed = Zeroizing::new([0u8; 32]);
-        hex::decode_to_slice(stored.as_bytes(), seed.as_mut())
+        hex::decode_to_slice(stored.seed_hex.as_bytes(), seed.as_mut())
             .map_err(|_| RecordError::Malformed(FEE_PAYER_RECORD.into()))?;
         return Ok(SigningKeypair::from_seed(&seed));
     }
@@ -62,8 +62,7 @@ pub async fn load_or_create_fee_payer(
         seed_hex: hex::encode(seed.as_ref()),
     };
     let written = records::write(store, key, FEE_PAYER_RECORD, None, &record).await;
-    let FeePayerSeed { seed_hex } = record;
-    drop(Zeroizing::new(seed_hex));
+    drop(record);
     match written {
         Ok(_) => Ok(SigningKeypair::from_seed(&seed)),
         Err(error) => {

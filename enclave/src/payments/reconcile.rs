@@ -11,16 +11,14 @@ use std::collections::HashSet;
 
 use serde_json::json;
 
+use super::context::PaymentContext;
 use super::error::PaymentError;
-use super::flow::update_account;
-use super::flow::{now, payer};
 use super::keys::record;
-use crate::api::state::ApiState;
 use crate::chain::Span;
 use crate::policy::{ObservedDebit, UnixSeconds, Window};
 
 /// Reconciles every account with sessions; the number of debits added.
-pub async fn reconcile_all(state: &ApiState) -> Result<usize, PaymentError> {
+pub async fn reconcile_all(state: &PaymentContext) -> Result<usize, PaymentError> {
     let mut added = 0;
     for account in state.accounts.all().await? {
         if !account.sessions.is_empty() {
@@ -34,8 +32,8 @@ pub async fn reconcile_all(state: &ApiState) -> Result<usize, PaymentError> {
 /// time) from the RPC quorum, and counts every debit no record accounts for. The cursor is
 /// persisted with the account, so a round costs what is new, not the whole history; a host
 /// that hands back an older account record only makes the next round read more.
-async fn reconcile_account(state: &ApiState, id: &str) -> Result<usize, PaymentError> {
-    let payer = payer(state)?;
+async fn reconcile_account(state: &PaymentContext, id: &str) -> Result<usize, PaymentError> {
+    let payer = state.payer()?;
     let account = state.accounts.get(id).await?;
     let wallet = account.public_key.to_string();
     let mints: Vec<String> = payer.usdc_mints.iter().map(ToString::to_string).collect();
@@ -46,7 +44,7 @@ async fn reconcile_account(state: &ApiState, id: &str) -> Result<usize, PaymentE
         .chain(account.key_usage.records())
         .filter_map(|r| r.state.signature().map(str::to_owned))
         .collect();
-    let now = now(state);
+    let now = state.now();
     let span = Span {
         cutoff: now.saturating_sub(Window::Month.seconds()).0,
         now: now.0,
@@ -79,31 +77,32 @@ async fn reconcile_account(state: &ApiState, id: &str) -> Result<usize, PaymentE
         })
         .collect();
     // Under the account's lock: a payment signed meanwhile is known by now and skipped.
-    let added = update_account(state, id, |account| {
-        let mut counted = account.key_usage.count_chain(&observed, whole_history);
-        for session in account.sessions.values_mut() {
-            let in_session = session.state.usage.count_chain(&observed, whole_history);
-            // Which session made a debit cannot be known: each counts it, and the delegation
-            // counts the most any usage added.
-            counted.amount = counted.amount.max(in_session.amount);
-            counted.hours_raised = counted.hours_raised.max(in_session.hours_raised);
-            for signature in in_session.recorded {
-                if !counted.recorded.contains(&signature) {
-                    counted.recorded.push(signature);
+    let added = state
+        .update_account(id, |account| {
+            let mut counted = account.key_usage.count_chain(&observed, whole_history);
+            for session in account.sessions.values_mut() {
+                let in_session = session.state.usage.count_chain(&observed, whole_history);
+                // Which session made a debit cannot be known: each counts it, and the delegation
+                // counts the most any usage added.
+                counted.amount = counted.amount.max(in_session.amount);
+                counted.hours_raised = counted.hours_raised.max(in_session.hours_raised);
+                for signature in in_session.recorded {
+                    if !counted.recorded.contains(&signature) {
+                        counted.recorded.push(signature);
+                    }
                 }
             }
-        }
-        if counted.amount > 0 {
-            if let Some(delegation) = account.delegation.as_mut() {
-                delegation.committed = delegation.committed.saturating_add(counted.amount);
+            if counted.amount > 0 {
+                if let Some(delegation) = account.delegation.as_mut() {
+                    delegation.committed = delegation.committed.saturating_add(counted.amount);
+                }
             }
-        }
-        if let Some(cursor) = &history.newest_common {
-            account.chain_cursor = Some(cursor.clone());
-        }
-        Ok(counted)
-    })
-    .await?;
+            if let Some(cursor) = &history.newest_common {
+                account.chain_cursor = Some(cursor.clone());
+            }
+            Ok(counted)
+        })
+        .await?;
     if added.amount == 0 {
         return Ok(0);
     }
@@ -130,7 +129,7 @@ async fn reconcile_account(state: &ApiState, id: &str) -> Result<usize, PaymentE
 
 /// Anchors the clock to a trusted time and reconciles, now and then every `every`; payments
 /// wait for the first success of both (a window is never judged by an unanchored clock).
-pub async fn keep_reconciled(state: std::sync::Arc<ApiState>, every: std::time::Duration) {
+pub async fn keep_reconciled(state: std::sync::Arc<PaymentContext>, every: std::time::Duration) {
     let mut ticker = tokio::time::interval(every);
     loop {
         ticker.tick().await;
@@ -140,10 +139,7 @@ pub async fn keep_reconciled(state: std::sync::Arc<ApiState>, every: std::time::
         }
         match reconcile_all(&state).await {
             Ok(added) => {
-                if !state
-                    .reconciled
-                    .swap(true, std::sync::atomic::Ordering::SeqCst)
-                {
+                if state.mark_reconciled() {
                     tracing::info!(added, "usage reconciled with the chain; payments open");
                 }
             }

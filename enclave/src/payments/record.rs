@@ -135,7 +135,7 @@ impl PaymentRecord {
 
 /// Writes `record` as the version after `version`; the new version.
 pub(super) async fn save(
-    state: &crate::api::state::ApiState,
+    state: &super::PaymentContext,
     version: u64,
     record: &PaymentRecord,
 ) -> Result<u64, super::PaymentError> {

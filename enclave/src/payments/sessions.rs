@@ -8,19 +8,18 @@ use solana_address::Address;
 
 use super::account::{intent_for, AgentSession, IntentInputs};
 use super::actor::Actor;
+use super::context::PaymentContext;
 use super::error::PaymentError;
-use super::flow::update_account;
-use super::flow::{now, payer, valid_id};
+use super::flow::valid_id;
 use super::keys::record;
-use crate::api::state::ApiState;
 use crate::policy::{SessionState, Usage};
 
 pub async fn create(
-    state: &ApiState,
+    state: &PaymentContext,
     actor: Actor<'_>,
     request: CreateSession,
 ) -> Result<SessionView, PaymentError> {
-    let payer = payer(state)?;
+    let payer = state.payer()?;
     if !valid_id(&request.agent_id) {
         return Err(PaymentError::Invalid(
             "agent_id must be 1..128 printable ASCII characters".into(),
@@ -45,7 +44,7 @@ pub async fn create(
                 .collect::<Result<Vec<_>, _>>()
         })
         .transpose()?;
-    let at = now(state);
+    let at = state.now();
     let intent = intent_for(IntentInputs {
         session_key: account.public_key,
         key_limits: &account.limits,
@@ -71,35 +70,36 @@ pub async fn create(
             usage: Usage::default(),
         },
     };
-    let view = update_account(state, &request.session_key_id, |account| {
-        if account.revoked_at.is_some() {
-            return Err(PaymentError::Denied(crate::policy::Denial::because(
-                crate::policy::Rule::Revoked,
-                format!("session key {} is revoked", account.id),
-            )));
-        }
-        if let Some(live) = account
-            .sessions
-            .get(&request.agent_id)
-            .filter(|s| s.state.intent.ends_at() > at)
-        {
-            return Err(PaymentError::Invalid(format!(
-                "agent {} already has the live session {}",
-                request.agent_id, live.id
-            )));
-        }
-        // A session that replaces an ended one for the same agent keeps its spending: its
-        // windows do not restart because the operator re-created the session.
-        let mut session = session.clone();
-        if let Some(ended) = account.sessions.get(&request.agent_id) {
-            session.state.usage = ended.state.usage.clone();
-        }
-        account
-            .sessions
-            .insert(request.agent_id.clone(), session.clone());
-        Ok(account.session_view(&session, at))
-    })
-    .await?;
+    let view = state
+        .update_account(&request.session_key_id, |account| {
+            if account.revoked_at.is_some() {
+                return Err(PaymentError::Denied(crate::policy::Denial::because(
+                    crate::policy::Rule::Revoked,
+                    format!("session key {} is revoked", account.id),
+                )));
+            }
+            if let Some(live) = account
+                .sessions
+                .get(&request.agent_id)
+                .filter(|s| s.state.intent.ends_at() > at)
+            {
+                return Err(PaymentError::Invalid(format!(
+                    "agent {} already has the live session {}",
+                    request.agent_id, live.id
+                )));
+            }
+            // A session that replaces an ended one for the same agent keeps its spending: its
+            // windows do not restart because the operator re-created the session.
+            let mut session = session.clone();
+            if let Some(ended) = account.sessions.get(&request.agent_id) {
+                session.state.usage = ended.state.usage.clone();
+            }
+            account
+                .sessions
+                .insert(request.agent_id.clone(), session.clone());
+            Ok(account.session_view(&session, at))
+        })
+        .await?;
     record(
         state,
         "session_created",
@@ -111,11 +111,11 @@ pub async fn create(
 
 /// Every session the caller may see, or those of one session key.
 pub async fn list(
-    state: &ApiState,
+    state: &PaymentContext,
     actor: Actor<'_>,
     session_key_id: Option<&str>,
 ) -> Result<Vec<SessionView>, PaymentError> {
-    let at = now(state);
+    let at = state.now();
     let accounts = match session_key_id {
         Some(id) => vec![actor.account(state, id).await?],
         None => {

@@ -1,16 +1,14 @@
 //! After the signature: record it before it leaves (reservation -> signed, ledger entry,
 //! receipt), submit, confirm; or, when nothing was signed, release the reservation.
 
-use aip_wire::payments::{PaymentAnswer, Receipt, SignedReceipt};
+use aip_wire::payments::{PaymentAnswer, Receipt};
 use base64::Engine as _;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::context::PaymentContext;
 use super::error::PaymentError;
-use super::flow::payer;
-use super::flow::update_account;
 use super::record::{save, PaymentRecord, SignedPart, Stage};
-use crate::api::state::ApiState;
 use crate::chain::LandedStatus;
 use crate::policy::{Denial, ReleaseProof, Rule, SpendState, UsageError};
 use crate::solana::Transaction;
@@ -18,37 +16,59 @@ use crate::solana::Transaction;
 /// Releases the payment's reservation (nothing was signed) and marks the payment aborted, so
 /// a retry starts over.
 pub(super) async fn release_unsigned(
-    state: &ApiState,
+    state: &PaymentContext,
+    version: u64,
+    record: PaymentRecord,
+) -> Result<(), PaymentError> {
+    release(
+        state,
+        version,
+        record,
+        ReleaseProof::NeverSigned,
+        Stage::Aborted,
+    )
+    .await
+    .map(drop)
+}
+
+/// Releases the payment's reservation on `proof` (the usage refuses a proof that does not
+/// hold for the reservation's state), returns its amount to the delegation if it was an
+/// autonomous payment in flight, and moves the payment to `stage`.
+pub(super) async fn release(
+    state: &PaymentContext,
     version: u64,
     mut record: PaymentRecord,
-) -> Result<(), PaymentError> {
+    proof: ReleaseProof,
+    stage: Stage,
+) -> Result<PaymentRecord, PaymentError> {
     let (id, agent, amount) = (record.id.clone(), record.agent_id.clone(), record.amount);
-    update_account(state, &record.session_key_id, |account| {
-        account.with_reservations(&agent, &id, |usage, reservation| {
-            match usage.release(reservation, ReleaseProof::NeverSigned) {
-                Ok(()) | Err(UsageError::AlreadyReleased(_)) => Ok(()),
-                Err(_) => Err(PaymentError::Internal(
-                    "a signed reservation cannot be released as never signed",
-                )),
+    state
+        .update_account(&record.session_key_id, |account| {
+            account.with_reservations(&agent, &id, |usage, reservation| {
+                match usage.release(reservation, proof.clone()) {
+                    Ok(()) | Err(UsageError::AlreadyReleased(_)) => Ok(()),
+                    Err(_) => Err(PaymentError::Internal(
+                        "the proof does not release this reservation (a signed one needs its expiry)",
+                    )),
+                }
+            })?;
+            if let Some(delegation) = account.delegation.as_mut() {
+                if delegation.in_flight.remove(&id) {
+                    delegation.committed = delegation.committed.saturating_sub(amount);
+                }
             }
-        })?;
-        if let Some(delegation) = account.delegation.as_mut() {
-            if delegation.in_flight.remove(&id) {
-                delegation.committed = delegation.committed.saturating_sub(amount);
-            }
-        }
-        Ok(())
-    })
-    .await?;
-    record.stage = Stage::Aborted;
+            Ok(())
+        })
+        .await?;
+    record.stage = stage;
     save(state, version, &record).await?;
-    Ok(())
+    Ok(record)
 }
 
 /// Records the signature (refused if the reservation was released meanwhile), appends the
 /// ledger entry, signs the receipt, stores the signed payment; then submits it.
 pub(super) async fn finish_signed(
-    state: &ApiState,
+    state: &PaymentContext,
     version: u64,
     mut record: PaymentRecord,
     tx: Transaction,
@@ -63,7 +83,7 @@ pub(super) async fn finish_signed(
         record.agent_id.clone(),
         record.last_valid_block_height,
     );
-    let marked = update_account(state, &record.session_key_id, |account| {
+    let marked = state.update_account(&record.session_key_id, |account| {
             let session = account
                 .sessions
                 .get_mut(&agent)
@@ -108,6 +128,7 @@ pub(super) async fn finish_signed(
     ))?;
     let message_sha256 = hex::encode(Sha256::digest(&message));
     let entry = state
+        .ledger
         .record(
             "payment_signed",
             &json!({
@@ -125,24 +146,20 @@ pub(super) async fn finish_signed(
                 "autonomous": record.autonomous,
             }),
         )
-        .await
-        .map_err(|_| PaymentError::Internal("the ledger could not be written"))?;
+        .await?;
     state.analytics_add(&record.id, &record.agent_id, record.amount);
-    let receipt = SignedReceipt::sign(
-        Receipt {
-            payment_id: record.id.clone(),
-            agent_id: record.agent_id.clone(),
-            session_key_id: record.session_key_id.clone(),
-            amount: record.amount,
-            mint: record.mint.clone(),
-            recipient: record.recipient.clone(),
-            signature: signature.clone(),
-            message_sha256,
-            ledger_seq: entry.seq,
-            at_ms: entry.at_ms,
-        },
-        &state.signing,
-    );
+    let receipt = state.ledger.sign_receipt(Receipt {
+        payment_id: record.id.clone(),
+        agent_id: record.agent_id.clone(),
+        session_key_id: record.session_key_id.clone(),
+        amount: record.amount,
+        mint: record.mint.clone(),
+        recipient: record.recipient.clone(),
+        signature: signature.clone(),
+        message_sha256,
+        ledger_seq: entry.seq,
+        at_ms: entry.at_ms,
+    });
     record.stage = Stage::Signed;
     record.signed = Some(SignedPart {
         signature,
@@ -155,11 +172,11 @@ pub(super) async fn finish_signed(
 
 /// Sends the signed transaction unless the cluster already has it; confirms if it landed.
 pub(super) async fn submit(
-    state: &ApiState,
+    state: &PaymentContext,
     version: u64,
     mut record: PaymentRecord,
 ) -> Result<PaymentAnswer, PaymentError> {
-    let payer = payer(state)?;
+    let payer = state.payer()?;
     let signed = record.signed.clone().ok_or(PaymentError::Internal(
         "a signed payment without its signature",
     ))?;
@@ -185,18 +202,22 @@ pub(super) async fn submit(
 
 /// The chain has the payment: its reservation is confirmed, and it leaves the delegation's
 /// in-flight set (its amount stays committed).
-pub(super) async fn confirm(state: &ApiState, record: &PaymentRecord) -> Result<(), PaymentError> {
+pub(super) async fn confirm(
+    state: &PaymentContext,
+    record: &PaymentRecord,
+) -> Result<(), PaymentError> {
     let (id, agent) = (record.id.clone(), record.agent_id.clone());
-    update_account(state, &record.session_key_id, |account| {
-        account.with_reservations(&agent, &id, |usage, reservation| {
-            usage
-                .confirm(reservation)
-                .map_err(|_| PaymentError::Internal("confirming the reservation"))
-        })?;
-        if let Some(delegation) = account.delegation.as_mut() {
-            delegation.in_flight.remove(&id);
-        }
-        Ok(())
-    })
-    .await
+    state
+        .update_account(&record.session_key_id, |account| {
+            account.with_reservations(&agent, &id, |usage, reservation| {
+                usage
+                    .confirm(reservation)
+                    .map_err(|_| PaymentError::Internal("confirming the reservation"))
+            })?;
+            if let Some(delegation) = account.delegation.as_mut() {
+                delegation.in_flight.remove(&id);
+            }
+            Ok(())
+        })
+        .await
 }

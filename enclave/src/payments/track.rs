@@ -12,14 +12,14 @@
 
 use serde_json::json;
 
+use super::context::InFlight;
+use super::context::PaymentContext;
 use super::error::PaymentError;
-use super::flow::{payer, update_account, InFlight};
 use super::keys::record as ledger_record;
 use super::record::{save, PaymentRecord, Stage};
-use super::settle::confirm;
-use crate::api::state::ApiState;
+use super::settle::{confirm, release};
 use crate::chain::LandedStatus;
-use crate::policy::{ReleaseProof, SpendState, UsageError};
+use crate::policy::{ReleaseProof, SpendState};
 use crate::state::records;
 
 /// What one round did.
@@ -31,7 +31,7 @@ pub struct Round {
 }
 
 /// The payments whose reservation (in the key's usage) is signed and unsettled.
-async fn unsettled(state: &ApiState) -> Result<Vec<String>, PaymentError> {
+async fn unsettled(state: &PaymentContext) -> Result<Vec<String>, PaymentError> {
     Ok(state
         .accounts
         .all()
@@ -44,7 +44,7 @@ async fn unsettled(state: &ApiState) -> Result<Vec<String>, PaymentError> {
 }
 
 /// Settles what the chain allows.
-pub async fn track_all(state: &ApiState) -> Result<Round, PaymentError> {
+pub async fn track_all(state: &PaymentContext) -> Result<Round, PaymentError> {
     let mut round = Round::default();
     for id in unsettled(state).await? {
         // A request working on this payment settles it itself.
@@ -70,8 +70,8 @@ enum Settled {
     Expired,
 }
 
-async fn track(state: &ApiState, id: &str) -> Result<Option<Settled>, PaymentError> {
-    let payer = payer(state)?;
+async fn track(state: &PaymentContext, id: &str) -> Result<Option<Settled>, PaymentError> {
+    let payer = state.payer()?;
     let name = PaymentRecord::record_name(id);
     let Some((version, mut record)) =
         records::read::<PaymentRecord>(&state.store, &state.state_key, &name).await?
@@ -125,36 +125,16 @@ async fn track(state: &ApiState, id: &str) -> Result<Option<Settled>, PaymentErr
 /// The transaction can never land: its reservation is released with the proof (the usage
 /// refuses it if the height does not prove expiry), the delegation's commitment returns.
 async fn expire(
-    state: &ApiState,
+    state: &PaymentContext,
     version: u64,
-    mut record: PaymentRecord,
+    record: PaymentRecord,
     height: u64,
 ) -> Result<(), PaymentError> {
-    let (id, agent, amount) = (record.id.clone(), record.agent_id.clone(), record.amount);
-    update_account(state, &record.session_key_id, |account| {
-        account.with_reservations(&agent, &id, |usage, reservation| {
-            match usage.release(
-                reservation,
-                ReleaseProof::ExpiredUnlanded {
-                    observed_block_height: height,
-                },
-            ) {
-                Ok(()) | Err(UsageError::AlreadyReleased(_)) => Ok(()),
-                Err(_) => Err(PaymentError::Internal(
-                    "the expiry does not release this reservation",
-                )),
-            }
-        })?;
-        if let Some(delegation) = account.delegation.as_mut() {
-            if delegation.in_flight.remove(&id) {
-                delegation.committed = delegation.committed.saturating_sub(amount);
-            }
-        }
-        Ok(())
-    })
-    .await?;
-    record.stage = Stage::Expired;
-    save(state, version, &record).await?;
+    let proof = ReleaseProof::ExpiredUnlanded {
+        observed_block_height: height,
+    };
+    let record = release(state, version, record, proof, Stage::Expired).await?;
+    let id = record.id.clone();
     ledger_record(
         state,
         "payment_expired",
@@ -174,7 +154,7 @@ async fn expire(
 }
 
 /// Follows signed payments every `every`, for as long as the enclave serves.
-pub async fn keep_tracked(state: std::sync::Arc<ApiState>, every: std::time::Duration) {
+pub async fn keep_tracked(state: std::sync::Arc<PaymentContext>, every: std::time::Duration) {
     let mut ticker = tokio::time::interval(every);
     loop {
         ticker.tick().await;

@@ -9,23 +9,22 @@ use solana_address::Address;
 
 use super::account::USDC_DECIMALS;
 use super::actor::Actor;
+use super::context::PaymentContext;
 use super::error::PaymentError;
-use super::flow::payer;
 use super::payer::PAYMENT_COMPUTE_UNITS;
 use super::record::{PaymentRecord, Stage};
-use crate::api::state::ApiState;
 use crate::solana::programs::associated_token_address;
 use crate::solana::{FeePayer, PaymentSummary, Signable, TokenPayment, TokenProgram, Transaction};
 
 /// Builds the payment's message from the request (a fresh blockhash from the cluster).
 pub(super) async fn build(
-    state: &ApiState,
+    state: &PaymentContext,
     actor: Actor<'_>,
     id: &str,
     sha: &str,
     request: &SmartPayment,
 ) -> Result<(PaymentRecord, Signable), PaymentError> {
-    let payer = payer(state)?;
+    let payer = state.payer()?;
     let caller = actor.key_id;
     let account = actor.account(state, &request.session_key_id).await?;
     let session =

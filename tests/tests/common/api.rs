@@ -29,6 +29,8 @@ pub struct Api {
     pub operator: OperatorCa,
     pub client: Issued,
     pub dev_root_pem: String,
+    /// A copy of the enclave's signing key, to forge what only the enclave could sign.
+    pub ledger_key: SigningKey,
 }
 
 impl Api {
@@ -78,7 +80,7 @@ pub async fn start(name: &str, keys: KeyRing, entries: u64) -> Api {
         store,
         state_key,
         ledger,
-        signing,
+        signing.clone(),
         Attestation {
             producer: Arc::new(producer),
             keys: keys_bound,
@@ -101,5 +103,6 @@ pub async fn start(name: &str, keys: KeyRing, entries: u64) -> Api {
         operator,
         client,
         dev_root_pem,
+        ledger_key: signing,
     }
 }

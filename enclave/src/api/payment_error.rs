@@ -1,0 +1,53 @@
+//! How payment errors answer over the API: a distinct code each, and for a policy denial the
+//! rule and its figures in `error.details`.
+
+use super::error::{ApiError, ErrorCode};
+use crate::payments::PaymentError;
+use crate::policy::Rule;
+
+/// The API's answer code for a payment error.
+pub fn code(error: &PaymentError) -> ErrorCode {
+    match error {
+        PaymentError::Invalid(_) => ErrorCode::BadRequest,
+        PaymentError::UnknownSessionKey(_)
+        | PaymentError::UnknownSession { .. }
+        | PaymentError::UnknownPayment(_) => ErrorCode::NotFound,
+        PaymentError::Denied(denial) => match denial.rule {
+            Rule::Expired => ErrorCode::SessionExpired,
+            Rule::Revoked => ErrorCode::SessionRevoked,
+            _ => ErrorCode::PolicyDenied,
+        },
+        PaymentError::ApprovalNeeded { .. } => ErrorCode::ApprovalRequired,
+        PaymentError::Refused(_) => ErrorCode::PolicyDenied,
+        PaymentError::Delegation(_) => ErrorCode::DelegationInvalid,
+        PaymentError::BadSignature(_) => ErrorCode::SignatureInvalid,
+        PaymentError::TransactionChanged(_) => ErrorCode::TransactionMismatch,
+        PaymentError::IdempotencyConflict(_) => ErrorCode::IdempotencyConflict,
+        PaymentError::InProgress(_) => ErrorCode::PaymentInProgress,
+        PaymentError::Lit(_) => ErrorCode::LitThresholdUnmet,
+        PaymentError::Chain(_) => ErrorCode::ChainUnavailable,
+        PaymentError::Record(_)
+        | PaymentError::Ledger(_)
+        | PaymentError::NotConfigured
+        | PaymentError::NotReconciled => ErrorCode::Unavailable,
+        PaymentError::Internal(_) => ErrorCode::Internal,
+    }
+}
+
+impl From<PaymentError> for ApiError {
+    fn from(error: PaymentError) -> Self {
+        let mut api = ApiError::new(code(&error), error.to_string());
+        if let PaymentError::Denied(denial) = &error {
+            let mut details = serde_json::json!({ "rule": denial.rule.as_str() });
+            if let Some(figures) = &denial.figures {
+                if let (Some(details), Ok(serde_json::Value::Object(figures))) =
+                    (details.as_object_mut(), serde_json::to_value(figures))
+                {
+                    details.extend(figures);
+                }
+            }
+            api.details = Some(details);
+        }
+        api
+    }
+}
