@@ -14,7 +14,7 @@ use super::context::PaymentContext;
 use super::error::PaymentError;
 use super::fee_budget::FeeBudget;
 use super::record::{payment_id, request_sha256, save, PaymentRecord, Stage};
-use super::released_key::ReleasedKey;
+use super::released_key::{sign_once, SignOnceError};
 use super::settle::{finish_signed, release_unsigned};
 use crate::policy::{Approval, SpendState};
 use crate::solana::{Message, Signable, Transaction};
@@ -242,19 +242,16 @@ async fn sign_autonomously(
     };
     let mut tx = Transaction::unsigned(signable_of(&record)?.into_message());
     let fee_payer = record.service_fee_payer.then_some(&payer.fee_payer);
-    // Between two awaits: `ReleasedKey` is not `Send`, so the compiler refuses any await
-    // while it lives; it is wiped when this statement ends.
-    let signed = ReleasedKey::open(plaintext, &account.public_key)
-        .map_err(|error| {
-            PaymentError::Delegation(format!(
-                "the delegated ciphertext does not hold this session's key ({error}); nothing was signed"
-            ))
-        })
-        .and_then(|key| {
-            key.sign(&mut tx, fee_payer).map_err(|_| {
-                PaymentError::Internal("the session key or fee payer is not a signer of the message")
-            })
-        });
+    // Synchronous, in a frame of its own that is scrubbed at once: the key never lives in
+    // this future's state (`ReleasedKey` is not `Send`; no await can hold it).
+    let signed = sign_once(plaintext, &account.public_key, &mut tx, fee_payer).map_err(|error| match error {
+        SignOnceError::Key(error) => PaymentError::Delegation(format!(
+            "the delegated ciphertext does not hold this session's key ({error}); nothing was signed"
+        )),
+        SignOnceError::Sign(_) => {
+            PaymentError::Internal("the session key or fee payer is not a signer of the message")
+        }
+    });
     crate::wipe::scrub_stack();
     if let Err(error) = signed {
         release_unsigned(state, version, record).await?;

@@ -16,7 +16,7 @@ use super::account::{Account, Delegation};
 use super::actor::Actor;
 use super::context::PaymentContext;
 use super::error::PaymentError;
-use super::released_key::ReleasedKey;
+use super::released_key::check_once;
 use crate::policy::UnixSeconds;
 
 /// Verifies a hex Ed25519 signature by `key` over `message`.
@@ -194,7 +194,7 @@ pub async fn enable_autonomy(
         .await;
     state.metrics.observe_lit(started.elapsed());
     let (plaintext, _) = released.map_err(PaymentError::Lit)?;
-    let opened = ReleasedKey::open(plaintext, &account.public_key).map(drop);
+    let opened = check_once(plaintext, &account.public_key);
     crate::wipe::scrub_stack();
     if let Err(error) = opened {
         return Err(PaymentError::Delegation(format!(

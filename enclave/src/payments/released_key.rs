@@ -67,6 +67,39 @@ impl ReleasedKey {
     }
 }
 
+/// Opens the released key, signs `tx` with it (after the fee payer, if it co-signs) and drops
+/// it, all below the caller's frame: moving a key leaves copies of it behind on the stack,
+/// and the caller scrubs that stack (`crate::wipe::scrub_stack`) as soon as this returns.
+#[inline(never)]
+pub fn sign_once(
+    plaintext: Zeroizing<Vec<u8>>,
+    expected: &Address,
+    tx: &mut Transaction,
+    fee_payer: Option<&SigningKeypair>,
+) -> Result<(), SignOnceError> {
+    let key = ReleasedKey::open(plaintext, expected)?;
+    key.sign(tx, fee_payer)?;
+    Ok(())
+}
+
+/// Checks that `plaintext` holds `expected`'s key and drops it, below the caller's frame (see
+/// [`sign_once`]).
+#[inline(never)]
+pub fn check_once(
+    plaintext: Zeroizing<Vec<u8>>,
+    expected: &Address,
+) -> Result<(), ReleasedKeyError> {
+    ReleasedKey::open(plaintext, expected).map(drop)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignOnceError {
+    #[error("the released key")]
+    Key(#[from] ReleasedKeyError),
+    #[error("signing")]
+    Sign(#[from] crate::solana::SignError),
+}
+
 impl std::fmt::Debug for ReleasedKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReleasedKey")
