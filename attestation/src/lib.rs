@@ -22,6 +22,8 @@ pub mod evidence;
 #[cfg(feature = "fetch")]
 pub mod fetch;
 mod hexfmt;
+#[cfg(feature = "image")]
+pub mod image;
 pub mod measurement;
 pub mod nitro;
 pub mod policy;

@@ -309,7 +309,13 @@ pub async fn serve(booted: Booted) -> Result<(), BootError> {
     let listener = Listener::bind(&booted.ingress)
         .await
         .map_err(at(Stage::Serve))?;
-    tracing::info!(ingress = %booted.ingress, "serving");
+    // From here on the log lines go to the host over the control channel.
+    crate::log_shipping::LOG_QUEUE.start_shipping();
+    tokio::spawn(crate::log_shipping::ship(
+        Arc::new(HostStore::new(booted.control.clone())),
+        Duration::from_millis(500),
+    ));
+    tracing::info!(ingress = %booted.ingress, "serving; log lines go to the host");
     let reporter = Arc::new(HostStore::new(booted.control.clone()));
     tokio::spawn(crate::metrics::report(
         Arc::clone(&booted.api.metrics),

@@ -13,6 +13,7 @@ pub mod config;
 pub mod egress_json;
 pub mod evidence;
 pub mod ledger;
+pub mod log_shipping;
 pub mod metrics;
 pub mod payments;
 pub mod release;

@@ -48,6 +48,11 @@ async fn serve_connection(
             send(&mut stream, &response, DEFAULT_FRAME_CAP).await?;
             continue;
         }
+        if let ControlRequest::Logs { lines, dropped } = request {
+            let response = crate::enclave_logs::write(&lines, dropped, &metrics);
+            send(&mut stream, &response, DEFAULT_FRAME_CAP).await?;
+            continue;
+        }
         let store = Arc::clone(&store);
         let op = operation(&request);
         let started = std::time::Instant::now();
@@ -106,9 +111,10 @@ pub fn answer(store: &Mutex<BlobStore>, request: ControlRequest) -> ControlRespo
                     .list(&prefix)
                     .map(|entries| ControlResponse::Keys { entries }),
                 // Answered above without the store.
-                ControlRequest::Time | ControlRequest::Health | ControlRequest::Metrics { .. } => {
-                    Ok(failed("not a store request".into()))
-                }
+                ControlRequest::Time
+                | ControlRequest::Health
+                | ControlRequest::Metrics { .. }
+                | ControlRequest::Logs { .. } => Ok(failed("not a store request".into())),
             };
             result.unwrap_or_else(|e| failed(error_chain(&e)))
         }
@@ -123,6 +129,7 @@ fn operation(request: &ControlRequest) -> &'static str {
         ControlRequest::Time => "time",
         ControlRequest::Health => "health",
         ControlRequest::Metrics { .. } => "metrics",
+        ControlRequest::Logs { .. } => "logs",
     }
 }
 

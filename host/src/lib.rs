@@ -5,13 +5,15 @@
 //! (docs/design.md, "Parties").
 //!
 //! - [`store::BlobStore`]: the sealed records, compare-and-set by version, fsynced.
-//! - [`control_server`]: the control channel (store, time hints, health) over aip-wire.
+//! - [`control_server`]: the control channel (store, time hints, health, the enclave's
+//!   metrics and [`enclave_logs`]) over aip-wire.
 //! - [`proxy`]: ingress (public TCP -> enclave) and allowlisted egress, bytes only.
 //! - [`supervisor`]: the enclave process in dev; [`metrics`] and [`metrics_server`]: Prometheus.
 //! - [`config`]: the host's TOML.
 
 pub mod config;
 pub mod control_server;
+pub mod enclave_logs;
 pub mod metrics;
 pub mod metrics_server;
 pub mod proxy;

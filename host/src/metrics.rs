@@ -29,6 +29,9 @@ pub struct HostMetrics {
     pub egress: Family<OpLabels, Counter>,
     pub ingress_connections: Counter,
     pub enclave_starts: Counter,
+    /// The enclave's log lines written, and those it or the host dropped.
+    pub enclave_log_lines: Counter,
+    pub enclave_log_dropped: Counter,
     /// The enclave's last report.
     enclave: Mutex<Vec<MetricSample>>,
 }
@@ -50,6 +53,18 @@ impl HostMetrics {
         let egress = Family::<OpLabels, Counter>::default();
         let ingress_connections = Counter::default();
         let enclave_starts = Counter::default();
+        let enclave_log_lines = Counter::default();
+        let enclave_log_dropped = Counter::default();
+        registry.register(
+            "enclave_log_lines",
+            "Enclave log lines written by the host",
+            enclave_log_lines.clone(),
+        );
+        registry.register(
+            "enclave_log_dropped",
+            "Enclave log lines dropped (the enclave's queue was full, or a line was malformed)",
+            enclave_log_dropped.clone(),
+        );
         registry.register(
             "store_operations",
             "Blob store operations by op and outcome",
@@ -82,6 +97,8 @@ impl HostMetrics {
             egress,
             ingress_connections,
             enclave_starts,
+            enclave_log_lines,
+            enclave_log_dropped,
             enclave: Mutex::new(Vec::new()),
         })
     }

@@ -354,6 +354,25 @@ impl Stack {
         }
     }
 
+    /// The host's PID while it runs.
+    pub fn host_pid(&self) -> Option<u32> {
+        self.host.as_ref().map(Child::id)
+    }
+
+    /// Waits (up to `timeout`) for the host process to exit; its exit status.
+    pub fn wait_host_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let child = self.host.as_mut()?;
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.host = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
     /// The PID of the enclave process the host supervises (found by its configuration path).
     pub fn enclave_pid(&self) -> Option<u32> {
         let config = self.dir.join("enclave.toml");

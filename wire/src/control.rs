@@ -38,7 +38,18 @@ pub enum ControlRequest {
     Metrics {
         samples: Vec<MetricSample>,
     },
+    /// The enclave's log lines (one JSON object each), which have no other way out of a Nitro
+    /// enclave, for the host to write with its own; and how many lines the enclave dropped
+    /// since the last batch because the host did not take them fast enough.
+    Logs {
+        lines: Vec<String>,
+        dropped: u64,
+    },
 }
+
+/// Most log lines in one `Logs` request, and most bytes in one line.
+pub const MAX_LOG_LINES: usize = 512;
+pub const MAX_LOG_LINE_BYTES: usize = 16 * 1024;
 
 /// One metric value the enclave reports: `name{labels} value`. Names and label keys are
 /// `[a-z_]` (checked by the host before rendering), label values are escaped when rendered.

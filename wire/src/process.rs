@@ -4,9 +4,18 @@
 
 /// JSON log lines on stderr.
 pub fn init_json_logs() {
+    init_json_logs_to(std::io::stderr);
+}
+
+/// JSON log lines, one per `make_writer` (the enclave's go to the host, see its
+/// `log_shipping`).
+pub fn init_json_logs_to<W>(writer: W)
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
     tracing_subscriber::fmt()
         .json()
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

@@ -174,6 +174,15 @@ impl HostStore {
         }
     }
 
+    /// A batch of the enclave's log lines for the host to write.
+    pub async fn ship_logs(&self, lines: Vec<String>, dropped: u64) -> Result<(), HostStoreError> {
+        match self.ask(&ControlRequest::Logs { lines, dropped }).await? {
+            ControlResponse::Healthy => Ok(()),
+            ControlResponse::Failed { reason } => Err(HostStoreError::Failed(reason)),
+            other => Err(HostStoreError::Unexpected(Box::new(other), "logs")),
+        }
+    }
+
     /// The enclave's counters for the host's `/metrics`.
     pub async fn report_metrics(&self, samples: Vec<MetricSample>) -> Result<(), HostStoreError> {
         match self.ask(&ControlRequest::Metrics { samples }).await? {

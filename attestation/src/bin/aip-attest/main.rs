@@ -6,6 +6,7 @@
 //! invalid; 10 malformed, 11 signature, 12 chain, 13 expired, 14 measurement not allowed,
 //! 15 policy entry expired, 16 debug refused, 17 binding, 18 nonce.
 
+mod build_eif;
 mod fetch;
 mod input;
 mod output;
@@ -51,6 +52,9 @@ enum Command {
         policy: PathBuf,
     },
     /// Print PCR0/1/2 (and PCR8 if signed) of an enclave image file (EIF), and a policy entry.
+    /// Build the enclave image (EIF) reproducibly from the static enclave binary and AWS's
+    /// pinned kernel blobs (or stand-ins); write it with pcrs.json and a policy entry.
+    BuildEif(build_eif::BuildEifArgs),
     MeasureEif {
         /// The .eif file.
         file: PathBuf,
@@ -105,6 +109,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify(args),
         Command::Fetch(args) => fetch::run(args),
         Command::MeasureEif { file, name, json } => measure_eif(&file, &name, json),
+        Command::BuildEif(args) => build_eif::run(args),
         Command::PolicyHash { policy } => match trust(None, Some(&policy)) {
             Ok((_, Some(policy))) => {
                 println!("{}", policy.allowed_sets_sha256_hex());

@@ -68,7 +68,7 @@ const EXIT_UNREADABLE: u8 = 4;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    aip_wire::process::init_json_logs();
+    aip_wire::process::init_json_logs_to(aip_enclave::log_shipping::ToQueue);
     match cli.command {
         Command::Serve { config, dev_pki } => serve::run(&config, dev_pki),
         Command::DevPolicy { config } => print_or_fail(

@@ -111,15 +111,27 @@ async fn run(config: HostConfig) -> Result<(), String> {
             stop_rx,
         ))
     });
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| format!("waiting for Ctrl-C: {e}"))?;
-    tracing::info!("stopping");
+    let signal = stop_signal().await?;
+    tracing::info!(signal, "stopping");
     let _ = stop_tx.send(true);
     if let Some(supervisor) = supervisor {
         let _ = supervisor.await;
     }
     Ok(())
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM (`kill`, systemd, container runtimes): either stops the host,
+/// and the host stops the enclave first.
+async fn stop_signal() -> Result<&'static str, String> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate =
+        signal(SignalKind::terminate()).map_err(|e| format!("listening for SIGTERM: {e}"))?;
+    tokio::select! {
+        interrupted = tokio::signal::ctrl_c() => interrupted
+            .map(|()| "SIGINT")
+            .map_err(|e| format!("listening for SIGINT: {e}")),
+        _ = terminate.recv() => Ok("SIGTERM"),
+    }
 }
 
 async fn log_end<E: std::fmt::Display>(

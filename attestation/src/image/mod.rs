@@ -1,0 +1,8 @@
+//! Reproducible enclave images (docs/enclave-image.md): the same source gives the same Nitro
+//! image file, byte for byte, and the same PCRs, on any machine. [`cpio`] writes the ramdisks
+//! from explicit manifests, [`eif_writer`] the image file and its PCRs, [`layout`] says what
+//! goes where (our static `aip-enclave` alone in the last ramdisk, so PCR2 measures it alone).
+
+pub mod cpio;
+pub mod eif_writer;
+pub mod layout;
