@@ -1,10 +1,8 @@
-//! PCR0/1/2 (and PCR8 when signed) of an enclave image file, computed by AWS's EIF crate,
-//! the same code `nitro-cli describe-eif` runs. Operators put these in the measurement
+//! PCR0/1/2 (and PCR8 when signed) of an enclave image file: as a policy entry always, and
+//! computed by AWS's EIF crate (the `eif` feature), the same code `nitro-cli describe-eif`
+//! runs. Operators put these in the measurement
 //! policy; auditors recompute them from a reproducible build.
 
-use std::path::Path;
-
-use aws_nitro_enclaves_image_format::utils::eif_reader::EifReader;
 use serde::Serialize;
 
 /// The measurements of one image, lowercase hex.
@@ -42,11 +40,13 @@ impl EifMeasurements {
     }
 }
 
-/// Measures the image at `path`.
-pub fn measure(path: &Path) -> Result<EifMeasurements, EifError> {
+/// Measures the image at `path` with AWS's reader (the `eif` feature).
+#[cfg(feature = "eif")]
+pub fn measure(path: &std::path::Path) -> Result<EifMeasurements, EifError> {
     let path = path
         .to_str()
         .ok_or_else(|| EifError::Read("the path is not UTF-8".into()))?;
+    use aws_nitro_enclaves_image_format::utils::eif_reader::EifReader;
     let mut reader = EifReader::from_eif(path.to_owned()).map_err(EifError::Read)?;
     if !reader.check_crc() {
         return Err(EifError::Crc);

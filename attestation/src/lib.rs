@@ -15,7 +15,6 @@ pub mod binding;
 pub mod clock;
 #[cfg(feature = "dev-producer")]
 pub mod dev;
-#[cfg(feature = "eif")]
 pub mod eif;
 pub mod error;
 pub mod evidence;

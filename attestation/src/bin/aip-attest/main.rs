@@ -14,7 +14,7 @@ mod output;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use aip_attestation::{clock, Checks, FailureClass, MeasurementPolicy, Verifier};
+use aip_attestation::{clock, Checks, MeasurementPolicy, Verifier};
 use clap::{Parser, Subcommand};
 
 /// Exit code when an input file cannot be read.
@@ -55,6 +55,8 @@ enum Command {
     /// Build the enclave image (EIF) reproducibly from the static enclave binary and AWS's
     /// pinned kernel blobs (or stand-ins); write it with pcrs.json and a policy entry.
     BuildEif(build_eif::BuildEifArgs),
+    /// Needs the `eif` feature (AWS's image crate; default).
+    #[cfg(feature = "eif")]
     MeasureEif {
         /// The .eif file.
         file: PathBuf,
@@ -108,6 +110,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Verify(args) => verify(args),
         Command::Fetch(args) => fetch::run(args),
+        #[cfg(feature = "eif")]
         Command::MeasureEif { file, name, json } => measure_eif(&file, &name, json),
         Command::BuildEif(args) => build_eif::run(args),
         Command::PolicyHash { policy } => match trust(None, Some(&policy)) {
@@ -204,7 +207,9 @@ fn verify(args: VerifyArgs) -> ExitCode {
     }
 }
 
+#[cfg(feature = "eif")]
 fn measure_eif(file: &std::path::Path, name: &str, json: bool) -> ExitCode {
+    use aip_attestation::FailureClass;
     match aip_attestation::eif::measure(file) {
         Ok(m) => {
             if json {
