@@ -460,3 +460,93 @@ fn measure_eif_matches_the_builder_and_an_independent_computation() {
     assert_ne!(code(&aip_attest(&["measure-eif", &corrupt])), 0);
     assert_ne!(code(&aip_attest(&["measure-eif", "/nonexistent.eif"])), 0);
 }
+
+/// The auditor's loop on an image: build it (`build-eif`), publish its policy entry, and
+/// `verify --policy` accepts evidence of that image; one byte changed in the enclave binary
+/// before packing changes PCR2 and PCR0 (not the kernel's PCR1), and the same policy refuses
+/// that evidence.
+#[test]
+fn verify_accepts_the_built_image_and_refuses_one_from_a_changed_source() {
+    let enclave = b"\x7fELF the enclave as built from the published source".repeat(200);
+    let build = |name: &str, binary: &[u8]| -> (String, serde_json::Value) {
+        let binary_path = write(&format!("{name}.bin"), binary);
+        let out = scratch(name);
+        let run = aip_attest(&[
+            "build-eif",
+            "--enclave",
+            &binary_path,
+            "--stand-in",
+            "--out",
+            &out.display().to_string(),
+        ]);
+        assert_eq!(code(&run), 0, "{}", String::from_utf8_lossy(&run.stderr));
+        let pcrs: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("pcrs.json")).unwrap()).unwrap();
+        (out.join("policy-entry.toml").display().to_string(), pcrs)
+    };
+    let evidence_of = |pcrs: &serde_json::Value, pki: DevPki, name: &str| -> String {
+        let register = |key: &str| -> [u8; 48] {
+            hex::decode(pcrs[key].as_str().unwrap())
+                .unwrap()
+                .try_into()
+                .unwrap()
+        };
+        let producer = DevProducer::new(
+            pki,
+            PcrBank::booted(register("PCR0"), register("PCR1"), register("PCR2")),
+            "i-image",
+        );
+        let keys = BoundKeys {
+            tls_spki_der: vec![1],
+            signing_public_key: [2; 32],
+            hpke_public_key: [3; 32],
+            config_sha256: [4; 32],
+        };
+        write(name, producer.produce(&keys, b"n").unwrap().to_json())
+    };
+    let (policy, published) = build("published", &enclave);
+    assert_eq!(published["stand_in_kernel"], true);
+    let pki = DevPki::ephemeral(clock::now()).unwrap();
+    let root = write("image-root.pem", pki.root_pem().unwrap());
+    let genuine = evidence_of(&published, pki, "genuine.json");
+    let verdict = aip_attest(&[
+        "verify",
+        "--evidence",
+        &genuine,
+        "--trust-dev-root",
+        &root,
+        "--policy",
+        &policy,
+    ]);
+    assert_eq!(
+        code(&verdict),
+        0,
+        "{}",
+        String::from_utf8_lossy(&verdict.stdout)
+    );
+
+    let mut changed = enclave.clone();
+    changed[1000] ^= 0x01;
+    let (_, rebuilt) = build("changed", &changed);
+    assert_ne!(rebuilt["PCR2"], published["PCR2"]);
+    assert_ne!(rebuilt["PCR0"], published["PCR0"]);
+    assert_eq!(rebuilt["PCR1"], published["PCR1"], "the kernel's register");
+    let pki = DevPki::ephemeral(clock::now()).unwrap();
+    let root = write("image-root-2.pem", pki.root_pem().unwrap());
+    let impostor = evidence_of(&rebuilt, pki, "changed.json");
+    let verdict = aip_attest(&[
+        "verify",
+        "--evidence",
+        &impostor,
+        "--trust-dev-root",
+        &root,
+        "--policy",
+        &policy,
+    ]);
+    assert_eq!(
+        code(&verdict),
+        i32::from(FailureClass::Measurement.exit_code()),
+        "{}",
+        String::from_utf8_lossy(&verdict.stdout)
+    );
+}

@@ -50,6 +50,21 @@ pub struct EnclaveSide {
     /// Dev: extra environment for the enclave process.
     #[serde(default)]
     pub env: Vec<(String, String)>,
+    /// The enclave's configuration, served to it at boot (a Nitro image holds only the
+    /// enclave binary). The enclave binds the configuration's identity into its attestation
+    /// and the measurement policy pins it: serving another one only stops the enclave from
+    /// getting its keys.
+    #[serde(default)]
+    pub config: Option<ConfigServer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigServer {
+    /// The enclave's TOML configuration.
+    pub file: PathBuf,
+    /// Where the enclave asks for it (`vsock:4294967295:9001` on Nitro).
+    pub listen: Endpoint,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

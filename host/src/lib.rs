@@ -9,9 +9,10 @@
 //!   metrics and [`enclave_logs`]) over aip-wire.
 //! - [`proxy`]: ingress (public TCP -> enclave) and allowlisted egress, bytes only.
 //! - [`supervisor`]: the enclave process in dev; [`metrics`] and [`metrics_server`]: Prometheus.
-//! - [`config`]: the host's TOML.
+//! - [`config`]: the host's TOML; [`config_server`]: the enclave's configuration at its boot.
 
 pub mod config;
+pub mod config_server;
 pub mod control_server;
 pub mod enclave_logs;
 pub mod metrics;

@@ -131,6 +131,8 @@ pub struct StackOptions {
     pub lying_rpc: bool,
     /// Extra lines for the enclave configuration's `[solana]` section.
     pub solana_config: &'static str,
+    /// The host serves the enclave its configuration (`serve --config-from`), as on Nitro.
+    pub config_from_host: bool,
 }
 
 /// The allowed-sets hash a stack's configuration holds until its policy exists.
@@ -150,6 +152,7 @@ impl Default for StackOptions {
             history_page_size: 1000,
             lying_rpc: false,
             solana_config: "",
+            config_from_host: false,
         }
     }
 }
@@ -283,14 +286,23 @@ impl Stack {
         let enclave_config = enclave_config.replacen(UNPINNED_SETS, &allowed_sets_sha256, 1);
         std::fs::write(dir.join("enclave.toml"), enclave_config).unwrap();
         let allowed = &allowed[..];
+        let enclave_toml = dir.join("enclave.toml").display().to_string();
+        let (config_args, served) = if options.config_from_host {
+            let listen = sock("config.sock");
+            (
+                format!("\"--config-from\", \"{listen}\""),
+                format!("config = {{ file = {enclave_toml:?}, listen = \"{listen}\" }}\n"),
+            )
+        } else {
+            (format!("\"--config\", {enclave_toml:?}"), String::new())
+        };
         let host_config = format!(
-            "store = {:?}\n\n[listen]\npublic = \"{public}\"\ncontrol = \"{}\"\negress = \"{}\"\nmetrics = \"{metrics}\"\n\n[enclave]\ningress = \"{}\"\ncommand = [{:?}, \"serve\", \"--config\", {:?}, \"--dev-pki\", {:?}]\n\n[egress]\nallow = [{}]\n",
+            "store = {:?}\n\n[listen]\npublic = \"{public}\"\ncontrol = \"{}\"\negress = \"{}\"\nmetrics = \"{metrics}\"\n\n[enclave]\ningress = \"{}\"\ncommand = [{:?}, \"serve\", {config_args}, \"--dev-pki\", {:?}]\n{served}\n[egress]\nallow = [{}]\n",
             dir.join("store.db").display().to_string(),
             sock("control.sock"),
             sock("egress.sock"),
             sock("ingress.sock"),
             binaries.enclave.display().to_string(),
-            dir.join("enclave.toml").display().to_string(),
             dev_pki.display().to_string(),
             quote(allowed),
         );
@@ -375,10 +387,9 @@ impl Stack {
 
     /// The PID of the enclave process the host supervises (found by its configuration path).
     pub fn enclave_pid(&self) -> Option<u32> {
-        let config = self.dir.join("enclave.toml");
         let out = Command::new("pgrep")
             .arg("-f")
-            .arg(format!("serve --config {}", config.display()))
+            .arg(format!("serve --config.*{}/", self.dir.display()))
             .output()
             .ok()?;
         String::from_utf8_lossy(&out.stdout)

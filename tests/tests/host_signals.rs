@@ -87,3 +87,43 @@ async fn sigterm_stops_the_enclave_and_a_killed_host_takes_it_along() {
         "the kernel killed the enclave with its host (no orphan)"
     );
 }
+
+/// As on Nitro, the enclave image holds no configuration: the host serves it at boot
+/// (`serve --config-from`). A host that serves another configuration gets an enclave that
+/// boots no further than the state key: the configuration's identity is bound into the
+/// evidence and the measurement policy the Lit nodes check pins it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_serves_the_configuration_and_cannot_swap_it() {
+    let mut stack = Stack::start(
+        "config-from-host",
+        StackOptions {
+            config_from_host: true,
+            ..StackOptions::default()
+        },
+    );
+    stack.wait_attested(Duration::from_secs(90)).await;
+    assert!(stack.host_log().contains("enclave configuration served"));
+
+    stack.stop_host();
+    let path = stack.dir.join("enclave.toml");
+    let genuine = std::fs::read_to_string(&path).unwrap();
+    let swapped = genuine.replacen("node_timeout_ms = 5000", "node_timeout_ms = 5001", 1);
+    assert_ne!(swapped, genuine);
+    std::fs::write(&path, swapped).unwrap();
+    stack.start_host();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let log = stack.host_log();
+        let refused = log
+            .lines()
+            .any(|line| line.contains("boot failed") && line.contains("state_key"));
+        if refused {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the enclave booted on a configuration the policy does not pin"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}

@@ -43,6 +43,20 @@ impl PcrBank {
         bank
     }
 
+    /// The bank a Nitro enclave reports after booting an image whose PCR0, PCR1 and PCR2 are
+    /// these (as `aip-attest build-eif` computes them), with 0..=15 locked: dev evidence for
+    /// a built image, to check policies against.
+    pub fn booted(pcr0: [u8; 48], pcr1: [u8; 48], pcr2: [u8; 48]) -> Self {
+        let mut bank = Self::new();
+        bank.registers[0] = pcr0;
+        bank.registers[1] = pcr1;
+        bank.registers[2] = pcr2;
+        for index in 0..REPORTED_PCRS {
+            bank.locked[index] = true;
+        }
+        bank
+    }
+
     /// PCR[index] = SHA-384(PCR[index] || data).
     pub fn extend(&mut self, index: usize, data: &[u8]) -> Result<[u8; 48], ProduceError> {
         if index >= PCR_COUNT {

@@ -1,6 +1,7 @@
 //! `aip-enclave`: the enclave binary: `serve` boots and serves the API; `explain-tx` and
 //! `dev-policy` are operator and auditor tooling.
 
+mod nitro_init;
 mod serve;
 
 use std::io::Read;
@@ -24,8 +25,18 @@ enum Command {
     /// Any failed stage stops the boot with exit code 20 and a logged stage and reason.
     Serve {
         /// The measured configuration (TOML).
+        #[arg(
+            long,
+            required_unless_present = "config_from",
+            conflicts_with = "config_from"
+        )]
+        config: Option<std::path::PathBuf>,
+        /// Read the configuration from the host at this endpoint instead (one frame; what a
+        /// Nitro enclave does, with nothing but its binary in the image). Its identity is bound
+        /// into every attestation and pinned by the measurement policy, so a host that serves
+        /// another configuration gets an enclave the Lit nodes release nothing to.
         #[arg(long)]
-        config: std::path::PathBuf,
+        config_from: Option<aip_wire::Endpoint>,
         /// Dev attestation only: the dev PKI directory (root key created on first use).
         #[arg(long)]
         dev_pki: Option<std::path::PathBuf>,
@@ -67,10 +78,26 @@ const EXIT_UNDECODABLE: u8 = 3;
 const EXIT_UNREADABLE: u8 = 4;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
     aip_wire::process::init_json_logs_to(aip_enclave::log_shipping::ToQueue);
+    // As a Nitro enclave's /init there are no arguments: prepare the machine, then serve
+    // with the configuration the host hands over.
+    if std::process::id() == 1 {
+        return nitro_init::run();
+    }
+    let cli = Cli::parse();
     match cli.command {
-        Command::Serve { config, dev_pki } => serve::run(&config, dev_pki),
+        Command::Serve {
+            config,
+            config_from,
+            dev_pki,
+        } => {
+            let source = match (config, config_from) {
+                (Some(path), None) => serve::ConfigSource::File(path),
+                (None, Some(endpoint)) => serve::ConfigSource::Host(endpoint),
+                _ => unreachable_config_args(),
+            };
+            serve::run(&source, dev_pki)
+        }
         Command::DevPolicy { config } => print_or_fail(
             config
                 .as_deref()
@@ -84,6 +111,11 @@ fn main() -> ExitCode {
         Command::DevRoot { dev_pki } => print_or_fail(serve::dev::root_pem(&dev_pki)),
         Command::ExplainTx { file, encoding } => explain_tx(file.as_deref(), encoding),
     }
+}
+
+/// clap enforces exactly one of --config and --config-from.
+fn unreachable_config_args() -> serve::ConfigSource {
+    serve::ConfigSource::File(std::path::PathBuf::new())
 }
 
 /// The identity of the configuration in `path` (it must be a valid configuration).

@@ -9,21 +9,67 @@ use aip_attestation::EvidenceProducer;
 use aip_enclave::boot::{boot, serve};
 use aip_enclave::config::{EnclaveConfig, Platform};
 
+/// The configuration's text, from its file or from the host (retrying while the host starts).
+async fn read_config(source: &ConfigSource) -> Result<String, String> {
+    match source {
+        ConfigSource::File(path) => {
+            std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+        }
+        ConfigSource::Host(endpoint) => {
+            let deadline = std::time::Instant::now() + CONFIG_WAIT;
+            loop {
+                match from_host(endpoint).await {
+                    Ok(text) => return Ok(text),
+                    Err(reason) if std::time::Instant::now() >= deadline => return Err(reason),
+                    Err(reason) => {
+                        tracing::warn!(%endpoint, %reason, "no configuration from the host yet");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn from_host(endpoint: &aip_wire::Endpoint) -> Result<String, String> {
+    let mut stream = aip_wire::Stream::connect(endpoint)
+        .await
+        .map_err(|e| aip_wire::process::error_chain(&e))?;
+    let bytes = aip_wire::frame::read_frame(&mut stream, MAX_CONFIG_BYTES)
+        .await
+        .map_err(|e| aip_wire::process::error_chain(&e))?
+        .ok_or("the host closed without sending a configuration")?;
+    String::from_utf8(bytes).map_err(|_| "the configuration is not UTF-8".to_owned())
+}
+
 /// Boot failures exit with this code after logging the stage and reason.
 const EXIT_BOOT_FAILED: u8 = 20;
 
-pub fn run(config: &Path, dev_pki: Option<PathBuf>) -> ExitCode {
-    let text = match std::fs::read_to_string(config) {
-        Ok(text) => text,
-        Err(error) => {
-            tracing::error!(stage = "load_config", %error, path = %config.display(), "boot failed");
-            return ExitCode::from(EXIT_BOOT_FAILED);
-        }
-    };
+/// Where the configuration comes from.
+#[derive(Debug, Clone)]
+pub enum ConfigSource {
+    File(PathBuf),
+    /// The host, over this endpoint: one frame holding the TOML.
+    Host(aip_wire::Endpoint),
+}
+
+/// Largest configuration accepted from the host.
+const MAX_CONFIG_BYTES: u32 = 1024 * 1024;
+/// How long to keep asking the host for the configuration at boot.
+const CONFIG_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+pub fn run(source: &ConfigSource, dev_pki: Option<PathBuf>) -> ExitCode {
     let runtime = match aip_wire::process::runtime() {
         Ok(runtime) => runtime,
         Err(error) => {
             tracing::error!(%error, "no async runtime");
+            return ExitCode::from(EXIT_BOOT_FAILED);
+        }
+    };
+    let text = match runtime.block_on(read_config(source)) {
+        Ok(text) => text,
+        Err(reason) => {
+            tracing::error!(stage = "load_config", %reason, "boot failed");
             return ExitCode::from(EXIT_BOOT_FAILED);
         }
     };

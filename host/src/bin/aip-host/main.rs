@@ -84,6 +84,15 @@ async fn run(config: HostConfig) -> Result<(), String> {
         metrics = %config.listen.metrics,
         "host listening"
     );
+    if let Some(served) = &config.enclave.config {
+        let listener = Listener::bind(&served.listen)
+            .await
+            .map_err(|e| format!("enclave configuration: {e}"))?;
+        tokio::spawn(log_end(
+            "config",
+            aip_host::config_server::serve_config(listener, served.file.clone()),
+        ));
+    }
     let allowlist = Arc::new(EgressAllowlist::new(config.egress.allow.clone()));
     tokio::spawn(log_end(
         "control",
