@@ -366,6 +366,21 @@ impl Stack {
         }
     }
 
+    /// Whether `needle` appears in the host's log within `timeout`: the enclave's lines reach
+    /// it over the control channel in batches (every half second).
+    pub fn log_shows(&self, needle: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.host_log().contains(needle) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// The host's PID while it runs.
     pub fn host_pid(&self) -> Option<u32> {
         self.host.as_ref().map(Child::id)

@@ -2,7 +2,8 @@
 //! The two build paths of the enclave image are one (issue 15): `Dockerfile.enclave` is
 //! parsed here (no Docker engine on these machines) and must pin its base by digest, fetch
 //! before it builds, build without network, run `scripts/build-eif` and nothing else; and
-//! `scripts/build-eif` must read `build.env` and call `aip-attest build-eif`.
+//! `scripts/build-eif` must read `build.env` and call `aip-attest build-eif`. The deployment
+//! walkthrough's configurations are parsed by the binaries' own code.
 
 use std::path::PathBuf;
 
@@ -107,4 +108,60 @@ fn the_dockerfile_pins_its_base_builds_offline_and_runs_the_one_implementation()
     let env = repo("build.env");
     assert!(env.contains("+crt-static"), "a static enclave");
     assert!(env.contains("AIP_ENCLAVE_TARGET=x86_64-unknown-linux-gnu"));
+}
+
+/// The ```toml blocks of a document, in order.
+fn toml_blocks(text: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        match (&mut current, line.trim_end()) {
+            (None, "```toml") => current = Some(String::new()),
+            (Some(_), "```") => blocks.extend(current.take()),
+            (Some(block), _) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn the_nitro_walkthroughs_configurations_are_what_the_binaries_accept() {
+    let blocks = toml_blocks(&repo("docs/deploy-nitro.md"));
+    assert_eq!(
+        blocks.len(),
+        2,
+        "the enclave's and the host's configuration"
+    );
+    let enclave = aip_enclave::config::MeasuredConfig::from_toml(&blocks[0])
+        .unwrap_or_else(|e| panic!("{}", aip_wire::process::error_chain(&e)))
+        .config;
+    assert_eq!(enclave.platform, aip_enclave::config::Platform::Nitro);
+    let host = aip_host::config::HostConfig::from_toml(&blocks[1])
+        .unwrap_or_else(|e| panic!("{}", aip_wire::process::error_chain(&e)));
+    let served = host
+        .enclave
+        .config
+        .as_ref()
+        .expect("the host serves the configuration");
+    assert_eq!(
+        served.listen.to_string(),
+        "vsock:4294967295:9001",
+        "where the enclave's /init asks for it"
+    );
+    assert!(
+        host.enclave.command.is_none(),
+        "nitro-cli starts the enclave, not the host"
+    );
+    // Every egress target the enclave names is on the host's allowlist.
+    let solana = enclave.solana.as_ref().expect("a cluster");
+    for target in enclave.lit.nodes.iter().chain(&solana.rpc) {
+        assert!(
+            host.egress.allow.contains(target),
+            "{target} is not allowed out"
+        );
+    }
 }

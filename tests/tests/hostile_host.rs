@@ -144,9 +144,10 @@ async fn a_dropped_write_reply_does_not_wedge_the_enclave() {
     for (i, entry) in entries.iter().enumerate() {
         assert_eq!(entry["seq"], i as u64 + 1);
     }
-    assert!(stack
-        .host_log()
-        .contains("the answer to a store write was lost"));
+    assert!(stack.log_shows(
+        "the answer to a store write was lost",
+        Duration::from_secs(5)
+    ));
 }
 
 /// The host hides every key record from a booting enclave. Earlier builds then let any
@@ -361,8 +362,10 @@ async fn a_lying_rpc_endpoint_cannot_hide_debits_and_none_stops_payments() {
             90 * USDC,
             "{lie:?}: nothing landed"
         );
-        let log = paying.stack.host_log();
-        assert!(log.contains(cause), "{lie:?}: the cause is logged");
+        assert!(
+            paying.stack.log_shows(cause, Duration::from_secs(5)),
+            "{lie:?}: the cause is logged"
+        );
     }
 
     // Honest again: the cap's last 10 pays, and that is all.

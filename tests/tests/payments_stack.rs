@@ -453,7 +453,9 @@ async fn lit_faults() {
         assert_eq!(paying.usdc_of(&recipient), 3 * USDC, "{name}");
         if name == "lit-wrong" {
             assert!(
-                paying.stack.host_log().contains("did not combine"),
+                paying
+                    .stack
+                    .log_shows("did not combine", std::time::Duration::from_secs(5)),
                 "the wrong share was detected"
             );
             continue;
