@@ -508,16 +508,19 @@ fn verify_accepts_the_built_image_and_refuses_one_from_a_changed_source() {
     assert_eq!(published["stand_in_kernel"], true);
     let pki = DevPki::ephemeral(clock::now()).unwrap();
     let root = write("image-root.pem", pki.root_pem().unwrap());
+    let verify = |evidence: &str, root: &str| {
+        aip_attest(&[
+            "verify",
+            "--evidence",
+            evidence,
+            "--trust-dev-root",
+            root,
+            "--policy",
+            &policy,
+        ])
+    };
     let genuine = evidence_of(&published, pki, "genuine.json");
-    let verdict = aip_attest(&[
-        "verify",
-        "--evidence",
-        &genuine,
-        "--trust-dev-root",
-        &root,
-        "--policy",
-        &policy,
-    ]);
+    let verdict = verify(&genuine, &root);
     assert_eq!(
         code(&verdict),
         0,
@@ -534,15 +537,7 @@ fn verify_accepts_the_built_image_and_refuses_one_from_a_changed_source() {
     let pki = DevPki::ephemeral(clock::now()).unwrap();
     let root = write("image-root-2.pem", pki.root_pem().unwrap());
     let impostor = evidence_of(&rebuilt, pki, "changed.json");
-    let verdict = aip_attest(&[
-        "verify",
-        "--evidence",
-        &impostor,
-        "--trust-dev-root",
-        &root,
-        "--policy",
-        &policy,
-    ]);
+    let verdict = verify(&impostor, &root);
     assert_eq!(
         code(&verdict),
         i32::from(FailureClass::Measurement.exit_code()),

@@ -136,29 +136,13 @@ async fn gasless_fees_count_against_the_signed_budget_and_the_services() {
     );
 
     // A caller's own transaction never spends the service's fee payer.
-    let (recent_blockhash, _) = paying.rpc().latest_blockhash().unwrap();
-    let own = TokenPayment {
-        authority: view.public_key.parse().unwrap(),
-        recipient: first,
-        mint: USDC_MAINNET_MINT,
-        decimals: 6,
-        program: TokenProgram::Token,
-        amount: USDC,
-        memo: None,
-        create_recipient_account: false,
-        compute_unit_limit: None,
-        compute_unit_price_micro_lamports: None,
-        fee_payer: FeePayer::Service {
-            address: paying.fee_payer,
-        },
-        recent_blockhash,
-        reference: None,
-    };
     let mut request = payment(&view, "agent", &first, USDC, "caller-tx");
-    request.transaction = Some(
-        base64::engine::general_purpose::STANDARD
-            .encode(Transaction::unsigned(own.build().unwrap().into_message()).to_bytes()),
-    );
+    let service = FeePayer::Service {
+        address: paying.fee_payer,
+    };
+    request.transaction = Some(caller_transaction(
+        &paying, &view, first, USDC, None, service,
+    ));
     let refused = paying.signer.smart_payment(&request).await.unwrap_err();
     assert_eq!(refused.code(), Some("bad_request"), "{refused}");
     assert!(
@@ -188,13 +172,15 @@ async fn session_paying(paying: &PayingStack) -> (SessionKey, SessionKeyView) {
     (key, view)
 }
 
-/// An unsigned transaction paying `amount` from `view`'s wallet to `to` (session pays fees).
+/// An unsigned transaction paying `amount` from `view`'s wallet to `to` (creating its token
+/// account), with `price` as priority fee, fees paid by `fee_payer`.
 fn caller_transaction(
     paying: &PayingStack,
     view: &SessionKeyView,
     to: Address,
     amount: u64,
     price: Option<u64>,
+    fee_payer: FeePayer,
 ) -> String {
     let (recent_blockhash, _) = paying.rpc().latest_blockhash().unwrap();
     let transaction = TokenPayment {
@@ -208,7 +194,7 @@ fn caller_transaction(
         create_recipient_account: true,
         compute_unit_limit: price.map(|_| 60_000),
         compute_unit_price_micro_lamports: price,
-        fee_payer: FeePayer::Session,
+        fee_payer,
         recent_blockhash,
         reference: None,
     };
@@ -223,7 +209,14 @@ async fn receipts_and_the_ledger_describe_the_signed_transaction() {
     let (claimed, actual) = (fresh_address(), fresh_address());
     // The request names one recipient, the transaction pays another: refused, nothing paid.
     let mut request = payment(&view, "agent", &claimed, 2 * USDC, "mismatch");
-    request.transaction = Some(caller_transaction(&paying, &view, actual, 2 * USDC, None));
+    request.transaction = Some(caller_transaction(
+        &paying,
+        &view,
+        actual,
+        2 * USDC,
+        None,
+        FeePayer::Session,
+    ));
     let refused = paying.signer.smart_payment(&request).await.unwrap_err();
     assert_eq!(refused.code(), Some("bad_request"), "{refused}");
     assert!(refused.to_string().contains("which is not"), "{refused}");
@@ -235,6 +228,7 @@ async fn receipts_and_the_ledger_describe_the_signed_transaction() {
         actual,
         2 * USDC,
         Some(10_000_000),
+        FeePayer::Session,
     ));
     let refused = paying.signer.smart_payment(&request).await.unwrap_err();
     assert_eq!(refused.code(), Some("bad_request"), "{refused}");
@@ -243,7 +237,14 @@ async fn receipts_and_the_ledger_describe_the_signed_transaction() {
 
     // The transaction that matches: the receipt and the ledger say what it does.
     let mut request = payment(&view, "agent", &actual, 2 * USDC, "matching");
-    request.transaction = Some(caller_transaction(&paying, &view, actual, 2 * USDC, None));
+    request.transaction = Some(caller_transaction(
+        &paying,
+        &view,
+        actual,
+        2 * USDC,
+        None,
+        FeePayer::Session,
+    ));
     let paid = paying.signer.smart_payment(&request).await.unwrap();
     assert_eq!(paid.status, PaymentStatus::Confirmed, "{paid:?}");
     assert_eq!(paying.usdc_of(&actual), 2 * USDC, "on chain");

@@ -90,15 +90,20 @@ impl Accounts {
         Ok(self.cell(id)?.lock().await.account.clone())
     }
 
-    /// Copies of every account.
-    pub async fn all(&self) -> Result<Vec<Account>, PaymentError> {
-        let cells: Vec<_> = self
+    /// Every account's cell (the map's lock is held only to copy the list).
+    fn cells(&self) -> Result<Vec<Arc<AsyncMutex<Stored>>>, PaymentError> {
+        Ok(self
             .by_id
             .lock()
             .map_err(|_| PaymentError::Internal("the account map is unavailable"))?
             .values()
             .cloned()
-            .collect();
+            .collect())
+    }
+
+    /// Copies of every account.
+    pub async fn all(&self) -> Result<Vec<Account>, PaymentError> {
+        let cells = self.cells()?;
         let mut out = Vec::with_capacity(cells.len());
         for cell in cells {
             out.push(cell.lock().await.account.clone());
@@ -114,15 +119,8 @@ impl Accounts {
         window: Window,
         now: UnixSeconds,
     ) -> Result<u128, PaymentError> {
-        let cells: Vec<_> = self
-            .by_id
-            .lock()
-            .map_err(|_| PaymentError::Internal("the account map is unavailable"))?
-            .values()
-            .cloned()
-            .collect();
         let mut total: u128 = 0;
-        for cell in cells {
+        for cell in self.cells()? {
             let stored = cell.lock().await;
             total = total.saturating_add(stored.account.key_usage.service_fees_in(window, now));
         }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::decide::Spend;
-use super::folded::{FoldedHours, Folding, FOLD_AFTER};
+use super::folded::{FoldedHour, FoldedHours, Folding, FOLD_AFTER};
 use super::time::{UnixSeconds, Window};
 
 /// Identifies a reservation within one session's usage.
@@ -150,53 +150,48 @@ impl Usage {
 
     /// Sum of the amounts that count in `window` at `now` (u128: cannot overflow).
     pub fn spent_in(&self, window: Window, now: UnixSeconds) -> u128 {
-        let recent: u128 = self
-            .counting_in(window, now)
-            .map(|r| u128::from(r.amount))
-            .sum();
-        let folded: u128 = self
-            .folded
-            .counting_in(window, now)
-            .map(|h| u128::from(h.amount))
-            .sum();
-        recent + folded
+        self.sum_in(window, now, |r| r.amount, |h| h.amount)
     }
 
     /// Lamports of fees and rent that count in `window` at `now`, whoever pays them.
     pub fn fees_in(&self, window: Window, now: UnixSeconds) -> u128 {
-        let recent: u128 = self
-            .counting_in(window, now)
-            .map(|r| u128::from(r.fee_lamports))
-            .sum();
-        let folded: u128 = self
-            .folded
-            .counting_in(window, now)
-            .map(|h| u128::from(h.fee_lamports))
-            .sum();
-        recent + folded
+        self.sum_in(window, now, |r| r.fee_lamports, |h| h.fee_lamports)
     }
 
     /// Lamports of fees and rent the service's fee payer paid that count in `window`.
     pub fn service_fees_in(&self, window: Window, now: UnixSeconds) -> u128 {
-        let recent: u128 = self
-            .counting_in(window, now)
-            .filter(|r| r.service_fee)
-            .map(|r| u128::from(r.fee_lamports))
-            .sum();
-        let folded: u128 = self
-            .folded
-            .counting_in(window, now)
-            .map(|h| u128::from(h.service_fee_lamports))
-            .sum();
-        recent + folded
+        self.sum_in(
+            window,
+            now,
+            |r| if r.service_fee { r.fee_lamports } else { 0 },
+            |h| h.service_fee_lamports,
+        )
     }
 
     /// Number of payments that count in `window` at `now`.
     pub fn payments_in(&self, window: Window, now: UnixSeconds) -> u64 {
-        let recent = u64::try_from(self.counting_in(window, now).count()).unwrap_or(u64::MAX);
-        self.folded
+        u64::try_from(self.sum_in(window, now, |_| 1, |h| h.payments)).unwrap_or(u64::MAX)
+    }
+
+    /// `of_record` summed over the records and `of_hour` over the folded hours that count in
+    /// `window` at `now`.
+    fn sum_in(
+        &self,
+        window: Window,
+        now: UnixSeconds,
+        of_record: impl Fn(&SpendRecord) -> u64,
+        of_hour: impl Fn(&FoldedHour) -> u64,
+    ) -> u128 {
+        let recent: u128 = self
             .counting_in(window, now)
-            .fold(recent, |total, h| total.saturating_add(h.payments))
+            .map(|r| u128::from(of_record(r)))
+            .sum();
+        let folded: u128 = self
+            .folded
+            .counting_in(window, now)
+            .map(|h| u128::from(of_hour(h)))
+            .sum();
+        recent + folded
     }
 
     fn counting_in(&self, window: Window, now: UnixSeconds) -> impl Iterator<Item = &SpendRecord> {
