@@ -44,8 +44,8 @@ pub enum DeviceKeyError {
     Refused(#[source] aip_engine::solana::Refusal),
     #[error("the transaction is not one payment")]
     NotAPayment(#[source] aip_engine::solana::SummaryError),
-    #[error("the transaction is not the payment the signer describes: {0}")]
-    NotAsDescribed(String),
+    #[error("the transaction is not the payment the signer describes")]
+    NotAsDescribed(#[source] aip_engine::solana::Mismatch),
 }
 
 /// A session key on the device.

@@ -3,7 +3,7 @@
 //! payment and hands over another is caught here, not after the money moved.
 
 use aip_engine::policy::{in_user_units, Asset};
-use aip_engine::solana::{PaymentSummary, Signable, Transaction};
+use aip_engine::solana::{Described, PaymentSummary, Signable, Transaction};
 use aip_wire::payments::PaymentAnswer;
 use solana_address::Address;
 
@@ -35,32 +35,19 @@ impl Review {
             .recipient
             .parse()
             .map_err(|_| DeviceKeyError::Transaction("the answer's recipient is not an address"))?;
-        let wrong = if summary.amount != answer.amount {
-            Some(format!(
-                "it moves {} base units, the signer says {}",
-                summary.amount, answer.amount
-            ))
-        } else if !summary.pays(&recipient) {
-            Some(format!(
-                "it credits {}, which is not {recipient}'s token account",
-                summary.recipient_account
-            ))
-        } else if summary.authority != *session_key {
-            Some(format!(
-                "it moves {}'s tokens, not this session key's",
-                summary.authority
-            ))
-        } else {
-            None
-        };
-        match wrong {
-            Some(detail) => Err(DeviceKeyError::NotAsDescribed(detail)),
-            None => Ok(Self {
-                summary,
-                recipient,
-                transaction,
-            }),
-        }
+        summary
+            .check(&Described {
+                amount: answer.amount,
+                recipient: &recipient,
+                mint: None,
+                authority: Some(session_key),
+            })
+            .map_err(DeviceKeyError::NotAsDescribed)?;
+        Ok(Self {
+            summary,
+            recipient,
+            transaction,
+        })
     }
 
     /// One line for the user: amount, mint, recipient, and what fees and rent cost whom.

@@ -11,6 +11,8 @@
 //! **stand-in** kernel and module are used and the result says so: PCR2 is still the real
 //! one, PCR0 and PCR1 are not.
 
+use std::borrow::Cow;
+
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -103,20 +105,32 @@ pub fn application_ramdisk(enclave: &[u8]) -> Result<Vec<u8>, CpioError> {
 
 /// Builds the image of `enclave` (the static `aip-enclave` binary) with `blobs`.
 pub fn build(enclave: &[u8], blobs: &Blobs, image_version: &str) -> Result<Built, LayoutError> {
-    let (kernel, nsm_ko, kernel_version, stand_in) = match blobs {
-        Blobs::Pinned { kernel, nsm_ko } => {
-            let found = git_blob_id(kernel);
-            if found != NITRO_KERNEL_GIT_BLOB {
-                return Err(LayoutError::KernelPin { found });
+    // Borrowed when given (a kernel is megabytes), made when stood in.
+    let (kernel, nsm_ko, kernel_version, stand_in): (Cow<'_, [u8]>, Cow<'_, [u8]>, _, _) =
+        match blobs {
+            Blobs::Pinned { kernel, nsm_ko } => {
+                let found = git_blob_id(kernel);
+                if found != NITRO_KERNEL_GIT_BLOB {
+                    return Err(LayoutError::KernelPin { found });
+                }
+                let found = hex::encode(Sha256::digest(nsm_ko));
+                if found != NSM_KO_SHA256 {
+                    return Err(LayoutError::NsmPin { found });
+                }
+                (
+                    Cow::Borrowed(kernel.as_slice()),
+                    Cow::Borrowed(nsm_ko.as_slice()),
+                    NITRO_KERNEL_VERSION,
+                    false,
+                )
             }
-            let found = hex::encode(Sha256::digest(nsm_ko));
-            if found != NSM_KO_SHA256 {
-                return Err(LayoutError::NsmPin { found });
-            }
-            (kernel.clone(), nsm_ko.clone(), NITRO_KERNEL_VERSION, false)
-        }
-        Blobs::StandIn => (stand_in_kernel(), stand_in_nsm_ko(), "stand-in", true),
-    };
+            Blobs::StandIn => (
+                Cow::Owned(stand_in_kernel()),
+                Cow::Owned(stand_in_nsm_ko()),
+                "stand-in",
+                true,
+            ),
+        };
     let bootstrap = bootstrap_ramdisk(&nsm_ko)?;
     let application = application_ramdisk(enclave)?;
     let (eif, pcrs) = eif_writer::write(&ImageInputs {

@@ -120,11 +120,19 @@ impl Accounts {
         now: UnixSeconds,
     ) -> Result<u128, PaymentError> {
         let mut total: u128 = 0;
-        for cell in self.cells()? {
-            let stored = cell.lock().await;
-            total = total.saturating_add(stored.account.key_usage.service_fees_in(window, now));
-        }
+        self.visit(|account| {
+            total = total.saturating_add(account.key_usage.service_fees_in(window, now));
+        })
+        .await?;
         Ok(total)
+    }
+
+    /// Shows every account to `visit`, one at a time under its lock, without copying it.
+    pub async fn visit(&self, mut visit: impl FnMut(&Account)) -> Result<(), PaymentError> {
+        for cell in self.cells()? {
+            visit(&cell.lock().await.account);
+        }
+        Ok(())
     }
 
     /// Applies `change` to a copy, persists the copy, then makes it current. Changes to one

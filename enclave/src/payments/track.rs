@@ -32,15 +32,21 @@ pub struct Round {
 
 /// The payments whose reservation (in the key's usage) is signed and unsettled.
 async fn unsettled(state: &PaymentContext) -> Result<Vec<String>, PaymentError> {
-    Ok(state
+    let mut payments = Vec::new();
+    state
         .accounts
-        .all()
-        .await?
-        .iter()
-        .flat_map(|account| account.key_usage.records())
-        .filter(|r| matches!(r.state, SpendState::Signed { .. }))
-        .filter_map(|r| r.payment.clone())
-        .collect())
+        .visit(|account| {
+            payments.extend(
+                account
+                    .key_usage
+                    .records()
+                    .iter()
+                    .filter(|r| matches!(r.state, SpendState::Signed { .. }))
+                    .filter_map(|r| r.payment.clone()),
+            );
+        })
+        .await?;
+    Ok(payments)
 }
 
 /// Settles what the chain allows.

@@ -14,7 +14,9 @@ use super::error::PaymentError;
 use super::payer::PAYMENT_COMPUTE_UNITS;
 use super::record::{PaymentRecord, Stage};
 use crate::solana::programs::associated_token_address;
-use crate::solana::{FeePayer, PaymentSummary, Signable, TokenPayment, TokenProgram, Transaction};
+use crate::solana::{
+    Described, FeePayer, PaymentSummary, Signable, TokenPayment, TokenProgram, Transaction,
+};
 
 /// Builds the payment's message from the request (a fresh blockhash from the cluster).
 pub(super) async fn build(
@@ -168,26 +170,13 @@ fn summary_matching(
 ) -> Result<PaymentSummary, PaymentError> {
     let summary = PaymentSummary::of(signable.explanation())
         .map_err(|e| PaymentError::Invalid(format!("transaction: {e}")))?;
-    let mismatch = if summary.amount != request.amount {
-        Some(format!(
-            "the transaction moves {} base units, the request says {}",
-            summary.amount, request.amount
-        ))
-    } else if summary.mint != *mint {
-        Some(format!(
-            "the transaction moves mint {}, the request says {mint}",
-            summary.mint
-        ))
-    } else if !summary.pays(recipient) {
-        Some(format!(
-            "the transaction pays token account {}, which is not {recipient}'s",
-            summary.recipient_account
-        ))
-    } else {
-        None
-    };
-    match mismatch {
-        Some(detail) => Err(PaymentError::Invalid(detail)),
-        None => Ok(summary),
-    }
+    summary
+        .check(&Described {
+            amount: request.amount,
+            recipient,
+            mint: Some(mint),
+            authority: None,
+        })
+        .map_err(|mismatch| PaymentError::Invalid(mismatch.to_string()))?;
+    Ok(summary)
 }

@@ -24,5 +24,5 @@ pub use explain::{
 };
 pub use programs::TokenProgram;
 pub use signature::{check_signatures, SignatureState, SigningKeypair};
-pub use summary::{PaymentSummary, SummaryError};
+pub use summary::{Described, Mismatch, PaymentSummary, SummaryError};
 pub use wire::{Decoded, Message, MessageVersion, Transaction};

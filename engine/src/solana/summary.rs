@@ -51,7 +51,63 @@ pub enum SummaryError {
     FeeOverflow,
 }
 
+/// What a payment is said to be (by a request, or by the signer to the device).
+#[derive(Debug, Clone, Copy)]
+pub struct Described<'a> {
+    pub amount: u64,
+    /// The wallet paid.
+    pub recipient: &'a Address,
+    /// The mint, when the description names one.
+    pub mint: Option<&'a Address>,
+    /// Whose tokens move, when that is to be checked.
+    pub authority: Option<&'a Address>,
+}
+
+/// How a transaction differs from the payment it is said to be.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Mismatch {
+    #[error("the transaction moves {moved} base units, not the {described} described")]
+    Amount { moved: u64, described: u64 },
+    #[error("the transaction moves mint {moved}, not {described}")]
+    Mint { moved: Address, described: Address },
+    #[error("the transaction pays token account {account}, which is not {wallet}'s")]
+    Recipient { account: Address, wallet: Address },
+    #[error("the transaction moves {moved}'s tokens, not {described}'s")]
+    Authority { moved: Address, described: Address },
+}
+
 impl PaymentSummary {
+    /// Whether this is the payment `described`: its amount, recipient and, when named, mint
+    /// and authority. One check for the enclave (against a request) and the device (against
+    /// the signer's answer).
+    pub fn check(&self, described: &Described<'_>) -> Result<(), Mismatch> {
+        if self.amount != described.amount {
+            return Err(Mismatch::Amount {
+                moved: self.amount,
+                described: described.amount,
+            });
+        }
+        if let Some(mint) = described.mint.filter(|mint| **mint != self.mint) {
+            return Err(Mismatch::Mint {
+                moved: self.mint,
+                described: *mint,
+            });
+        }
+        if !self.pays(described.recipient) {
+            return Err(Mismatch::Recipient {
+                account: self.recipient_account,
+                wallet: *described.recipient,
+            });
+        }
+        if let Some(authority) = described.authority.filter(|a| **a != self.authority) {
+            return Err(Mismatch::Authority {
+                moved: self.authority,
+                described: *authority,
+            });
+        }
+        Ok(())
+    }
+
     /// The payment `explanation` describes: exactly one checked token transfer, no lamport
     /// transfers, and what the fee payer spends on fees and rent.
     pub fn of(explanation: &Explanation) -> Result<Self, SummaryError> {

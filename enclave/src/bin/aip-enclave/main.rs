@@ -94,7 +94,11 @@ fn main() -> ExitCode {
             let source = match (config, config_from) {
                 (Some(path), None) => serve::ConfigSource::File(path),
                 (None, Some(endpoint)) => serve::ConfigSource::Host(endpoint),
-                _ => unreachable_config_args(),
+                // clap already refuses both and neither; say so rather than guess.
+                _ => {
+                    eprintln!("aip-enclave serve: give exactly one of --config and --config-from");
+                    return ExitCode::from(2);
+                }
             };
             serve::run(&source, dev_pki)
         }
@@ -111,11 +115,6 @@ fn main() -> ExitCode {
         Command::DevRoot { dev_pki } => print_or_fail(serve::dev::root_pem(&dev_pki)),
         Command::ExplainTx { file, encoding } => explain_tx(file.as_deref(), encoding),
     }
-}
-
-/// clap enforces exactly one of --config and --config-from.
-fn unreachable_config_args() -> serve::ConfigSource {
-    serve::ConfigSource::File(std::path::PathBuf::new())
 }
 
 /// The identity of the configuration in `path` (it must be a valid configuration).
