@@ -53,6 +53,16 @@ fn the_dockerfile_pins_its_base_builds_offline_and_runs_the_one_implementation()
         .map(|(_, rest)| rest)
         .collect();
     assert!(!froms.is_empty());
+    let base_default = dockerfile
+        .iter()
+        .find(|(k, rest)| k == "ARG" && rest.starts_with("BASE="))
+        .map(|(_, rest)| rest.trim_start_matches("BASE="))
+        .expect("BASE has a default");
+    assert!(
+        base_default.starts_with("rust:1.95.0-slim-bookworm@sha256:")
+            && base_default.len() == "rust:1.95.0-slim-bookworm@sha256:".len() + 64,
+        "the default base is the 1.95.0 toolchain pinned by digest: {base_default}"
+    );
     for from in &froms {
         let image = from.split_whitespace().next().unwrap();
         assert!(
@@ -88,23 +98,35 @@ fn the_dockerfile_pins_its_base_builds_offline_and_runs_the_one_implementation()
         "no second build recipe: scripts/build-eif is the only one"
     );
 
-    let script = repo("scripts/build-eif");
+    // One recipe for the static enclave, shared by the Nitro and SEV-SNP builds.
+    let recipe = repo("scripts/lib/build-enclave.sh");
     assert!(
-        script.contains(". \"$root/build.env\""),
+        recipe.contains(". \"$root/build.env\""),
         "the flags come from build.env"
     );
     assert!(
-        script.contains("build-eif --enclave"),
-        "aip-attest build-eif writes the image"
-    );
-    assert!(
-        script.contains("--locked --release"),
+        recipe.contains("--locked --release"),
         "a locked release build"
     );
     assert!(
-        !script.contains("aip-enclave/dev"),
+        !recipe.contains("aip-enclave/dev"),
         "never the dev features"
     );
+    for (script, command) in [
+        ("scripts/build-eif", "build-eif --enclave"),
+        ("scripts/build-snp", "build-snp --enclave"),
+    ] {
+        let text = repo(script);
+        assert!(
+            text.contains(". \"$root/scripts/lib/build-enclave.sh\""),
+            "{script} builds the enclave with the shared recipe"
+        );
+        assert!(
+            !text.contains("cargo build"),
+            "{script} has no recipe of its own"
+        );
+        assert!(text.contains(command), "{script} runs aip-attest {command}");
+    }
     let env = repo("build.env");
     assert!(env.contains("+crt-static"), "a static enclave");
     assert!(env.contains("AIP_ENCLAVE_TARGET=x86_64-unknown-linux-gnu"));
@@ -159,6 +181,103 @@ fn the_nitro_walkthroughs_configurations_are_what_the_binaries_accept() {
     // Every egress target the enclave names is on the host's allowlist.
     let solana = enclave.solana.as_ref().expect("a cluster");
     for target in enclave.lit.nodes.iter().chain(&solana.rpc) {
+        assert!(
+            host.egress.allow.contains(target),
+            "{target} is not allowed out"
+        );
+    }
+}
+
+#[test]
+fn the_sev_walkthroughs_configurations_launch_the_measured_guest() {
+    use aip_attestation::image::snp_guest::{self, LaunchSettings, INITRD_FILE, KERNEL, OVMF};
+    use aip_wire::Endpoint;
+
+    let blocks = toml_blocks(&repo("docs/deploy-sev.md"));
+    assert_eq!(
+        blocks.len(),
+        2,
+        "the enclave's and the host's configuration"
+    );
+    let enclave = aip_enclave::config::MeasuredConfig::from_toml(&blocks[0])
+        .unwrap_or_else(|e| panic!("{}", aip_wire::process::error_chain(&e)))
+        .config;
+    assert_eq!(enclave.platform, aip_enclave::config::Platform::SevSnp);
+    // The guest reaches the host at VMADDR_CID_HOST, where /init asks for its configuration.
+    for endpoint in [&enclave.transport.control, &enclave.transport.egress] {
+        assert!(
+            matches!(endpoint, Endpoint::Vsock { cid: 2, .. }),
+            "{endpoint} is not the host"
+        );
+    }
+    let host = aip_host::config::HostConfig::from_toml(&blocks[1])
+        .unwrap_or_else(|e| panic!("{}", aip_wire::process::error_chain(&e)));
+    assert_eq!(
+        host.enclave
+            .config
+            .as_ref()
+            .expect("served")
+            .listen
+            .to_string(),
+        "vsock:4294967295:9001"
+    );
+    let command = host
+        .enclave
+        .command
+        .as_ref()
+        .expect("the host launches QEMU");
+    assert!(command[0].starts_with("qemu-system-x86_64"));
+    let value_of = |flag: &str| -> &str {
+        let at = command
+            .iter()
+            .position(|a| a == flag)
+            .unwrap_or_else(|| panic!("{flag} missing"));
+        &command[at + 1]
+    };
+    // Every measured argument is the one the measurement was computed for.
+    let settings = LaunchSettings {
+        vcpus: value_of("-smp").parse().unwrap(),
+        vcpu_type: value_of("-cpu").into(),
+        guest_features: 0x1,
+    };
+    let measured = snp_guest::qemu_arguments(&settings, "0x30000");
+    for pair in measured.chunks(2) {
+        let (flag, expected) = (&pair[0], &pair[1]);
+        let given = if flag == "-object" {
+            command
+                .iter()
+                .find(|a| a.starts_with("sev-snp-guest,"))
+                .expect("the SNP object")
+                .as_str()
+        } else {
+            value_of(flag)
+        };
+        match flag.as_str() {
+            "-bios" | "-kernel" | "-initrd" => {
+                assert!(given.ends_with(&format!("/{expected}")), "{flag} {given}")
+            }
+            "-machine" => assert!(given.starts_with(expected), "{flag} {given}"),
+            _ => assert_eq!(given, expected, "{flag}"),
+        }
+    }
+    assert!(value_of("-kernel").ends_with(KERNEL.name));
+    assert!(value_of("-bios").ends_with(OVMF.name));
+    assert!(value_of("-initrd").ends_with(INITRD_FILE));
+    // The vsock device carries the CID the host dials.
+    let Endpoint::Vsock { cid, .. } = host.enclave.ingress else {
+        panic!("the host reaches the guest over vsock")
+    };
+    let device = value_of("-device");
+    assert!(
+        device.starts_with("vhost-vsock-pci,") && device.contains(&format!("guest-cid={cid},")),
+        "{device}"
+    );
+    for target in enclave
+        .lit
+        .nodes
+        .iter()
+        .chain(&enclave.solana.as_ref().expect("a cluster").rpc)
+    {
         assert!(
             host.egress.allow.contains(target),
             "{target} is not allowed out"

@@ -7,6 +7,7 @@
 //! 15 policy entry expired, 16 debug refused, 17 binding, 18 nonce.
 
 mod build_eif;
+mod build_snp;
 mod fetch;
 mod input;
 mod output;
@@ -51,10 +52,17 @@ enum Command {
         #[arg(long)]
         policy: PathBuf,
     },
-    /// Print PCR0/1/2 (and PCR8 if signed) of an enclave image file (EIF), and a policy entry.
     /// Build the enclave image (EIF) reproducibly from the static enclave binary and AWS's
     /// pinned kernel blobs (or stand-ins); write it with pcrs.json and a policy entry.
     BuildEif(build_eif::BuildEifArgs),
+    /// Build the SEV-SNP guest's initrd around the static enclave binary, with the pinned
+    /// kernel, modules and OVMF, and compute its expected launch measurement for QEMU
+    /// measured direct boot; write launch.json and policy entries.
+    BuildSnp(build_snp::BuildSnpArgs),
+    /// Print the files the SEV-SNP guest takes from Ubuntu's packages, one per line:
+    /// `name sha256 package path-in-package` (what scripts/fetch-snp-inputs downloads).
+    SnpPins,
+    /// Print PCR0/1/2 (and PCR8 if signed) of an enclave image file (EIF), and a policy entry.
     /// Needs the `eif` feature (AWS's image crate; default).
     #[cfg(feature = "eif")]
     MeasureEif {
@@ -113,6 +121,8 @@ fn main() -> ExitCode {
         #[cfg(feature = "eif")]
         Command::MeasureEif { file, name, json } => measure_eif(&file, &name, json),
         Command::BuildEif(args) => build_eif::run(args),
+        Command::BuildSnp(args) => build_snp::run(args),
+        Command::SnpPins => build_snp::print_pins(),
         Command::PolicyHash { policy } => match trust(None, Some(&policy)) {
             Ok((_, Some(policy))) => {
                 println!("{}", policy.allowed_sets_sha256_hex());

@@ -1,7 +1,7 @@
 //! `aip-enclave`: the enclave binary: `serve` boots and serves the API; `explain-tx` and
 //! `dev-policy` are operator and auditor tooling.
 
-mod nitro_init;
+mod pid1;
 mod serve;
 
 use std::io::Read;
@@ -79,10 +79,10 @@ const EXIT_UNREADABLE: u8 = 4;
 
 fn main() -> ExitCode {
     aip_wire::process::init_json_logs_to(aip_enclave::log_shipping::ToQueue);
-    // As a Nitro enclave's /init there are no arguments: prepare the machine, then serve
-    // with the configuration the host hands over.
+    // As a Nitro enclave's or SEV-SNP guest's /init there are no arguments: prepare the
+    // machine, then serve with the configuration the host hands over.
     if std::process::id() == 1 {
-        return nitro_init::run();
+        return pid1::run();
     }
     let cli = Cli::parse();
     match cli.command {
