@@ -1,21 +1,23 @@
 //! The binding of the enclave's keys and a verifier's nonce into the evidence.
 //!
 //! ```text
-//! binding = SHA-512( lp("aip-signer/attestation/v1") || lp(SHA-256(tls_spki_der))
-//!                    || lp(signing_public_key) || lp(hpke_public_key)
-//!                    || lp(SHA-256(config)) || lp(nonce) )
+//! binding = SHA-512( lp("aip-signer/attestation/v2") || lp(SHA-256(tls_spki_der))
+//!                    || lp(signing_public_key) || lp(release_address)
+//!                    || lp(config digest) || lp(nonce) )
 //! lp(x)   = u32_be(len(x)) || x
 //! ```
 //!
-//! The 64 bytes go into SNP `report_data` or Nitro `user_data`; Nitro also carries the HPKE key
-//! in `public_key` and the nonce in `nonce`. The length prefixes keep the fields from sliding
+//! The 64 bytes go into SNP `report_data` or Nitro `user_data`; Nitro also carries the nonce
+//! in `nonce`. The release address is the Ethereum address of the secp256k1 key the enclave
+//! makes at boot and signs its Lit requests with: the attested-release Lit Action accepts the
+//! evidence only for the address that signed the request (`:userAddress`). The length prefixes keep the fields from sliding
 //! into each other. The config hash is here because PCR0 does not cover the config. See
 //! `attestation/spec/binding.md` for a worked vector.
 
 use sha2::{Digest, Sha256, Sha512};
 
-/// Domain separation for version 1 of the binding.
-pub const BINDING_DOMAIN: &[u8] = b"aip-signer/attestation/v1";
+/// Domain separation for version 2 of the binding.
+pub const BINDING_DOMAIN: &[u8] = b"aip-signer/attestation/v2";
 /// The most nonce bytes the NSM accepts, and so the most any producer accepts.
 pub const MAX_NONCE_BYTES: usize = 512;
 
@@ -26,8 +28,9 @@ pub struct BoundKeys {
     pub tls_spki_der: Vec<u8>,
     /// The enclave's Ed25519 signing key (receipts, ledger).
     pub signing_public_key: [u8; 32],
-    /// The X25519 key Lit nodes seal their shares to (RFC 9180).
-    pub hpke_public_key: [u8; 32],
+    /// The Ethereum address (Keccak-256 of the secp256k1 key, last 20 bytes) the enclave signs
+    /// its Lit requests as.
+    pub release_address: [u8; 20],
     /// SHA-256 of the enclave's configuration.
     pub config_sha256: [u8; 32],
 }
@@ -45,7 +48,7 @@ impl BoundKeys {
             BINDING_DOMAIN,
             spki_hash.as_slice(),
             &self.signing_public_key,
-            &self.hpke_public_key,
+            &self.release_address,
             &self.config_sha256,
             nonce,
         ] {

@@ -222,6 +222,8 @@ pub enum PolicyError {
     Entry { entry: String, what: String },
     #[error("the policy allows nothing: add at least one [[nitro]] or [[sev_snp]] entry")]
     Empty,
+    #[error("dev_root is not a PEM certificate")]
+    DevRoot(#[source] x509_cert::der::Error),
 }
 
 /// Why a transported evidence envelope was rejected.

@@ -104,7 +104,14 @@ fn bound_keys(value: &serde_json::Value) -> Result<BoundKeys, FetchError> {
             .decode(text("tlsSpkiDer")?)
             .map_err(|_| FetchError::Malformed("boundKeys.tlsSpkiDer is not base64".into()))?,
         signing_public_key: hex32("signingPublicKey")?,
-        hpke_public_key: hex32("hpkePublicKey")?,
+        release_address: {
+            let mut out = [0u8; 20];
+            let text = text("releaseAddress")?;
+            hex::decode_to_slice(text.strip_prefix("0x").unwrap_or(text), &mut out).map_err(
+                |_| FetchError::Malformed("boundKeys.releaseAddress is not 20 bytes of hex".into()),
+            )?;
+            out
+        },
         config_sha256: hex32("configSha256")?,
     })
 }

@@ -3,6 +3,8 @@
 //! ```toml
 //! allow_debug = false            # optional; debug evidence is refused unless true
 //! allow_migration_agent = false  # optional; SNP guests that allow a migration agent are refused unless true
+//! dev_root = """-----BEGIN CERTIFICATE-----…"""  # dev deployments only: the dev root the
+//!                                # attested-release Lit Action trusts for dev evidence
 //!
 //! [[nitro]]
 //! name = "signer 0.3.0"
@@ -46,6 +48,11 @@ use crate::measurement::Measurement;
 pub struct MeasurementPolicy {
     pub allow_debug: bool,
     pub allow_migration_agent: bool,
+    /// A dev root (DER) whose dev evidence the attested-release Lit Action accepts: it knows
+    /// no other way to learn one, since the condition pins only this policy's hash. A
+    /// production policy has none, which an auditor reads in the policy itself. The Rust
+    /// verifier trusts a dev root only when its caller passes one explicitly.
+    pub dev_root: Option<Vec<u8>>,
     pub entries: Vec<PolicyEntry>,
 }
 
@@ -94,6 +101,8 @@ struct PolicyFile {
     allow_debug: bool,
     #[serde(default)]
     allow_migration_agent: bool,
+    #[serde(default)]
+    dev_root: Option<String>,
     #[serde(default)]
     nitro: Vec<NitroEntryFile>,
     #[serde(default)]
@@ -172,9 +181,20 @@ impl MeasurementPolicy {
                 allowed,
             });
         }
+        let dev_root = file
+            .dev_root
+            .as_deref()
+            .map(|pem| {
+                use x509_cert::der::{DecodePem, Encode};
+                x509_cert::Certificate::from_pem(pem.as_bytes())
+                    .and_then(|cert| cert.to_der())
+                    .map_err(PolicyError::DevRoot)
+            })
+            .transpose()?;
         let policy = MeasurementPolicy {
             allow_debug: file.allow_debug,
             allow_migration_agent: file.allow_migration_agent,
+            dev_root,
             entries,
         };
         policy.invariant()?;
@@ -263,12 +283,17 @@ impl MeasurementPolicy {
                 }),
             })
             .collect();
-        serde_json::json!({
+        let mut canonical = serde_json::json!({
             "allowDebug": self.allow_debug,
             "allowMigrationAgent": self.allow_migration_agent,
             "entries": entries,
-        })
-        .to_string()
+        });
+        // Only when present, so policies without one keep their hash.
+        if let Some(der) = &self.dev_root {
+            use base64::Engine as _;
+            canonical["devRoot"] = base64::engine::general_purpose::STANDARD.encode(der).into();
+        }
+        canonical.to_string()
     }
 
     /// SHA-256 of `canonical_json`.

@@ -13,7 +13,7 @@ pub trait EvidenceProducer: Send + Sync + fmt::Debug {
     fn platform(&self) -> Platform;
 
     /// Evidence whose report data is `keys.binding(nonce)` (and, on Nitro-format documents,
-    /// whose `public_key` is the HPKE key and `nonce` the nonce).
+    /// whose `nonce` is the nonce).
     fn produce(&self, keys: &BoundKeys, nonce: &[u8]) -> Result<Evidence, ProduceError>;
 }
 

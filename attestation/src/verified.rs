@@ -22,7 +22,7 @@ pub struct Verified {
     /// Nitro `user_data` or SNP `report_data`: where the binding goes.
     #[serde(serialize_with = "hexfmt::option")]
     pub report_data: Option<Vec<u8>>,
-    /// Nitro `public_key` (our HPKE key); SNP has none.
+    /// Nitro `public_key` (aip-signer's enclaves leave it empty); SNP has none.
     #[serde(serialize_with = "hexfmt::option")]
     pub public_key: Option<Vec<u8>>,
     /// Nitro `nonce`; SNP carries its nonce only inside the binding.

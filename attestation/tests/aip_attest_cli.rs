@@ -325,7 +325,7 @@ fn dev_evidence_needs_the_dev_root() {
     let keys = BoundKeys {
         tls_spki_der: vec![1],
         signing_public_key: [2; 32],
-        hpke_public_key: [3; 32],
+        release_address: [3; 20],
         config_sha256: [4; 32],
     };
     let evidence = producer.produce(&keys, b"cli nonce").unwrap();
@@ -499,7 +499,7 @@ fn verify_accepts_the_built_image_and_refuses_one_from_a_changed_source() {
         let keys = BoundKeys {
             tls_spki_der: vec![1],
             signing_public_key: [2; 32],
-            hpke_public_key: [3; 32],
+            release_address: [3; 20],
             config_sha256: [4; 32],
         };
         write(name, producer.produce(&keys, b"n").unwrap().to_json())

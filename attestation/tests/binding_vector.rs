@@ -17,7 +17,7 @@ fn binding_matches_the_spec_vector() {
     let keys = BoundKeys {
         tls_spki_der: bytes("tls_spki_der_hex"),
         signing_public_key: bytes("signing_public_key_hex").try_into().unwrap(),
-        hpke_public_key: bytes("hpke_public_key_hex").try_into().unwrap(),
+        release_address: bytes("release_address_hex").try_into().unwrap(),
         config_sha256: config_digest(config),
     };
     assert_eq!(
@@ -31,7 +31,7 @@ fn every_field_and_the_field_boundaries_change_the_binding() {
     let base = BoundKeys {
         tls_spki_der: vec![1, 2, 3],
         signing_public_key: [4; 32],
-        hpke_public_key: [5; 32],
+        release_address: [5; 20],
         config_sha256: [6; 32],
     };
     let reference = base.binding(b"nonce");
@@ -43,7 +43,7 @@ fn every_field_and_the_field_boundaries_change_the_binding() {
     k.signing_public_key[31] ^= 1;
     variants.push(k.binding(b"nonce"));
     let mut k = base.clone();
-    k.hpke_public_key[0] ^= 1;
+    k.release_address[0] ^= 1;
     variants.push(k.binding(b"nonce"));
     let mut k = base.clone();
     k.config_sha256[7] ^= 1;

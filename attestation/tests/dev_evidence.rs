@@ -16,7 +16,7 @@ fn keys() -> BoundKeys {
     BoundKeys {
         tls_spki_der: b"tls spki der".to_vec(),
         signing_public_key: [1; 32],
-        hpke_public_key: [2; 32],
+        release_address: [2; 20],
         config_sha256: aip_attestation::config_digest(b"config"),
     }
 }
@@ -67,8 +67,8 @@ fn produce_then_verify_with_binding_nonce_and_policy() {
         Some(k.binding(nonce).0.as_slice())
     );
     assert_eq!(
-        verified.public_key.as_deref(),
-        Some(k.hpke_public_key.as_slice())
+        verified.public_key, None,
+        "the document carries no public key: the binding holds the keys"
     );
     let Measurement::Nitro { pcr0, .. } = verified.measurement else {
         panic!()

@@ -14,7 +14,7 @@ fn keys() -> BoundKeys {
     BoundKeys {
         tls_spki_der: vec![1],
         signing_public_key: [2; 32],
-        hpke_public_key: [3; 32],
+        release_address: [3; 20],
         config_sha256: [4; 32],
     }
 }

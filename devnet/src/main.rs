@@ -79,13 +79,13 @@ enum Command {
         /// Node index that answers with a wrong share (repeatable).
         #[arg(long)]
         wrong: Vec<usize>,
-        /// Evaluate the attested-release Lit Action with this measurement policy (TOML, read
-        /// at each request; every entry must pin the enclave configuration).
+        /// Evaluate Lit Action conditions (the attested release) as Lit's nodes do, running
+        /// the action's JavaScript with Node.
         #[arg(long)]
-        attested_release_policy: Option<std::path::PathBuf>,
-        /// Accept dev evidence under this dev root certificate (PEM).
-        #[arg(long, requires = "attested_release_policy")]
-        trust_dev_root: Option<std::path::PathBuf>,
+        lit_actions: bool,
+        /// The Node.js binary that runs Lit Actions.
+        #[arg(long, default_value = "node", requires = "lit_actions")]
+        node: std::path::PathBuf,
         /// Serve HTTPS with a certificate from the CA in this directory (`aip-devnet ca`).
         #[arg(long)]
         tls_dir: Option<std::path::PathBuf>,
@@ -124,21 +124,12 @@ fn main() -> ExitCode {
             down,
             slow,
             wrong,
-            attested_release_policy,
-            trust_dev_root,
+            lit_actions,
+            node,
             tls_dir,
         } => {
             let faults = lit::faults::Faults { down, slow, wrong };
-            let attested = match attested_release(
-                attested_release_policy.as_deref(),
-                trust_dev_root.as_deref(),
-            ) {
-                Ok(a) => a,
-                Err(error) => {
-                    tracing::error!(%error, "cannot configure the attested release");
-                    return ExitCode::FAILURE;
-                }
-            };
+            let lit_actions = lit_actions.then(|| Arc::new(lit::lit_action::LitActions::new(node)));
             let threshold = threshold.unwrap_or_else(|| lit::default_threshold(nodes));
             match faults.check(nodes) {
                 Err(e) => Err(e.into()),
@@ -153,7 +144,7 @@ fn main() -> ExitCode {
                     data_dir,
                     always_true_conditions,
                     faults,
-                    attested,
+                    lit_actions,
                     tls_dir,
                 })),
             }
@@ -166,20 +157,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn attested_release(
-    policy: Option<&std::path::Path>,
-    dev_root: Option<&std::path::Path>,
-) -> Result<Option<Arc<lit::attested::AttestedRelease>>, Box<dyn std::error::Error>> {
-    let Some(policy) = policy else {
-        return Ok(None);
-    };
-    let root = dev_root.map(std::fs::read).transpose()?;
-    Ok(Some(Arc::new(lit::attested::AttestedRelease::new(
-        policy,
-        root.as_deref(),
-    )?)))
 }
 
 async fn serve_solana(

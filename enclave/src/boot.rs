@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use aip_attestation::{BoundKeys, EvidenceProducer};
 use aip_lit::conditions::attested_release;
-use aip_lit::sealed::ShareRecipient;
 use aip_lit::NetworkKey;
 use aip_wire::process::error_chain;
 use aip_wire::{Endpoint, Listener};
@@ -32,7 +31,7 @@ use crate::payments::analytics::Analytics;
 use crate::payments::payer::load_or_create_fee_payer;
 use crate::payments::registry::Accounts;
 use crate::payments::Payer;
-use crate::release::{EnclaveIdentity, LitNetwork};
+use crate::release::{EnclaveIdentity, LitNetwork, ReleaseKey};
 use crate::state::host_store::HostStore;
 use crate::state::sealed::{open, StateKey};
 use crate::state::state_key::derive_state_key;
@@ -101,11 +100,11 @@ pub async fn boot(
     enter(Stage::GenerateKeys);
     let tls = TlsIdentity::generate(&config.server_name).map_err(at(Stage::GenerateKeys))?;
     let signing = SigningKey::generate(&mut OsRng);
-    let recipient = Arc::new(ShareRecipient::generate());
+    let release_key = Arc::new(ReleaseKey::generate());
     let keys = BoundKeys {
         tls_spki_der: tls.spki_der().to_vec(),
         signing_public_key: signing.verifying_key().to_bytes(),
-        hpke_public_key: recipient.public_key(),
+        release_address: release_key.address(),
         config_sha256: measured.sha256,
     };
 
@@ -147,13 +146,17 @@ pub async fn boot(
         nodes: config.lit_nodes(),
         network_key,
         threshold: config.lit.threshold,
-        conditions: attested_release(&config.lit.action_cid, &config.lit.allowed_sets_sha256),
+        conditions: attested_release(
+            &config.lit.action_cid,
+            &config.lit.allowed_sets_sha256_hex(),
+        ),
+        allowed_sets: config.lit.allowed_sets.clone(),
         node_timeout: Duration::from_millis(config.lit.node_timeout_ms),
     };
     let me = EnclaveIdentity {
         producer: Arc::clone(&producer),
         keys: keys.clone(),
-        recipient,
+        release_key,
     };
     let metrics = EnclaveMetrics::new();
     let started = std::time::Instant::now();

@@ -43,14 +43,29 @@ pub struct LitConfig {
     pub nodes: Vec<String>,
     /// IPFS CID of the attested-release Lit Action.
     pub action_cid: String,
-    /// SHA-256 (hex) of the allowed measurement sets the action checks.
-    pub allowed_sets_sha256: String,
+    /// The allowed measurement sets the action checks: the measurement policy's canonical
+    /// JSON (`aip-attest policy-hash --canonical`). The condition pins its SHA-256, and the
+    /// enclave hands the sets to the action with each request (SIWE resource
+    /// `litParam:allowedSets`). Not part of the configuration's identity: the policy pins
+    /// that identity, so the identity cannot contain the policy.
+    pub allowed_sets: String,
     #[serde(default = "default_node_timeout_ms")]
     pub node_timeout_ms: u64,
 }
 
 /// Whom the enclave's egress TLS trusts (every egress connection is TLS that ends in the
 /// enclave; there is no plain-HTTP option).
+impl LitConfig {
+    /// SHA-256 of `allowed_sets`: what the attested-release condition names.
+    pub fn allowed_sets_sha256(&self) -> [u8; 32] {
+        Sha256::digest(self.allowed_sets.as_bytes()).into()
+    }
+
+    pub fn allowed_sets_sha256_hex(&self) -> String {
+        hex::encode(self.allowed_sets_sha256())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EgressTlsConfig {
@@ -146,10 +161,10 @@ fn default_max_body_bytes() -> usize {
 /// A parsed configuration with what the attestation says of it.
 ///
 /// `identity` is what a measurement policy entry pins: SHA-256 of the configuration's canonical
-/// JSON (its parsed values, so comments and layout do not count) with `lit.allowed_sets_sha256`
-/// left empty, because that hash names the policy, and the policy covers the pin.
+/// JSON (its parsed values, so comments and layout do not count) with `lit.allowed_sets` left
+/// empty, because those are the policy, and the policy covers the pin.
 /// `sha256` is what the binding carries: `aip_attestation::bound_config_digest(identity,
-/// allowed_sets_sha256)`, so a verifier holding the policy checks both halves
+/// SHA-256 of the allowed sets)`, so a verifier holding the policy checks both halves
 /// (docs/threat-model.md, "The measured config").
 #[derive(Debug, Clone)]
 pub struct MeasuredConfig {
@@ -163,12 +178,11 @@ impl MeasuredConfig {
         let config: EnclaveConfig = toml::from_str(text).map_err(ConfigError::Parse)?;
         config.invariant()?;
         let identity = config.identity()?;
-        let mut allowed_sets = [0u8; 32];
-        hex::decode_to_slice(&config.lit.allowed_sets_sha256, &mut allowed_sets).map_err(|_| {
-            ConfigError::Invalid("lit.allowed_sets_sha256 is not 32 bytes of hex".into())
-        })?;
         Ok(Self {
-            sha256: aip_attestation::bound_config_digest(&identity, &allowed_sets),
+            sha256: aip_attestation::bound_config_digest(
+                &identity,
+                &config.lit.allowed_sets_sha256(),
+            ),
             identity,
             config,
         })
@@ -249,8 +263,13 @@ impl EnclaveConfig {
         if lit.action_cid.is_empty() || !lit.action_cid.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return invalid("lit.action_cid is not a CID".into());
         }
-        if lit.allowed_sets_sha256.len() != 64 || hex::decode(&lit.allowed_sets_sha256).is_err() {
-            return invalid("lit.allowed_sets_sha256 is not 32 bytes of hex".into());
+        match serde_json::from_str::<serde_json::Value>(&lit.allowed_sets) {
+            Ok(serde_json::Value::Object(sets)) if sets.get("entries").is_some_and(|e| e.is_array()) => {}
+            _ => {
+                return invalid(
+                    "lit.allowed_sets is not a measurement policy's canonical JSON (aip-attest policy-hash --canonical)".into(),
+                )
+            }
         }
         if !(100..=120_000).contains(&lit.node_timeout_ms) {
             return invalid("lit.node_timeout_ms is outside 100..120000".into());
@@ -311,7 +330,7 @@ impl EnclaveConfig {
     /// The identity a policy entry pins (see [`MeasuredConfig`]).
     pub fn identity(&self) -> Result<[u8; 32], ConfigError> {
         let mut blanked = self.clone();
-        blanked.lit.allowed_sets_sha256.clear();
+        blanked.lit.allowed_sets.clear();
         let canonical = serde_json::to_vec(&blanked)
             .map_err(|e| ConfigError::Invalid(format!("serializing the configuration: {e}")))?;
         Ok(Sha256::digest(&canonical).into())

@@ -5,6 +5,10 @@
 
 use aip_enclave::config::{MeasuredConfig, Platform};
 
+/// Allowed sets as a policy's canonical JSON has them.
+const SETS: &str =
+    r#"{"allowDebug":false,"allowMigrationAgent":false,"entries":[{"kind":"nitro","name":"a"}]}"#;
+
 fn valid() -> String {
     let (key, _) = aip_lit::node::deal(2, 3).unwrap();
     format!(
@@ -31,7 +35,7 @@ network_public_key = "{}"
 threshold = 2
 nodes = ["127.0.0.1:7470", "127.0.0.1:7471", "lit-node.example:443"]
 action_cid = "QmTestCid"
-allowed_sets_sha256 = "{}"
+allowed_sets = '''{}'''
 
 [solana]
 rpc = ["rpc-a.example:443", "rpc-b.example:443"]
@@ -40,7 +44,7 @@ usdc_mints = ["EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"]
 "#,
         "cd".repeat(32),
         key.to_hex(),
-        "ab".repeat(32)
+        SETS
     )
 }
 
@@ -55,9 +59,10 @@ fn a_valid_config_parses_with_the_digest_of_its_bytes() {
         measured.config.lit_nodes()[2],
         ("lit-node.example".to_owned(), 443)
     );
-    // The binding carries the identity and the allowed-sets hash together.
-    let mut allowed_sets = [0u8; 32];
-    hex::decode_to_slice(&measured.config.lit.allowed_sets_sha256, &mut allowed_sets).unwrap();
+    // The binding carries the identity and the allowed sets' hash together.
+    use sha2::Digest;
+    let allowed_sets: [u8; 32] = sha2::Sha256::digest(SETS.as_bytes()).into();
+    assert_eq!(measured.config.lit.allowed_sets_sha256(), allowed_sets);
     assert_eq!(
         measured.sha256,
         aip_attestation::bound_config_digest(&measured.identity, &allowed_sets)
@@ -70,9 +75,9 @@ fn a_valid_config_parses_with_the_digest_of_its_bytes() {
         MeasuredConfig::from_toml(&other_node).unwrap().identity,
         measured.identity
     );
-    // The allowed-sets hash is outside the identity (the policy that pins the identity names
-    // it) but inside what is bound.
-    let other_sets = text.replacen(&"ab".repeat(32), &"cd".repeat(32), 1);
+    // The allowed sets are outside the identity (they are the policy that pins the identity)
+    // but inside what is bound.
+    let other_sets = text.replacen("\"name\":\"a\"", "\"name\":\"b\"", 1);
     let other_sets = MeasuredConfig::from_toml(&other_sets).unwrap();
     assert_eq!(other_sets.identity, measured.identity);
     assert_ne!(other_sets.sha256, measured.sha256);
@@ -117,6 +122,7 @@ fn invalid_configs_are_refused_with_the_field() {
             "operator_ca_pem",
         ),
         ("[lit]", "[lit]\nunknown = 1", "TOML"),
+        ("\"entries\":[", "\"entrees\":[", "lit.allowed_sets"),
         (
             "web_pki = true",
             "web_pki = false",

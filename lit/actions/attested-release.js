@@ -24,15 +24,14 @@
 // SNP floor and the configuration pin; and its binding (Nitro user_data, SNP report_data)
 // commits to the bound keys, the nonce and :userAddress (attestation/spec/binding.md, v2). The
 // same checks are made by aip-attestation in Rust; tests/tests/lit_action_verifier.rs runs both
-// on every attestation test vector and on byte-flipped variants and requires the same verdict.
+// on every attestation test vector and on byte-flipped variants and requires the same verdict,
+// and the Lit devnet runs this file under Node for every attested release
+// (tests/tests/attested_release.rs). Dev evidence is trusted only under the `devRoot` (base64
+// DER) the allowed sets name, which a production policy does not have.
 //
 // Only WebCrypto (crypto.subtle, in Lit's Deno runtime and in Node) is used; the CBOR and DER
 // readers below are this file's own. Nothing here throws out of `go`: any failure is "false".
-//
-// Status (issue 14): verifyEvidence is checked against aip-attestation as above. The enclave and
-// the Lit devnet do not use this condition yet: they still run the earlier release (the devnet
-// checks the evidence natively and seals each share with HPKE), naming this file's CID; binding
-// v2 (the address) and the devnet running this file under Node come next.
+
 
 const ROOTS = {
   awsNitroRootG1: "MIICETCCAZagAwIBAgIRAPkxdWgbkK/hHUbMtOTn+FYwCgYIKoZIzj0EAwMwSTELMAkGA1UEBhMCVVMxDzANBgNVBAoMBkFtYXpvbjEMMAoGA1UECwwDQVdTMRswGQYDVQQDDBJhd3Mubml0cm8tZW5jbGF2ZXMwHhcNMTkxMDI4MTMyODA1WhcNNDkxMDI4MTQyODA1WjBJMQswCQYDVQQGEwJVUzEPMA0GA1UECgwGQW1hem9uMQwwCgYDVQQLDANBV1MxGzAZBgNVBAMMEmF3cy5uaXRyby1lbmNsYXZlczB2MBAGByqGSM49AgEGBSuBBAAiA2IABPwCVOumCMHzaHDimtqQvkY4MpJzbolL//Zy2YlES1BR5TSksfbb48C8WBoyt7F2Bw7eEtaaP+ohG2bnUs990d0JX28TcPQXCEPZ3BABIeTPYwEoCWZEh8l5YoQwTcU/9KNCMEAwDwYDVR0TAQH/BAUwAwEB/zAdBgNVHQ4EFgQUkCW1DdkFR+eWw5b6cp3PmanfS5YwDgYDVR0PAQH/BAQDAgGGMAoGCCqGSM49BAMDA2kAMGYCMQCjfy+Rocm9Xue4YnwWmNJVA44fA0P5W2OpYow9OYCVRaEevL8uO1XYru5xtMPWrfMCMQCi85sWBbJwKKXdS6BptQFuZbT73o/gBh1qUxl/nNr12UO8Yfwr6wPLb+6NIwLz3/Y=",

@@ -248,7 +248,12 @@ pub fn attested_release(action_cid: &str, allowed_sets_hash_hex: &str) -> Condit
         chain: "ethereum".into(),
         standard_contract_type: "LitAction".into(),
         method: "go".into(),
-        parameters: vec![":litParam:attestation".into(), allowed_sets_hash_hex.into()],
+        parameters: vec![
+            ":litParam:attestation".into(),
+            ":litParam:allowedSets".into(),
+            allowed_sets_hash_hex.into(),
+            ":userAddress".into(),
+        ],
         return_value_test: ReturnValueTest {
             comparator: "=".into(),
             value: "true".into(),

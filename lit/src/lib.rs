@@ -11,6 +11,8 @@
 //! - [`Conditions`]: access-control conditions in the Lit node's canonical form, their hash,
 //!   and the attested-release condition.
 //! - [`identity`]: the identity string and `dataToEncryptHash`.
+//! - [`siwe`]: the SIWE message and `personal_sign` auth sig a requester signs in with, and
+//!   the `litParam` resources Lit Action conditions read.
 //!
 //! blsful 3.1 with its `blst` backend by default; the `rust` feature selects the pure-Rust
 //! backend for the devnet workspace. See docs/design.md, "Lit threshold decryption".
@@ -28,8 +30,8 @@ pub mod lagrange;
 pub mod network_key;
 pub mod node;
 pub mod release;
-pub mod sealed;
 pub mod share;
+pub mod siwe;
 pub mod unseal;
 pub mod wire;
 

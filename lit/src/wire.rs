@@ -55,53 +55,38 @@ pub struct EncryptionSignRequest {
     pub auth_sig: Value,
     #[serde(default)]
     pub epoch: u64,
-    /// Parameters for Lit Action conditions (`:litParam:NAME` reads `jsParams.NAME`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub js_params: Option<Value>,
 }
 
-/// The `attestation` parameter of the attested-release condition.
+/// The `attestation` parameter of the attested-release condition (the value of the SIWE
+/// resource `litParam:attestation:<base64url>`, itself base64url of this JSON, since Lit
+/// splices the decoded value unescaped inside quotes).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AttestationParam {
-    /// The evidence envelope (aip-attestation's JSON), as a string.
-    pub evidence: String,
+    /// The evidence envelope (aip-attestation's JSON object).
+    pub evidence: Value,
     pub bound_keys: BoundKeysParam,
-    /// One challenge per node (hex), from its handshake; the evidence nonce is
-    /// SHA-256 of their bytes concatenated in this order.
-    pub challenges: Vec<String>,
+    /// The evidence's nonce, hex.
+    pub nonce: String,
 }
 
-/// The keys the evidence binds (see attestation/spec/binding.md).
+/// The keys the evidence binds besides the release address, which the action takes from
+/// `:userAddress` (see attestation/spec/binding.md).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BoundKeysParam {
-    /// base64 of the TLS SubjectPublicKeyInfo DER.
-    pub tls_spki_der: String,
+    /// SHA-256 of the TLS SubjectPublicKeyInfo DER, hex.
+    pub tls_spki_sha256: String,
     pub signing_public_key: String,
-    pub hpke_public_key: String,
     pub config_sha256: String,
 }
 
-/// The nonce the evidence must carry for these challenges.
-pub fn challenges_nonce(challenges: &[Vec<u8>]) -> [u8; 32] {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    for c in challenges {
-        hasher.update(c);
-    }
-    hasher.finalize().into()
-}
-
-/// The sign answer: `signatureShare` is the share JSON object (v2), or null when the share is
-/// sealed to the enclave (`sealedShare`, attested release).
+/// The sign answer: `signatureShare` is the share JSON object (v2).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EncryptionSignResponse {
     pub result: String,
     pub signature_share: Value,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sealed_share: Option<crate::sealed::SealedShare>,
     pub share_index: usize,
 }
 

@@ -96,7 +96,7 @@ fn the_attested_release_condition_has_the_designed_shape() {
     let c = attested_release("QmCid", "abcd");
     assert_eq!(
         c.canonical_json(),
-        r#"[{"contractAddress":"ipfs://QmCid","chain":"ethereum","standardContractType":"LitAction","method":"go","parameters":[":litParam:attestation","abcd"],"returnValueTest":{"comparator":"=","value":"true"}}]"#
+        r#"[{"contractAddress":"ipfs://QmCid","chain":"ethereum","standardContractType":"LitAction","method":"go","parameters":[":litParam:attestation",":litParam:allowedSets","abcd",":userAddress"],"returnValueTest":{"comparator":"=","value":"true"}}]"#
     );
     // Round trip through a request gives the same hash.
     let again =

@@ -110,7 +110,7 @@ pub struct LitDevnet {
     pub nodes: Vec<String>,
     pub threshold: usize,
     pub network_public_key: String,
-    /// `{"actionCid", "policyFile"}` when the attested release is configured.
+    /// `{"actionCid"}` when the network runs Lit Actions.
     pub attested_release: serde_json::Value,
 }
 
@@ -137,22 +137,19 @@ impl LitDevnet {
 }
 
 impl LitDevnet {
-    /// Three nodes evaluating the attested-release condition with `dir/policy.toml`, trusting
-    /// the dev root `dir/dev-root.pem`, their keys under `dir/lit`, serving HTTPS under the
-    /// devnet CA in `dir/devnet-tls` (made if missing); `extra` arguments after.
+    /// Three nodes running Lit Actions (the attested-release action under Node, as Lit's nodes
+    /// run it), their keys under `dir/lit`, serving HTTPS under the devnet CA in
+    /// `dir/devnet-tls` (made if missing); `extra` arguments after. The allowed sets, dev root
+    /// included, come with each request: the nodes hold no policy.
     pub fn start_attested(dir: &Path, extra: &[&str]) -> Self {
-        let path = |name: &str| dir.join(name).to_str().expect("utf-8 path").to_owned();
-        let (data, policy, root) = (path("lit"), path("policy.toml"), path("dev-root.pem"));
+        let data = dir.join("lit").to_str().expect("utf-8 path").to_owned();
         let tls = DevnetCa::in_dir(&dir.join("devnet-tls")).tls_dir_arg();
         let mut args = vec![
             "--nodes",
             "3",
             "--data-dir",
             &data,
-            "--attested-release-policy",
-            &policy,
-            "--trust-dev-root",
-            &root,
+            "--lit-actions",
             "--tls-dir",
             &tls,
         ];

@@ -136,7 +136,8 @@ pub struct StackOptions {
 }
 
 /// The allowed-sets hash a stack's configuration holds until its policy exists.
-const UNPINNED_SETS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// The allowed sets in the configuration until the policy that pins it exists.
+const UNPINNED_SETS: &str = r#"{"entries":[]}"#;
 
 /// RPC endpoints the Solana devnet serves for a stack (all over one chain); the enclave's
 /// quorum is all of them.
@@ -228,7 +229,7 @@ impl Stack {
             None => sock("control.sock"),
         };
         let enclave_config = format!(
-            "deployment = \"test-{name}\"\nroot_api_key_sha256 = \"{}\"\nserver_name = \"localhost\"\nplatform = \"dev\"\noperator_ca_pem = \"\"\"\n{}\"\"\"\n\n[transport]\ningress = \"{}\"\ncontrol = \"{}\"\negress = \"{}\"\n\n[egress_tls]\nca_pem = \"\"\"\n{}\"\"\"\n\n[lit]\nnetwork_public_key = \"{}\"\nthreshold = {}\nnodes = [{}]\naction_cid = \"{}\"\nallowed_sets_sha256 = \"{}\"\nnode_timeout_ms = 5000\n",
+            "deployment = \"test-{name}\"\nroot_api_key_sha256 = \"{}\"\nserver_name = \"localhost\"\nplatform = \"dev\"\noperator_ca_pem = \"\"\"\n{}\"\"\"\n\n[transport]\ningress = \"{}\"\ncontrol = \"{}\"\negress = \"{}\"\n\n[egress_tls]\nca_pem = \"\"\"\n{}\"\"\"\n\n[lit]\nnetwork_public_key = \"{}\"\nthreshold = {}\nnodes = [{}]\naction_cid = \"{}\"\nallowed_sets = '''{}'''\nnode_timeout_ms = 5000\n",
             aip_wire::api_key::lookup_hex(&root_api_key),
             operator.certificate_pem(),
             sock("ingress.sock"),
@@ -270,20 +271,26 @@ impl Stack {
             ));
             allowed.extend(rpc);
         }
-        // The policy pins this configuration's identity (everything but the allowed-sets hash),
-        // then the configuration names the policy's hash.
+        // The policy pins this configuration's identity (everything but the allowed sets) and
+        // names the dev root, then the configuration carries the policy's allowed sets.
         std::fs::write(dir.join("enclave.toml"), &enclave_config).unwrap();
         let policy = output(
             Command::new(&binaries.enclave)
                 .arg("dev-policy")
                 .arg("--config")
-                .arg(dir.join("enclave.toml")),
+                .arg(dir.join("enclave.toml"))
+                .arg("--dev-pki")
+                .arg(&dev_pki),
         );
         std::fs::write(dir.join("policy.toml"), &policy).unwrap();
-        let allowed_sets_sha256 = aip_attestation::MeasurementPolicy::from_toml(&policy)
-            .unwrap()
-            .allowed_sets_sha256_hex();
-        let enclave_config = enclave_config.replacen(UNPINNED_SETS, &allowed_sets_sha256, 1);
+        let policy = aip_attestation::MeasurementPolicy::from_toml(&policy).unwrap();
+        let allowed_sets_sha256 = policy.allowed_sets_sha256_hex();
+        let canonical = policy.canonical_json();
+        assert!(
+            !canonical.contains("'''"),
+            "a TOML literal string holds the sets"
+        );
+        let enclave_config = enclave_config.replacen(UNPINNED_SETS, &canonical, 1);
         std::fs::write(dir.join("enclave.toml"), enclave_config).unwrap();
         let allowed = &allowed[..];
         let enclave_toml = dir.join("enclave.toml").display().to_string();

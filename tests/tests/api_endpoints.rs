@@ -162,10 +162,15 @@ async fn agent_keys_attestation_and_the_ledger_export() {
             .unwrap()
             .try_into()
             .unwrap(),
-        hpke_public_key: hex::decode(bound["hpkePublicKey"].as_str().unwrap())
-            .unwrap()
-            .try_into()
-            .unwrap(),
+        release_address: hex::decode(
+            bound["releaseAddress"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("0x"),
+        )
+        .unwrap()
+        .try_into()
+        .unwrap(),
         config_sha256: hex::decode(bound["configSha256"].as_str().unwrap())
             .unwrap()
             .try_into()

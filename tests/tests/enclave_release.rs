@@ -1,42 +1,31 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The enclave's attested release through the host: HTTPS to the Lit devnet nodes (TLS ending
 //! in the enclave) goes over the host's egress proxy (a real socket, a real allowlist),
-//! evidence is produced for the
-//! nodes' fresh challenges, shares come back sealed to the enclave's HPKE key.
-
-use std::sync::Arc;
-use std::time::Duration;
+//! the enclave signs in with its release key (the address its evidence binds), the nodes run
+//! the attested-release action and return their shares over that TLS.
 
 use aip_client::lit::encrypt_for;
 use aip_enclave::egress_json::Egress;
-use aip_enclave::release::{LitNetwork, ReleaseError};
+use aip_enclave::release::ReleaseError;
 use aip_lit::NetworkKey;
 
 mod common;
-use common::attested::{
-    condition_of, enclave_identity, host_egress, host_egress_trusting, node_addresses, world, World,
-};
+use common::attested::{host_egress, host_egress_trusting, node_addresses, world};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_enclave_releases_through_the_hosts_egress() {
-    let World { dir, producer, net } = world("egress-release");
+    let w = world("egress-release");
+    let (dir, net) = (&w.dir, &w.net);
     let key = NetworkKey::from_hex(&net.network_public_key).unwrap();
-    let conditions = condition_of(&net);
+    let conditions = w.condition();
     let secret = b"the enclave's 32-byte state key!";
     let encrypted = encrypt_for(&key, &conditions, secret).unwrap();
-    let nodes = node_addresses(&net);
-    let me = enclave_identity(Arc::new(producer));
-    let network = |egress: Egress| LitNetwork {
-        egress,
-        nodes: nodes.clone(),
-        network_key: key,
-        threshold: net.threshold,
-        conditions: conditions.clone(),
-        node_timeout: Duration::from_secs(10),
-    };
+    let nodes = node_addresses(net);
+    let me = w.enclave_identity(w.producer.clone());
+    let network = |egress: Egress| w.lit_network(egress, nodes.clone());
 
     // Every node allowed.
-    let all = network(host_egress(&dir, "all", &nodes).await);
+    let all = network(host_egress(dir, "all", &nodes).await);
     let (plaintext, tally) = all
         .release(&me, &encrypted.ciphertext, &encrypted.data_to_encrypt_hash)
         .await
@@ -45,7 +34,7 @@ async fn the_enclave_releases_through_the_hosts_egress() {
     assert!(tally.valid >= 2, "{tally:?}");
 
     // One node off the allowlist: the other two still meet the threshold of 2.
-    let two = network(host_egress(&dir, "two", &nodes[1..]).await);
+    let two = network(host_egress(dir, "two", &nodes[1..]).await);
     let (plaintext, _) = two
         .release(&me, &encrypted.ciphertext, &encrypted.data_to_encrypt_hash)
         .await
@@ -53,7 +42,7 @@ async fn the_enclave_releases_through_the_hosts_egress() {
     assert_eq!(plaintext.as_slice(), secret);
 
     // Two off: the handshake count is already below the threshold; nothing is released.
-    let one = network(host_egress(&dir, "one", &nodes[2..]).await);
+    let one = network(host_egress(dir, "one", &nodes[2..]).await);
     let err = one
         .release(&me, &encrypted.ciphertext, &encrypted.data_to_encrypt_hash)
         .await
@@ -84,7 +73,7 @@ async fn the_enclave_releases_through_the_hosts_egress() {
     // real nodes, with the enclave trusting another CA, as it would a host's impostors):
     // no handshake completes, nothing is released.
     let other_ca = aip_tests::devnet::DevnetCa::in_dir(&dir.join("other-ca"));
-    let distrusting = network(host_egress_trusting(&dir, "distrust", &nodes, &other_ca.pem).await);
+    let distrusting = network(host_egress_trusting(dir, "distrust", &nodes, &other_ca.pem).await);
     let err = distrusting
         .release(&me, &encrypted.ciphertext, &encrypted.data_to_encrypt_hash)
         .await
@@ -93,5 +82,5 @@ async fn the_enclave_releases_through_the_hosts_egress() {
         matches!(err, ReleaseError::TooFewHandshakes { answered: 0, .. }),
         "{err}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
 }

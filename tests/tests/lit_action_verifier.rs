@@ -256,7 +256,7 @@ fn vector_cases() -> Vec<Case> {
     let keys = BoundKeys {
         tls_spki_der: vec![1, 2, 3],
         signing_public_key: [2; 32],
-        hpke_public_key: [3; 32],
+        release_address: [3; 20],
         config_sha256: [4; 32],
     };
     let evidence = producer.produce(&keys, b"a nonce").unwrap();

@@ -6,33 +6,25 @@
 //! combined signature would derive (so it is the signature, not something the host supplies).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use aip_attestation::dev::{DevPki, DevProducer, PcrBank};
 use aip_attestation::{clock, EvidenceProducer};
-use aip_enclave::release::LitNetwork;
 use aip_enclave::state::state_key::{
     derive_state_key, state_key_data_hash, state_key_from_signature, StateKeyError,
 };
-use aip_lit::NetworkKey;
 
 mod common;
-use common::attested::{condition_of, enclave_identity, host_egress, node_addresses, world, World};
+use common::attested::{host_egress, node_addresses, world};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn derived_from_the_networks_signature_per_deployment_refused_to_another_measurement() {
-    let World { dir, producer, net } = world("state-key");
-    let nodes = node_addresses(&net);
-    let egress = host_egress(&dir, "egress", &nodes).await;
-    let lit = LitNetwork {
-        egress,
-        nodes,
-        network_key: NetworkKey::from_hex(&net.network_public_key).unwrap(),
-        threshold: net.threshold,
-        conditions: condition_of(&net),
-        node_timeout: Duration::from_secs(10),
-    };
-    let producer: Arc<dyn EvidenceProducer> = Arc::new(producer);
+    let w = world("state-key");
+    let dir = &w.dir;
+    let nodes = node_addresses(&w.net);
+    let egress = host_egress(dir, "egress", &nodes).await;
+    let lit = w.lit_network(egress, nodes);
+    let producer: Arc<dyn EvidenceProducer> = w.producer.clone();
+    let enclave_identity = |producer: Arc<dyn EvidenceProducer>| w.enclave_identity(producer);
 
     // Two boots (new keys each, same measurement): the same key.
     let first = derive_state_key(&lit, &enclave_identity(Arc::clone(&producer)), "prod-eu")
@@ -68,5 +60,5 @@ async fn derived_from_the_networks_signature_per_deployment_refused_to_another_m
         .await
         .unwrap_err();
     assert!(matches!(err, StateKeyError::Release(_)), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -66,7 +66,7 @@ impl DevProducer {
             pcrs,
             certificate,
             cabundle: self.pki.cabundle(),
-            public_key: Some(keys.hpke_public_key.to_vec()),
+            public_key: None,
             user_data: Some(keys.binding(nonce).0.to_vec()),
             nonce: Some(nonce.to_vec()),
         };

@@ -52,7 +52,7 @@ impl EvidenceProducer for NsmProducer {
         let request = Request::Attestation {
             user_data: Some(ByteBuf::from(binding.0.to_vec())),
             nonce: Some(ByteBuf::from(nonce.to_vec())),
-            public_key: Some(ByteBuf::from(keys.hpke_public_key.to_vec())),
+            public_key: None,
         };
         let fd = self.fd.lock().map_err(|_| ProduceError::DeviceRefused {
             device: DEVICE.into(),

@@ -84,6 +84,7 @@ pub fn policy_allowing(
     MeasurementPolicy {
         allow_debug,
         allow_migration_agent: false,
+        dev_root: None,
         entries: vec![PolicyEntry {
             name: "allowed".into(),
             allowed,

@@ -6,9 +6,9 @@
 //! are refused unless the network runs with `--always-true-conditions` (tests). Faults can be
 //! injected per node: down, slow (a latency range), or answering with a wrong share.
 
-pub mod attested;
 pub mod dealer;
 pub mod faults;
+pub mod lit_action;
 pub mod node;
 
 use std::path::PathBuf;
@@ -26,8 +26,8 @@ pub struct LitNetworkConfig {
     pub data_dir: PathBuf,
     pub always_true_conditions: bool,
     pub faults: Faults,
-    /// Evaluate the attested-release Lit Action against this policy.
-    pub attested: Option<Arc<attested::AttestedRelease>>,
+    /// Run Lit Action conditions (the attested release) with Node.
+    pub lit_actions: Option<Arc<lit_action::LitActions>>,
     /// Serve HTTPS under the CA in this directory.
     pub tls_dir: Option<PathBuf>,
 }
@@ -72,7 +72,7 @@ pub async fn serve(config: LitNetworkConfig) -> Result<(), Box<dyn std::error::E
             network_key,
             config.always_true_conditions,
             config.faults.for_node(index),
-            config.attested.clone(),
+            config.lit_actions.clone(),
         )?);
         servers.spawn(crate::tls::serve(
             listener,
@@ -88,9 +88,8 @@ pub async fn serve(config: LitNetworkConfig) -> Result<(), Box<dyn std::error::E
                 "nodes": urls,
                 "threshold": config.threshold,
                 "networkPublicKey": network_key.to_hex(),
-                "attestedRelease": config.attested.as_ref().map(|a| serde_json::json!({
+                "attestedRelease": config.lit_actions.as_ref().map(|_| serde_json::json!({
                     "actionCid": aip_lit::action::attested_release_cid(),
-                    "policyFile": a.policy_path(),
                 })),
             }
         })

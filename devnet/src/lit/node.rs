@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use aip_lit::conditions::{check_each, Conditions, EvmBasicCondition, Item, UnifiedCondition};
 use aip_lit::node::NodeKeyShare;
+use aip_lit::siwe::AuthSig;
 use aip_lit::wire::{
     EncryptionSignRequest, EncryptionSignResponse, HandshakeRequest, HandshakeResponse, NodeError,
     VerificationKeyShare,
@@ -16,11 +17,14 @@ use axum::{Json, Router};
 use rand_core::{OsRng, RngCore};
 use serde_json::Value;
 
-use super::attested::{AttestedRelease, Challenges};
 use super::faults::NodeFaults;
+use super::lit_action::LitActions;
 
-/// Requests are small JSON documents.
-const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Requests are JSON documents; a sign-in carrying a Nitro attestation and the allowed sets
+/// as `litParam` resources is some tens of kilobytes.
+const MAX_BODY_BYTES: usize = 256 * 1024;
+/// How far ahead of this node's clock a sign-in may have been issued.
+const SIGN_IN_SKEW_S: i64 = 60;
 
 #[derive(Debug)]
 pub struct NodeState {
@@ -30,8 +34,7 @@ pub struct NodeState {
     verification_key: VerificationKeyShare,
     always_true_conditions: bool,
     faults: NodeFaults,
-    attested: Option<Arc<AttestedRelease>>,
-    challenges: Challenges,
+    lit_actions: Option<Arc<LitActions>>,
 }
 
 impl NodeState {
@@ -41,7 +44,7 @@ impl NodeState {
         network_key: NetworkKey,
         always_true_conditions: bool,
         faults: NodeFaults,
-        attested: Option<Arc<AttestedRelease>>,
+        lit_actions: Option<Arc<LitActions>>,
     ) -> Result<Self, aip_lit::LitError> {
         let key = share.verification_key()?;
         Ok(Self {
@@ -54,8 +57,7 @@ impl NodeState {
             network_key,
             always_true_conditions,
             faults,
-            attested,
-            challenges: Challenges::default(),
+            lit_actions,
         })
     }
 }
@@ -91,12 +93,8 @@ async fn handshake(
             format!("handshake: {e}"),
         )
     })?;
-    // The latest "blockhash" doubles as this node's challenge for attested release.
     let mut blockhash = [0u8; 32];
     OsRng.fill_bytes(&mut blockhash);
-    node.challenges
-        .issue(blockhash)
-        .map_err(|e| refuse(StatusCode::SERVICE_UNAVAILABLE, "RateLimit", e))?;
     let key = node.network_key.to_hex();
     Ok(Json(HandshakeResponse {
         server_public_key: node.verification_key.value.clone(),
@@ -133,24 +131,28 @@ async fn encryption_sign(
     let conditions = Conditions::from_request(&as_value)
         .map_err(|e| refuse(StatusCode::BAD_REQUEST, "Validation", e.to_string()))?;
     let unauthorized = |message: String| refuse(StatusCode::UNAUTHORIZED, "Unauthorized", message);
-    let seal_to = match attested_release_condition(&conditions) {
+    match lit_action_condition(&conditions) {
         Some(condition) => {
-            let attested = node.attested.as_ref().ok_or_else(|| {
-                unauthorized(
-                    "this network evaluates no Lit Action: start it with --attested-release-policy"
-                        .into(),
-                )
+            let actions = node.lit_actions.as_ref().ok_or_else(|| {
+                unauthorized("this network runs no Lit Actions: start it with --lit-actions".into())
             })?;
-            let recipient = attested
-                .check(condition, request.js_params.as_ref(), &node.challenges)
+            // What a Lit node checks of a wallet signature before it evaluates anything.
+            let auth: AuthSig = serde_json::from_value(request.auth_sig.clone())
+                .map_err(|e| unauthorized(format!("authSig: {e}")))?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+                .unwrap_or(0);
+            let message = auth
+                .verify(now, SIGN_IN_SKEW_S)
+                .map_err(|e| unauthorized(format!("authSig: {e}")))?;
+            actions
+                .check(condition, &auth, &message)
+                .await
                 .map_err(unauthorized)?;
-            Some(recipient)
         }
-        None => {
-            evaluate(&conditions, node.always_true_conditions).map_err(unauthorized)?;
-            None
-        }
-    };
+        None => evaluate(&conditions, node.always_true_conditions).map_err(unauthorized)?,
+    }
     let identity = conditions.identity(&data_hash);
 
     if let Some(delay) = node.faults.delay() {
@@ -168,31 +170,18 @@ async fn encryption_sign(
     tracing::info!(
         node = node.index,
         field = conditions.field(),
-        sealed = seal_to.is_some(),
         "signed a decryption share"
     );
-    let (signature_share, sealed_share) = match seal_to {
-        Some(recipient) => {
-            let sealed = aip_lit::sealed::seal(&recipient, identity.as_bytes(), &share)
-                .map_err(|e| refuse(StatusCode::BAD_REQUEST, "Validation", e.to_string()))?;
-            (Value::Null, Some(sealed))
-        }
-        None => (
-            serde_json::from_str(&share.to_v2_json()).unwrap_or(Value::Null),
-            None,
-        ),
-    };
     Ok(Json(EncryptionSignResponse {
         result: "success".into(),
-        signature_share,
-        sealed_share,
+        signature_share: serde_json::from_str(&share.to_v2_json()).unwrap_or(Value::Null),
         share_index: node.index,
     }))
 }
 
-/// The attested-release condition, when the request carries it. It must stand alone: mixing
-/// it with other conditions or operators is refused by `evaluate` (fail closed).
-fn attested_release_condition(conditions: &Conditions) -> Option<&EvmBasicCondition> {
+/// The Lit Action condition, when the request carries one. It must stand alone: mixing it with
+/// other conditions or operators is refused by `evaluate` (fail closed).
+fn lit_action_condition(conditions: &Conditions) -> Option<&EvmBasicCondition> {
     match conditions {
         Conditions::AccessControl(items) => match items.as_slice() {
             [Item::Condition(c)] if c.standard_contract_type == "LitAction" => Some(c),

@@ -1,5 +1,5 @@
 //! `GET /v1/attestation?nonce=HEX`: fresh evidence binding this enclave's TLS key, signing key,
-//! HPKE key and configuration, for the caller's nonce. What `aip-attest fetch` checks.
+//! release address and configuration, for the caller's nonce. What `aip-attest fetch` checks.
 
 use std::sync::Arc;
 
@@ -50,7 +50,7 @@ pub async fn attest(
         "boundKeys": {
             "tlsSpkiDer": base64::engine::general_purpose::STANDARD.encode(&keys.tls_spki_der),
             "signingPublicKey": hex::encode(keys.signing_public_key),
-            "hpkePublicKey": hex::encode(keys.hpke_public_key),
+            "releaseAddress": format!("0x{}", hex::encode(keys.release_address)),
             "configSha256": hex::encode(keys.config_sha256),
         },
     })))

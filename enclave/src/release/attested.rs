@@ -1,13 +1,19 @@
 //! Obtaining a secret from the Lit network as this enclave: the attested release.
 //!
-//! 1. Handshake with every node (through the host's egress): each returns a fresh, single-use
-//!    challenge and its view of the network key, which must be the pinned one.
-//! 2. Produce evidence whose nonce is SHA-256 of the challenges of the nodes that answered,
-//!    binding this enclave's TLS, signing and HPKE keys and its configuration.
-//! 3. Ask those nodes to sign the identity under the attested-release condition; each node
-//!    verifies the evidence and seals its share to the HPKE key.
-//! 4. Open the sealed shares here and collect: the first threshold shares that combine to a
-//!    signature the pinned key accepts decrypt the ciphertext (aip-lit's `collect`).
+//! 1. Handshake with every node (through the host's egress): each must report the pinned
+//!    network key.
+//! 2. Produce evidence for a fresh nonce, binding this enclave's TLS and signing keys, its
+//!    configuration and the address of its release key (binding v2).
+//! 3. Sign in as that address (SIWE, EIP-191) with the evidence and the allowed measurement
+//!    sets as `litParam` resources, and ask those nodes to sign the identity under the
+//!    attested-release condition. Each node runs the Lit Action, which verifies the evidence
+//!    and that it binds `:userAddress`, the address that signed. The shares come back over TLS
+//!    that ends here.
+//! 4. Collect: the first threshold shares that combine to a signature the pinned key accepts
+//!    decrypt the ciphertext (aip-lit's `collect`).
+//!
+//! Nothing here relies on a node doing more than Lit's nodes do (lit-peer: condition hash,
+//! wallet signature, `substitute_special_params`, the action's `go(...)` wrapper).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,15 +24,22 @@ use aip_lit::collect::{
 };
 use aip_lit::conditions::Conditions;
 use aip_lit::release::{decrypt, CombinedSignature};
-use aip_lit::sealed::{SealedShare, ShareRecipient};
-use aip_lit::wire::{challenges_nonce, AttestationParam, BoundKeysParam, HandshakeResponse};
+use aip_lit::siwe::{lit_param_resource, SiweError, SiweMessage};
+use aip_lit::wire::{AttestationParam, BoundKeysParam, HandshakeResponse};
 use aip_lit::{Ciphertext, LitError, NetworkKey};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand_core::{OsRng, RngCore};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use super::release_key::ReleaseKey;
 use crate::egress_json::{post_json, Egress};
+
+/// How long a release request's sign-in is good for, and how far behind a node's clock may be.
+const SIGN_IN_LIFETIME_S: i64 = 600;
+const SIGN_IN_SKEW_S: i64 = 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
@@ -42,6 +55,8 @@ pub enum ReleaseError {
     Evidence(#[source] ProduceError),
     #[error("the evidence task stopped before producing evidence")]
     EvidenceTask,
+    #[error("signing in to the Lit nodes")]
+    SignIn(#[source] SiweError),
     #[error("lit_threshold_unmet")]
     Collect(#[source] CollectError),
     #[error("the ciphertext")]
@@ -58,15 +73,17 @@ pub struct LitNetwork {
     pub network_key: NetworkKey,
     pub threshold: usize,
     pub conditions: Conditions,
+    /// The allowed measurement sets (canonical JSON) the condition pins by hash.
+    pub allowed_sets: String,
     pub node_timeout: Duration,
 }
 
-/// Who asks: the evidence source, the keys it binds, the HPKE key shares are sealed to.
+/// Who asks: the evidence source, the keys it binds, the release key it signs in with.
 #[derive(Debug, Clone)]
 pub struct EnclaveIdentity {
     pub producer: Arc<dyn EvidenceProducer>,
     pub keys: BoundKeys,
-    pub recipient: Arc<ShareRecipient>,
+    pub release_key: Arc<ReleaseKey>,
 }
 
 impl LitNetwork {
@@ -93,7 +110,7 @@ impl LitNetwork {
         data_hash_hex: &str,
     ) -> Result<(CombinedSignature, Tally), ReleaseError> {
         let identity = self.conditions.identity(data_hash_hex);
-        let answered = self.handshakes(me).await;
+        let answered = self.handshakes().await;
         if answered.len() < self.threshold {
             return Err(ReleaseError::TooFewHandshakes {
                 answered: answered.len(),
@@ -101,40 +118,33 @@ impl LitNetwork {
                 threshold: self.threshold,
             });
         }
-        let challenges: Vec<Vec<u8>> = answered.iter().map(|(_, c)| c.clone()).collect();
-        let nonce = challenges_nonce(&challenges);
+        let mut nonce = [0u8; 32];
+        OsRng.fill_bytes(&mut nonce);
         let producer = Arc::clone(&me.producer);
         let keys = me.keys.clone();
         let evidence = tokio::task::spawn_blocking(move || producer.produce(&keys, &nonce))
             .await
             .map_err(|_| ReleaseError::EvidenceTask)?
             .map_err(ReleaseError::Evidence)?;
-        let param = AttestationParam {
-            evidence: evidence.to_json(),
-            bound_keys: BoundKeysParam {
-                tls_spki_der: base64::engine::general_purpose::STANDARD
-                    .encode(&me.keys.tls_spki_der),
-                signing_public_key: hex::encode(me.keys.signing_public_key),
-                hpke_public_key: hex::encode(me.keys.hpke_public_key),
-                config_sha256: hex::encode(me.keys.config_sha256),
+        let body = sign_request(
+            &SignRequest {
+                conditions: &self.conditions,
+                allowed_sets: &self.allowed_sets,
+                data_hash_hex,
+                evidence_json: &evidence.to_json(),
+                keys: &me.keys,
+                nonce: &nonce,
             },
-            challenges: challenges.iter().map(hex::encode).collect(),
-        };
-        let body = json!({
-            self.conditions.field(): self.conditions.to_value(),
-            "chain": "ethereum",
-            "dataToEncryptHash": data_hash_hex,
-            "jsParams": { "attestation": param },
-        });
+            &me.release_key,
+        )?;
         let requests: Vec<NodeRequest<BoxedAnswer>> = answered
             .iter()
-            .enumerate()
-            .map(|(index, ((host, port), _))| {
-                let (egress, host, port, body) =
-                    (self.egress.clone(), host.clone(), *port, body.clone());
-                let (recipient, identity, timeout) = (
-                    Arc::clone(&me.recipient),
-                    identity.clone(),
+            .map(|(host, port)| {
+                let (egress, host, port, body, timeout) = (
+                    self.egress.clone(),
+                    host.clone(),
+                    *port,
+                    body.clone(),
                     self.node_timeout,
                 );
                 let answer: BoxedAnswer = Box::pin(async move {
@@ -149,12 +159,10 @@ impl LitNetwork {
                                 tracing::warn!(%host, port, %error, "a Lit node did not sign");
                                 error
                             })?;
-                    let sealed: SealedShare = serde_json::from_value(answer["sealedShare"].clone())
-                        .map_err(|_| format!("{host}:{port} sent no sealed share"))?;
-                    let share = recipient
-                        .open(index, identity.as_bytes(), &sealed)
-                        .map_err(|e| e.to_string())?;
-                    Ok(share.to_v2_json())
+                    match &answer["signatureShare"] {
+                        serde_json::Value::Null => Err(format!("{host}:{port} sent no share")),
+                        share => Ok(share.to_string()),
+                    }
                 });
                 NodeRequest {
                     answer,
@@ -170,13 +178,13 @@ impl LitNetwork {
     }
 
     /// The nodes that answered a handshake with the pinned network key, in configuration
-    /// order, with their challenges.
-    async fn handshakes(&self, me: &EnclaveIdentity) -> Vec<((String, u16), Vec<u8>)> {
-        let mut ours = [0u8; 32];
-        OsRng.fill_bytes(&mut ours);
+    /// order.
+    async fn handshakes(&self) -> Vec<(String, u16)> {
+        let mut challenge = [0u8; 32];
+        OsRng.fill_bytes(&mut challenge);
         let body = json!({
-            "clientPublicKey": hex::encode(me.keys.hpke_public_key),
-            "challenge": hex::encode(ours),
+            "clientPublicKey": "aip-signer",
+            "challenge": hex::encode(challenge),
         });
         let asks = self.nodes.iter().map(|(host, port)| {
             let body = body.clone();
@@ -207,8 +215,7 @@ impl LitNetwork {
                     tracing::warn!(%host, port, "node reports another network key; ignored");
                     return None;
                 }
-                let challenge = hex::decode(&handshake.latest_blockhash).ok()?;
-                Some(((host.clone(), *port), challenge))
+                Some((host.clone(), *port))
             }
         });
         futures::future::join_all(asks)
@@ -217,4 +224,64 @@ impl LitNetwork {
             .flatten()
             .collect()
     }
+}
+
+/// What one attested-release request says: the condition and its allowed sets, the identity's
+/// data hash, and the evidence with the keys it binds and its nonce.
+#[derive(Debug, Clone, Copy)]
+pub struct SignRequest<'a> {
+    pub conditions: &'a Conditions,
+    pub allowed_sets: &'a str,
+    pub data_hash_hex: &'a str,
+    pub evidence_json: &'a str,
+    pub keys: &'a BoundKeys,
+    pub nonce: &'a [u8; 32],
+}
+
+/// The body of `/web/encryption/sign` for `request`, signed in as `release_key`: a SIWE message
+/// carrying the attestation and the allowed sets as `litParam` resources. Each value is
+/// base64url of the text the action reads, because Lit splices the decoded value unescaped
+/// between double quotes, and base64url has no quote to escape. (Public so the tests can send
+/// what a lying host would: another key's sign-in, another enclave's evidence.)
+pub fn sign_request(
+    request: &SignRequest<'_>,
+    release_key: &ReleaseKey,
+) -> Result<serde_json::Value, ReleaseError> {
+    let param = AttestationParam {
+        evidence: serde_json::from_str(request.evidence_json).unwrap_or(serde_json::Value::Null),
+        bound_keys: BoundKeysParam {
+            tls_spki_sha256: hex::encode(Sha256::digest(&request.keys.tls_spki_der)),
+            signing_public_key: hex::encode(request.keys.signing_public_key),
+            config_sha256: hex::encode(request.keys.config_sha256),
+        },
+        nonce: hex::encode(request.nonce),
+    };
+    let param_json = serde_json::to_string(&param).unwrap_or_default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    let message = SiweMessage {
+        domain: "aip-signer".into(),
+        address: release_key.address(),
+        statement: "aip-signer attested release".into(),
+        uri: "lit:aip-signer:attested-release".into(),
+        nonce: hex::encode(&request.nonce[..16]),
+        issued_at: now - SIGN_IN_SKEW_S,
+        expiration: now + SIGN_IN_LIFETIME_S,
+        resources: vec![
+            lit_param_resource("attestation", &URL_SAFE_NO_PAD.encode(param_json)),
+            lit_param_resource("allowedSets", &URL_SAFE_NO_PAD.encode(request.allowed_sets)),
+        ],
+    };
+    let auth_sig = release_key
+        .sign_in(&message)
+        .map_err(ReleaseError::SignIn)?;
+    Ok(json!({
+        request.conditions.field(): request.conditions.to_value(),
+        "chain": "ethereum",
+        "dataToEncryptHash": request.data_hash_hex,
+        "authSig": auth_sig,
+        "epoch": 0,
+    }))
 }

@@ -2,5 +2,7 @@
 //! the host's egress proxy ([`crate::egress_json`]). docs/design.md, "Lit threshold decryption".
 
 pub mod attested;
+pub mod release_key;
 
 pub use attested::{EnclaveIdentity, LitNetwork, ReleaseError};
+pub use release_key::ReleaseKey;

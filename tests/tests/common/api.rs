@@ -71,7 +71,7 @@ pub async fn start(name: &str, keys: KeyRing, entries: u64) -> Api {
     let keys_bound = BoundKeys {
         tls_spki_der: tls.spki_der().to_vec(),
         signing_public_key: signing.verifying_key().to_bytes(),
-        hpke_public_key: [3; 32],
+        release_address: [3; 20],
         config_sha256: [4; 32],
     };
     let state = Arc::new(ApiState::new(

@@ -1,16 +1,16 @@
-//! A Lit devnet that evaluates the attested-release condition natively, with a dev PKI and a
-//! measurement policy for a dev "image", and the producer whose evidence it accepts.
+//! A Lit devnet that runs the attested-release Lit Action (under Node, as Lit's nodes run it),
+//! a dev PKI and a measurement policy for a dev "image" naming its root, and the producer whose
+//! evidence the action accepts.
 
 use std::sync::Arc;
 
 use aip_attestation::clock;
 use aip_attestation::dev::{DevPki, DevProducer, PcrBank};
-use aip_attestation::{BoundKeys, EvidenceProducer};
-use aip_enclave::release::EnclaveIdentity;
+use aip_attestation::{BoundKeys, EvidenceProducer, MeasurementPolicy};
+use aip_enclave::release::{EnclaveIdentity, LitNetwork, ReleaseKey};
 use aip_host::metrics::HostMetrics;
 use aip_host::proxy::{serve_egress, EgressAllowlist};
 use aip_lit::conditions::{attested_release, Conditions};
-use aip_lit::sealed::ShareRecipient;
 use aip_wire::{Endpoint, Listener};
 
 use aip_enclave::config::EgressTlsConfig;
@@ -19,8 +19,10 @@ use aip_tests::devnet::{host_port, DevnetCa, LitDevnet};
 
 pub struct World {
     pub dir: std::path::PathBuf,
-    pub producer: DevProducer,
+    pub producer: Arc<DevProducer>,
     pub net: LitDevnet,
+    /// The dev image's policy, naming the world's dev root.
+    pub policy: MeasurementPolicy,
 }
 
 pub const IMAGE: &[u8] = b"aip-enclave image";
@@ -28,12 +30,13 @@ pub const IMAGE: &[u8] = b"aip-enclave image";
 /// its configuration; these tests bind this one).
 pub const CONFIG_IDENTITY: [u8; 32] = [9; 32];
 
-/// The world's measurement policy: the dev image, pinning [`CONFIG_IDENTITY`].
-pub fn policy_toml() -> String {
+/// The world's measurement policy: the dev image, pinning [`CONFIG_IDENTITY`], trusting the
+/// dev root `root_pem` (as a dev deployment's policy does).
+pub fn policy_toml(root_pem: &str) -> String {
     let bank = PcrBank::for_image(IMAGE, b"aip-enclave");
     let pcr = |i: usize| hex::encode(bank.get(i).unwrap());
     format!(
-        "[[nitro]]\nname = \"dev enclave\"\npcr0 = \"{}\"\npcr1 = \"{}\"\npcr2 = \"{}\"\nconfig = \"{}\"\n",
+        "dev_root = \"\"\"\n{root_pem}\"\"\"\n[[nitro]]\nname = \"dev enclave\"\npcr0 = \"{}\"\npcr1 = \"{}\"\npcr2 = \"{}\"\nconfig = \"{}\"\n",
         pcr(0),
         pcr(1),
         pcr(2),
@@ -41,16 +44,53 @@ pub fn policy_toml() -> String {
     )
 }
 
-/// The policy's allowed-sets hash (what the condition names).
-pub fn allowed_sets() -> [u8; 32] {
-    aip_attestation::MeasurementPolicy::from_toml(&policy_toml())
-        .unwrap()
-        .allowed_sets_sha256()
-}
+impl World {
+    /// The allowed sets the enclave sends (the policy's canonical JSON).
+    pub fn allowed_sets(&self) -> String {
+        self.policy.canonical_json()
+    }
 
-/// What an enclave of this world binds as its configuration.
-pub fn bound_config() -> [u8; 32] {
-    aip_attestation::bound_config_digest(&CONFIG_IDENTITY, &allowed_sets())
+    /// What an enclave of this world binds as its configuration.
+    pub fn bound_config(&self) -> [u8; 32] {
+        aip_attestation::bound_config_digest(&CONFIG_IDENTITY, &self.policy.allowed_sets_sha256())
+    }
+
+    /// The attested-release condition for this world's allowed sets.
+    pub fn condition(&self) -> Conditions {
+        attested_release(
+            self.net.attested_release["actionCid"].as_str().unwrap(),
+            &self.policy.allowed_sets_sha256_hex(),
+        )
+    }
+
+    /// An enclave identity with a fresh release key, placeholder TLS and signing keys, and the
+    /// world's configuration binding.
+    pub fn enclave_identity(&self, producer: Arc<dyn EvidenceProducer>) -> EnclaveIdentity {
+        let release_key = Arc::new(ReleaseKey::generate());
+        EnclaveIdentity {
+            producer,
+            keys: BoundKeys {
+                tls_spki_der: b"tls spki".to_vec(),
+                signing_public_key: [7; 32],
+                release_address: release_key.address(),
+                config_sha256: self.bound_config(),
+            },
+            release_key,
+        }
+    }
+
+    /// The Lit network as the enclave sees it, through `egress`, with the world's condition.
+    pub fn lit_network(&self, egress: Egress, nodes: Vec<(String, u16)>) -> LitNetwork {
+        LitNetwork {
+            egress,
+            nodes,
+            network_key: aip_lit::NetworkKey::from_hex(&self.net.network_public_key).unwrap(),
+            threshold: self.net.threshold,
+            conditions: self.condition(),
+            allowed_sets: self.allowed_sets(),
+            node_timeout: std::time::Duration::from_secs(10),
+        }
+    }
 }
 
 pub fn world(name: &str) -> World {
@@ -58,43 +98,21 @@ pub fn world(name: &str) -> World {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let pki = DevPki::load_or_create(&dir.join("pki"), clock::now()).unwrap();
-    std::fs::write(dir.join("dev-root.pem"), pki.root_pem().unwrap()).unwrap();
-    std::fs::write(dir.join("policy.toml"), policy_toml()).unwrap();
+    let policy_text = policy_toml(&pki.root_pem().unwrap());
+    std::fs::write(dir.join("policy.toml"), &policy_text).unwrap();
+    let policy = MeasurementPolicy::from_toml(&policy_text).unwrap();
     let bank = PcrBank::for_image(IMAGE, b"aip-enclave");
-    let producer = DevProducer::new(pki, bank, "i-dev-attested");
+    let producer = Arc::new(DevProducer::new(pki, bank, "i-dev-attested"));
     let net = LitDevnet::start_attested(&dir, &[]);
     assert_eq!(
         net.attested_release["actionCid"],
         aip_lit::action::attested_release_cid()
     );
-    World { dir, producer, net }
-}
-
-pub fn condition(w: &World) -> Conditions {
-    condition_of(&w.net)
-}
-
-/// The attested-release condition the devnet evaluates.
-pub fn condition_of(net: &LitDevnet) -> Conditions {
-    attested_release(
-        net.attested_release["actionCid"].as_str().unwrap(),
-        &hex::encode(allowed_sets()),
-    )
-}
-
-/// An enclave identity with fresh HPKE keys, placeholder TLS and signing keys, and the world's
-/// configuration binding.
-pub fn enclave_identity(producer: Arc<dyn EvidenceProducer>) -> EnclaveIdentity {
-    let recipient = Arc::new(ShareRecipient::generate());
-    EnclaveIdentity {
+    World {
+        dir,
         producer,
-        keys: BoundKeys {
-            tls_spki_der: b"tls spki".to_vec(),
-            signing_public_key: [7; 32],
-            hpke_public_key: recipient.public_key(),
-            config_sha256: bound_config(),
-        },
-        recipient,
+        net,
+        policy,
     }
 }
 

@@ -51,6 +51,10 @@ enum Command {
         /// The measurement policy (TOML).
         #[arg(long)]
         policy: PathBuf,
+        /// Print the canonical JSON itself (the enclave's `lit.allowed_sets`) instead of its
+        /// hash.
+        #[arg(long)]
+        canonical: bool,
     },
     /// Build the enclave image (EIF) reproducibly from the static enclave binary and AWS's
     /// pinned kernel blobs (or stand-ins); write it with pcrs.json and a policy entry.
@@ -123,9 +127,13 @@ fn main() -> ExitCode {
         Command::BuildEif(args) => build_eif::run(args),
         Command::BuildSnp(args) => build_snp::run(args),
         Command::SnpPins => build_snp::print_pins(),
-        Command::PolicyHash { policy } => match trust(None, Some(&policy)) {
+        Command::PolicyHash { policy, canonical } => match trust(None, Some(&policy)) {
             Ok((_, Some(policy))) => {
-                println!("{}", policy.allowed_sets_sha256_hex());
+                if canonical {
+                    println!("{}", policy.canonical_json());
+                } else {
+                    println!("{}", policy.allowed_sets_sha256_hex());
+                }
                 ExitCode::SUCCESS
             }
             Ok((_, None)) => fail(EXIT_BAD_CONFIG, "no policy"),

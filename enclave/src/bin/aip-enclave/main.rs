@@ -42,13 +42,17 @@ enum Command {
         dev_pki: Option<std::path::PathBuf>,
     },
     /// Print the measurement policy entry of this binary under dev attestation (dev builds),
-    /// pinning the identity of CONFIG when given.
+    /// pinning the identity of CONFIG when given, with the dev root of the dev PKI in DIR
+    /// when given (the attested-release Lit Action trusts dev evidence only under the dev
+    /// root its allowed sets name).
     DevPolicy {
         #[arg(long)]
         config: Option<std::path::PathBuf>,
+        #[arg(long)]
+        dev_pki: Option<std::path::PathBuf>,
     },
     /// Print the identity of a configuration: the `config = "..."` a measurement policy entry
-    /// pins (everything in it but `lit.allowed_sets_sha256`, which names the policy itself).
+    /// pins (everything in it but `lit.allowed_sets`, the policy itself).
     ConfigIdentity {
         #[arg(long)]
         config: std::path::PathBuf,
@@ -102,12 +106,12 @@ fn main() -> ExitCode {
             };
             serve::run(&source, dev_pki)
         }
-        Command::DevPolicy { config } => print_or_fail(
+        Command::DevPolicy { config, dev_pki } => print_or_fail(
             config
                 .as_deref()
                 .map(config_identity)
                 .transpose()
-                .and_then(|identity| serve::dev::policy(identity.as_ref())),
+                .and_then(|identity| serve::dev::policy(identity.as_ref(), dev_pki.as_deref())),
         ),
         Command::ConfigIdentity { config } => {
             print_or_fail(config_identity(&config).map(|identity| hex::encode(identity) + "\n"))

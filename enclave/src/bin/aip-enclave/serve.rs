@@ -128,8 +128,9 @@ pub mod dev {
         pki.root_pem().map_err(|e| e.to_string())
     }
 
-    /// A `[[nitro]]` policy entry for this binary's dev PCRs, pinning `config` if given.
-    pub fn policy(config: Option<&[u8; 32]>) -> Result<String, String> {
+    /// A `[[nitro]]` policy entry for this binary's dev PCRs, pinning `config` if given, after
+    /// the dev root of the dev PKI in `dev_pki` if given.
+    pub fn policy(config: Option<&[u8; 32]>, dev_pki: Option<&Path>) -> Result<String, String> {
         let bank = bank()?;
         let pcr = |i: usize| {
             bank.get(i)
@@ -139,8 +140,12 @@ pub mod dev {
         let pin = config.map_or(String::new(), |c| {
             format!("config = \"{}\"\n", hex::encode(c))
         });
+        let root = match dev_pki {
+            Some(dir) => format!("dev_root = \"\"\"\n{}\"\"\"\n\n", root_pem(dir)?),
+            None => String::new(),
+        };
         Ok(format!(
-            "[[nitro]]\nname = \"aip-enclave dev build\"\npcr0 = \"{}\"\npcr1 = \"{}\"\npcr2 = \"{}\"\n{pin}",
+            "{root}[[nitro]]\nname = \"aip-enclave dev build\"\npcr0 = \"{}\"\npcr1 = \"{}\"\npcr2 = \"{}\"\n{pin}",
             pcr(0)?,
             pcr(1)?,
             pcr(2)?
@@ -161,7 +166,7 @@ pub mod dev {
         Err(ABSENT.into())
     }
 
-    pub fn policy(_: Option<&[u8; 32]>) -> Result<String, String> {
+    pub fn policy(_: Option<&[u8; 32]>, _: Option<&Path>) -> Result<String, String> {
         Err(ABSENT.into())
     }
 

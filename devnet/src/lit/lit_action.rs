@@ -1,0 +1,218 @@
+//! Lit Action conditions as a Lit node evaluates them (lit-peer
+//! `access_control::check_condition_via_lit_action`): fetch the action's code by its IPFS CID
+//! (here: the actions this devnet knows, checked by CID), substitute the special parameters
+//! (`substitute_special_params`), append Lit's wrapper, run it, and compare the response with
+//! the condition's return-value test. The code runs in Node, in a fresh context with WebCrypto
+//! and nothing of Node's own API (`run-action.mjs`), as in Lit's Deno runtime.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use aip_lit::conditions::EvmBasicCondition;
+use aip_lit::siwe::{AuthSig, SiweMessage};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use tokio::io::AsyncWriteExt;
+
+/// The runner Node executes: reads the code on stdin, prints `{"response": ...}`.
+const RUNNER: &str = include_str!("run-action.mjs");
+/// Lit's default limit for an action.
+const ACTION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The Lit Actions this network can fetch, and the Node that runs them.
+#[derive(Debug, Clone)]
+pub struct LitActions {
+    node: PathBuf,
+    actions: Vec<(String, &'static str)>,
+}
+
+impl LitActions {
+    /// The attested-release action, run by `node`.
+    pub fn new(node: PathBuf) -> Self {
+        Self {
+            node,
+            actions: vec![(
+                aip_lit::action::attested_release_cid(),
+                aip_lit::action::ATTESTED_RELEASE_JS,
+            )],
+        }
+    }
+
+    /// Whether the condition holds for this requester. `Err` carries the reason.
+    pub async fn check(
+        &self,
+        condition: &EvmBasicCondition,
+        auth: &AuthSig,
+        message: &SiweMessage,
+    ) -> Result<(), String> {
+        let cid = condition.contract_address.replace("ipfs://", "");
+        let code = self
+            .actions
+            .iter()
+            .find(|(known, _)| *known == cid)
+            .map(|(_, code)| *code)
+            .ok_or_else(|| format!("Lit Action {cid} is not on this network's IPFS"))?;
+        let params = condition
+            .parameters
+            .iter()
+            .map(|p| substitute(p, auth, message))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Lit splices the parameters unescaped between double quotes, joined by `","`.
+        let params = format!("\"{}\"", params.join("\",\""));
+        let code_to_run = format!(
+            "{code}\nconst litAsyncWrapper = async () => {{const actionTestResponse = await {}({params}); Lit.Actions.setResponse({{response: actionTestResponse.toString()}});}}\n litAsyncWrapper();",
+            condition.method,
+        );
+        let response = self.run(&code_to_run).await?;
+        if return_value_holds(
+            &condition.return_value_test.comparator,
+            &response,
+            &condition.return_value_test.value,
+        ) {
+            Ok(())
+        } else {
+            Err(format!(
+                "the Lit Action returned {response:?}; the condition wants {} {:?}",
+                condition.return_value_test.comparator, condition.return_value_test.value
+            ))
+        }
+    }
+
+    async fn run(&self, code: &str) -> Result<String, String> {
+        let mut child = tokio::process::Command::new(&self.node)
+            .args(["--input-type=module", "-e", RUNNER])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", self.node.display()))?;
+        let mut stdin = child.stdin.take().ok_or("no stdin for the action")?;
+        stdin
+            .write_all(code.as_bytes())
+            .await
+            .map_err(|e| format!("writing the action: {e}"))?;
+        drop(stdin);
+        let output = tokio::time::timeout(ACTION_TIMEOUT, child.wait_with_output())
+            .await
+            .map_err(|_| "the Lit Action timed out".to_owned())?
+            .map_err(|e| format!("the Lit Action: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "the Lit Action failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        let answer: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .map_err(|e| format!("the Lit Action's runner answered no JSON: {e}"))?;
+        answer["response"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| "the Lit Action set no response".to_owned())
+    }
+}
+
+/// lit-peer `substitute_special_params`: `:userAddress` is the auth sig's address,
+/// `:currentActionIpfsId` is empty in a sign request, `:litParam:<name>` is the base64url
+/// (no padding) value of the SIWE resource `litParam:<name>:<value>`, as UTF-8; anything else,
+/// and a `:litParam` with no such resource, is left as it is.
+fn substitute(param: &str, auth: &AuthSig, message: &SiweMessage) -> Result<String, String> {
+    if param == ":userAddress" {
+        return Ok(auth.address.clone());
+    }
+    if param == ":currentActionIpfsId" {
+        return Ok(String::new());
+    }
+    if param.starts_with(":litParam") {
+        for resource in &message.resources {
+            let parts: Vec<&str> = resource.split(':').collect();
+            if parts.len() < 3 {
+                return Err("Error replacing special param. Resource name is invalid and does not have enough parts.".into());
+            }
+            let name = format!("{}:{}", parts[0], parts[1]);
+            if name == param[1..] {
+                let value = &resource[name.len() + 1..];
+                let decoded = URL_SAFE_NO_PAD
+                    .decode(value.as_bytes())
+                    .map_err(|e| format!("Error decoding special param with base64url: {e}"))?;
+                return String::from_utf8(decoded)
+                    .map_err(|e| format!("Error decoding special param with utf8: {e}"));
+            }
+        }
+    }
+    Ok(param.to_owned())
+}
+
+/// lit-peer `check_return_value_str`: string comparisons.
+fn return_value_holds(comparator: &str, returned: &str, wanted: &str) -> bool {
+    match comparator {
+        ">" => returned > wanted,
+        "<" => returned < wanted,
+        ">=" => returned >= wanted,
+        "<=" => returned <= wanted,
+        "=" => returned == wanted,
+        "!=" => returned != wanted,
+        "contains" => returned.contains(wanted),
+        "!contains" => !returned.contains(wanted),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(resources: &[&str]) -> SiweMessage {
+        SiweMessage {
+            domain: "d".into(),
+            address: [1; 20],
+            statement: "s".into(),
+            uri: "u".into(),
+            nonce: "0123456789".into(),
+            issued_at: 0,
+            expiration: 1,
+            resources: resources.iter().map(|r| (*r).to_owned()).collect(),
+        }
+    }
+
+    fn auth() -> AuthSig {
+        AuthSig {
+            sig: String::new(),
+            derived_via: aip_lit::siwe::DERIVED_VIA.into(),
+            signed_message: String::new(),
+            address: "0xAbC0000000000000000000000000000000000001".into(),
+        }
+    }
+
+    #[test]
+    fn special_params_are_substituted_as_lit_does() {
+        let m = message(&["litParam:attestation:aGVsbG8", "litParam:other:d29ybGQ"]);
+        assert_eq!(
+            substitute(":litParam:attestation", &auth(), &m).unwrap(),
+            "hello"
+        );
+        assert_eq!(substitute(":litParam:other", &auth(), &m).unwrap(), "world");
+        assert_eq!(
+            substitute(":litParam:missing", &auth(), &m).unwrap(),
+            ":litParam:missing"
+        );
+        assert_eq!(
+            substitute(":userAddress", &auth(), &m).unwrap(),
+            auth().address
+        );
+        assert_eq!(substitute(":currentActionIpfsId", &auth(), &m).unwrap(), "");
+        assert_eq!(substitute("literal", &auth(), &m).unwrap(), "literal");
+        // Lit refuses a resource of fewer than three parts, and padded or non-base64url values.
+        assert!(substitute(":litParam:x", &auth(), &message(&["urn:x"])).is_err());
+        assert!(substitute(":litParam:x", &auth(), &message(&["litParam:x:aGVsbG8="])).is_err());
+    }
+
+    #[test]
+    fn return_values_compare_as_strings() {
+        assert!(return_value_holds("=", "true", "true"));
+        assert!(!return_value_holds("=", "false", "true"));
+        assert!(return_value_holds(">", "9", "10"));
+        assert!(!return_value_holds("~", "true", "true"));
+    }
+}
