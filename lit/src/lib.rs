@@ -21,6 +21,7 @@ pub mod action;
 pub mod ciphertext;
 pub mod collect;
 pub mod conditions;
+pub mod e2ee;
 pub mod error;
 pub mod evm_abi;
 #[cfg(feature = "blst")]
