@@ -150,9 +150,14 @@ fn toml_blocks(text: &str) -> Vec<String> {
     blocks
 }
 
-#[test]
-fn the_nitro_walkthroughs_configurations_are_what_the_binaries_accept() {
-    let blocks = toml_blocks(&repo("docs/deploy-nitro.md"));
+/// A walkthrough's two configurations, parsed by the enclave's and the host's own code.
+fn walkthrough_configs(
+    doc: &str,
+) -> (
+    aip_enclave::config::EnclaveConfig,
+    aip_host::config::HostConfig,
+) {
+    let blocks = toml_blocks(&repo(doc));
     assert_eq!(
         blocks.len(),
         2,
@@ -161,9 +166,15 @@ fn the_nitro_walkthroughs_configurations_are_what_the_binaries_accept() {
     let enclave = aip_enclave::config::MeasuredConfig::from_toml(&blocks[0])
         .unwrap_or_else(|e| panic!("{}", aip_wire::process::error_chain(&e)))
         .config;
-    assert_eq!(enclave.platform, aip_enclave::config::Platform::Nitro);
     let host = aip_host::config::HostConfig::from_toml(&blocks[1])
         .unwrap_or_else(|e| panic!("{}", aip_wire::process::error_chain(&e)));
+    (enclave, host)
+}
+
+#[test]
+fn the_nitro_walkthroughs_configurations_are_what_the_binaries_accept() {
+    let (enclave, host) = walkthrough_configs("docs/deploy-nitro.md");
+    assert_eq!(enclave.platform, aip_enclave::config::Platform::Nitro);
     let served = host
         .enclave
         .config
@@ -193,15 +204,7 @@ fn the_sev_walkthroughs_configurations_launch_the_measured_guest() {
     use aip_attestation::image::snp_guest::{self, LaunchSettings, INITRD_FILE, KERNEL, OVMF};
     use aip_wire::Endpoint;
 
-    let blocks = toml_blocks(&repo("docs/deploy-sev.md"));
-    assert_eq!(
-        blocks.len(),
-        2,
-        "the enclave's and the host's configuration"
-    );
-    let enclave = aip_enclave::config::MeasuredConfig::from_toml(&blocks[0])
-        .unwrap_or_else(|e| panic!("{}", aip_wire::process::error_chain(&e)))
-        .config;
+    let (enclave, host) = walkthrough_configs("docs/deploy-sev.md");
     assert_eq!(enclave.platform, aip_enclave::config::Platform::SevSnp);
     // The guest reaches the host at VMADDR_CID_HOST, where /init asks for its configuration.
     for endpoint in [&enclave.transport.control, &enclave.transport.egress] {
@@ -210,8 +213,6 @@ fn the_sev_walkthroughs_configurations_launch_the_measured_guest() {
             "{endpoint} is not the host"
         );
     }
-    let host = aip_host::config::HostConfig::from_toml(&blocks[1])
-        .unwrap_or_else(|e| panic!("{}", aip_wire::process::error_chain(&e)));
     assert_eq!(
         host.enclave
             .config

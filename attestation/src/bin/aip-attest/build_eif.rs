@@ -10,7 +10,7 @@ use aip_attestation::image::layout::{self, Blobs};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::{fail, EXIT_BAD_CONFIG, EXIT_UNREADABLE};
+use super::{fail, write_output, EXIT_BAD_CONFIG, EXIT_UNREADABLE};
 
 #[derive(clap::Args, Debug)]
 pub struct BuildEifArgs {
@@ -85,16 +85,7 @@ pub fn run(args: BuildEifArgs) -> ExitCode {
         Ok(text) => text + "\n",
         Err(e) => return fail(EXIT_BAD_CONFIG, e),
     };
-    let write = |file: &str, bytes: &[u8]| {
-        std::fs::create_dir_all(&args.out)
-            .and_then(|()| std::fs::write(args.out.join(file), bytes))
-            .map_err(|e| {
-                fail(
-                    EXIT_UNREADABLE,
-                    format!("{}: {e}", args.out.join(file).display()),
-                )
-            })
-    };
+    let write = |file: &str, bytes: &[u8]| write_output(&args.out, file, bytes);
     for (file, bytes) in [
         ("aip-signer.eif", built.eif.as_slice()),
         ("pcrs.json", pcrs_text.as_bytes()),

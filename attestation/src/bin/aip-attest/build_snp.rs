@@ -11,7 +11,7 @@ use aip_attestation::image::snp_guest::{
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::{fail, EXIT_BAD_CONFIG, EXIT_UNREADABLE};
+use super::{fail, write_output, EXIT_BAD_CONFIG, EXIT_UNREADABLE};
 
 /// The launch policy the printed QEMU line uses: bit 16 (must be one) and SMT allowed;
 /// debugging (bit 19) and migration agents (bit 18) off, which the verifier checks too.
@@ -98,16 +98,7 @@ fn build(args: &BuildSnpArgs) -> Result<String, ExitCode> {
     let module_refs: Vec<&[u8]> = modules.iter().map(Vec::as_slice).collect();
     let initrd = snp_guest::initrd(&enclave, &module_refs).map_err(refuse)?;
 
-    let write = |file: &str, bytes: &[u8]| {
-        std::fs::create_dir_all(&args.out)
-            .and_then(|()| std::fs::write(args.out.join(file), bytes))
-            .map_err(|e| {
-                fail(
-                    EXIT_UNREADABLE,
-                    format!("{}: {e}", args.out.join(file).display()),
-                )
-            })
-    };
+    let write = |file: &str, bytes: &[u8]| write_output(&args.out, file, bytes);
     write(INITRD_FILE, &initrd)?;
     write("cmdline", SNP_CMDLINE.as_bytes())?;
     let files = GuestFiles {

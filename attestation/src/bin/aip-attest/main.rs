@@ -142,6 +142,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes `bytes` to `dir/file`, making `dir`; a failure is exit 1 naming the path.
+fn write_output(dir: &std::path::Path, file: &str, bytes: &[u8]) -> Result<(), ExitCode> {
+    let path = dir.join(file);
+    std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&path, bytes))
+        .map_err(|e| fail(EXIT_UNREADABLE, format!("{}: {e}", path.display())))
+}
+
 fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     eprintln!("aip-attest: {message}");
     ExitCode::from(code)
