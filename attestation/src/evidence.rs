@@ -115,8 +115,7 @@ impl Evidence {
         }
     }
 
-    /// The JSON envelope.
-    pub fn to_json(&self) -> String {
+    fn envelope(&self) -> Envelope {
         let b64 = |b: &[u8]| STANDARD.encode(b);
         let mut envelope = Envelope {
             version: ENVELOPE_VERSION,
@@ -136,8 +135,18 @@ impl Evidence {
                 envelope.chain = Some(chain.iter().map(|c| b64(c)).collect());
             }
         }
+        envelope
+    }
+
+    /// The JSON envelope.
+    pub fn to_json(&self) -> String {
         // Serializing a struct of strings cannot fail.
-        serde_json::to_string(&envelope).unwrap_or_default()
+        serde_json::to_string(&self.envelope()).unwrap_or_default()
+    }
+
+    /// The JSON envelope as a value, for embedding in another JSON document.
+    pub fn to_json_value(&self) -> serde_json::Value {
+        serde_json::to_value(self.envelope()).unwrap_or_default()
     }
 
     /// Reads a JSON envelope. Fields that do not belong to the platform are refused.

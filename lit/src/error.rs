@@ -25,8 +25,6 @@ pub enum LitError {
     Conditions(String),
     #[error("dealer or node key: {0}")]
     Dealer(String),
-    #[error("sealing a share failed: {0}")]
-    Sealed(String),
     #[error("encryption failed: {0}")]
     Encrypt(String),
 }

@@ -54,13 +54,12 @@ impl<'a> Ask<'a> {
 
     fn body(&self, data_hash: &str) -> Value {
         let evidence = self.producer.produce(&self.keys, &self.nonce).unwrap();
-        let evidence_json = evidence.to_json();
         sign_request(
             &SignRequest {
                 conditions: &self.conditions,
                 allowed_sets: &self.allowed_sets,
                 data_hash_hex: data_hash,
-                evidence_json: &evidence_json,
+                evidence: &evidence,
                 keys: &self.keys,
                 nonce: &self.claimed_nonce,
             },

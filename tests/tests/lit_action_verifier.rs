@@ -60,17 +60,22 @@ fn rust_verdict(case: &Case) -> Result<(), String> {
         .map_err(|e| e.class().as_str().to_owned())
 }
 
+/// The base64 body of the (first) certificate of a PEM text.
+fn pem_body(pem: &str) -> String {
+    pem.lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect()
+}
+
 fn request(id: usize, case: &Case) -> Value {
-    let dev_root = case.dev_root_pem.as_ref().map(|pem| {
-        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        body
-    });
     json!({
         "id": id,
-        "envelope": serde_json::from_str::<Value>(&case.evidence.to_json()).unwrap(),
+        "envelope": case.evidence.to_json_value(),
         "sets": case.policy.as_ref().map(|p| serde_json::from_str::<Value>(&p.canonical_json()).unwrap()),
         "at": case.at,
-        "devRoot": dev_root,
+        "devRoot": case.dev_root_pem.as_deref().map(pem_body),
     })
 }
 
@@ -287,61 +292,66 @@ fn vector_cases() -> Vec<Case> {
     cases
 }
 
+/// `bytes` with one bit flipped at every `stride`-th byte, with the position.
+fn flipped(bytes: &[u8], stride: usize) -> impl Iterator<Item = (usize, Vec<u8>)> + '_ {
+    (0..bytes.len()).step_by(stride).map(|at| {
+        let mut bytes = bytes.to_vec();
+        bytes[at] ^= 1 << (at % 8);
+        (at, bytes)
+    })
+}
+
 /// Flipped variants of a case that verifies: every `stride`-th byte of each part, one bit.
 fn flips(case: &Case, stride: usize) -> Vec<Case> {
-    let mut out = Vec::new();
-    let mut push = |label: String, evidence: Evidence| {
-        out.push(Case {
-            label,
-            evidence,
-            policy: case.policy.clone(),
-            at: case.at,
-            dev_root_pem: case.dev_root_pem.clone(),
-            flipped: true,
-        })
+    let variant = |label: String, evidence: Evidence| Case {
+        label,
+        evidence,
+        policy: case.policy.clone(),
+        at: case.at,
+        dev_root_pem: case.dev_root_pem.clone(),
+        flipped: true,
     };
     match &case.evidence {
-        Evidence::Nitro { document } | Evidence::Dev { document } => {
-            let dev = matches!(case.evidence, Evidence::Dev { .. });
-            for at in (0..document.len()).step_by(stride) {
-                let mut document = document.clone();
-                document[at] ^= 1 << (at % 8);
-                let evidence = if dev {
-                    Evidence::Dev { document }
-                } else {
-                    Evidence::Nitro { document }
-                };
-                push(format!("{} byte {at} flipped", case.label), evidence);
-            }
-        }
+        Evidence::Nitro { document } => flipped(document, stride)
+            .map(|(at, document)| {
+                variant(
+                    format!("{} byte {at} flipped", case.label),
+                    Evidence::Nitro { document },
+                )
+            })
+            .collect(),
+        Evidence::Dev { document } => flipped(document, stride)
+            .map(|(at, document)| {
+                variant(
+                    format!("{} byte {at} flipped", case.label),
+                    Evidence::Dev { document },
+                )
+            })
+            .collect(),
         Evidence::SevSnp { report, vek, chain } => {
-            for at in (0..report.len()).step_by(stride) {
-                let mut report = report.clone();
-                report[at] ^= 1 << (at % 8);
-                push(
+            let reports = flipped(report, stride).map(|(at, report)| {
+                variant(
                     format!("{} report byte {at} flipped", case.label),
                     Evidence::SevSnp {
                         report,
                         vek: vek.clone(),
                         chain: chain.clone(),
                     },
-                );
-            }
-            for at in (0..vek.len()).step_by(stride) {
-                let mut vek = vek.clone();
-                vek[at] ^= 1 << (at % 8);
-                push(
+                )
+            });
+            let veks = flipped(vek, stride).map(|(at, vek)| {
+                variant(
                     format!("{} VEK byte {at} flipped", case.label),
                     Evidence::SevSnp {
                         report: report.clone(),
                         vek,
                         chain: chain.clone(),
                     },
-                );
-            }
+                )
+            });
+            reports.chain(veks).collect()
         }
     }
-    out
 }
 
 #[test]
@@ -408,13 +418,7 @@ fn the_action_embeds_exactly_the_roots_aip_attestation_pins() {
         }
     }
     for file in files {
-        let pem = std::fs::read_to_string(&file).unwrap();
-        let body: String = pem
-            .lines()
-            .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE"))
-            .skip(1)
-            .take_while(|l| !l.starts_with("-----END"))
-            .collect();
+        let body = pem_body(&std::fs::read_to_string(&file).unwrap());
         assert!(STANDARD.decode(&body).is_ok());
         assert!(
             action.contains(&format!("\"{body}\"")),

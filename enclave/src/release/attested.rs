@@ -18,7 +18,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aip_attestation::{BoundKeys, EvidenceProducer, ProduceError};
+use aip_attestation::{BoundKeys, Evidence, EvidenceProducer, ProduceError};
 use aip_lit::collect::{
     collect_signature, BoxedAnswer, CollectError, CollectOptions, NodeRequest, Tally,
 };
@@ -131,7 +131,7 @@ impl LitNetwork {
                 conditions: &self.conditions,
                 allowed_sets: &self.allowed_sets,
                 data_hash_hex,
-                evidence_json: &evidence.to_json(),
+                evidence: &evidence,
                 keys: &me.keys,
                 nonce: &nonce,
             },
@@ -233,7 +233,7 @@ pub struct SignRequest<'a> {
     pub conditions: &'a Conditions,
     pub allowed_sets: &'a str,
     pub data_hash_hex: &'a str,
-    pub evidence_json: &'a str,
+    pub evidence: &'a Evidence,
     pub keys: &'a BoundKeys,
     pub nonce: &'a [u8; 32],
 }
@@ -248,7 +248,7 @@ pub fn sign_request(
     release_key: &ReleaseKey,
 ) -> Result<serde_json::Value, ReleaseError> {
     let param = AttestationParam {
-        evidence: serde_json::from_str(request.evidence_json).unwrap_or(serde_json::Value::Null),
+        evidence: request.evidence.to_json_value(),
         bound_keys: BoundKeysParam {
             tls_spki_sha256: hex::encode(Sha256::digest(&request.keys.tls_spki_der)),
             signing_public_key: hex::encode(request.keys.signing_public_key),
