@@ -101,6 +101,11 @@ pub async fn boot(
     let tls = TlsIdentity::generate(&config.server_name).map_err(at(Stage::GenerateKeys))?;
     let signing = SigningKey::generate(&mut OsRng);
     let release_key = Arc::new(ReleaseKey::generate());
+    // Public: the address Lit charges releases to (a payer delegates to it; docs/lit.md).
+    tracing::info!(
+        release_address = %aip_lit::siwe::checksummed(&release_key.address()),
+        "release key made"
+    );
     let keys = BoundKeys {
         tls_spki_der: tls.spki_der().to_vec(),
         signing_public_key: signing.verifying_key().to_bytes(),
@@ -152,6 +157,7 @@ pub async fn boot(
         ),
         allowed_sets: config.lit.allowed_sets.clone(),
         node_timeout: Duration::from_millis(config.lit.node_timeout_ms),
+        max_price_wei: config.lit.max_price_wei,
     };
     let me = EnclaveIdentity {
         producer: Arc::clone(&producer),

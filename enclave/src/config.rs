@@ -51,6 +51,11 @@ pub struct LitConfig {
     pub allowed_sets: String,
     #[serde(default = "default_node_timeout_ms")]
     pub node_timeout_ms: u64,
+    /// The most one release may cost, in wei (the session signature's `maxPrice`). Naga
+    /// charges decryption to the signed-in address's Lit ledger balance; 0 suits networks
+    /// that do not charge (the devnet) and is refused by ones that do (docs/lit.md).
+    #[serde(default)]
+    pub max_price_wei: u64,
 }
 
 /// Whom the enclave's egress TLS trusts (every egress connection is TLS that ends in the

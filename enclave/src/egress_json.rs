@@ -134,6 +134,28 @@ pub async fn post_json(
     timeout: Duration,
 ) -> Result<Value, EgressJsonError> {
     let target = format!("{host}:{port}");
+    let (status, answer) = post(egress, host, port, path, body, timeout).await?;
+    if !(200..300).contains(&status) {
+        return Err(EgressJsonError::Status {
+            target,
+            status,
+            body: String::from_utf8_lossy(&answer).chars().take(300).collect(),
+        });
+    }
+    serde_json::from_slice(&answer).map_err(|_| EgressJsonError::NotJson { target })
+}
+
+/// POSTs `body` as [`post_json`] does; the status and body of any answer (a Naga node seals
+/// its refusals too, so the body of a 401 is read like that of a 200).
+pub async fn post(
+    egress: &Egress,
+    host: &str,
+    port: u16,
+    path: &str,
+    body: &Value,
+    timeout: Duration,
+) -> Result<(u16, Vec<u8>), EgressJsonError> {
+    let target = format!("{host}:{port}");
     tokio::time::timeout(timeout, exchange(egress, host, port, path, body, &target))
         .await
         .map_err(|_| EgressJsonError::Timeout {
@@ -149,7 +171,7 @@ async fn exchange(
     path: &str,
     body: &Value,
     target: &str,
-) -> Result<Value, EgressJsonError> {
+) -> Result<(u16, Vec<u8>), EgressJsonError> {
     let server_name =
         ServerName::try_from(host.to_owned()).map_err(|_| EgressJsonError::ServerName {
             target: target.to_owned(),
@@ -187,17 +209,5 @@ async fn exchange(
         target: target.to_owned(),
         source,
     })?;
-    if !(200..300).contains(&response.status) {
-        return Err(EgressJsonError::Status {
-            target: target.to_owned(),
-            status: response.status,
-            body: String::from_utf8_lossy(&response.body)
-                .chars()
-                .take(300)
-                .collect(),
-        });
-    }
-    serde_json::from_slice(&response.body).map_err(|_| EgressJsonError::NotJson {
-        target: target.to_owned(),
-    })
+    Ok((response.status, response.body))
 }

@@ -43,9 +43,9 @@ pub enum E2eeError {
     Seal,
 }
 
-/// A version 1 encrypted payload as it travels.
+/// A version 1 encrypted payload as it travels. Fields beside `version` and `payload` are
+/// ignored, as Lit's nodes ignore them: Lit's Rust SDK adds the request's `epoch` there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct EncryptedPayload {
     pub version: String,
     pub payload: PayloadV1,

@@ -13,6 +13,8 @@
 //! - [`identity`]: the identity string and `dataToEncryptHash`.
 //! - [`siwe`]: the SIWE message and `personal_sign` auth sig a requester signs in with, and
 //!   the `litParam` resources Lit Action conditions read.
+//! - [`naga`]: a decryption request in Naga's dialect: handshake, wallet capability with a
+//!   [`recap`], [`session_sig`] per node, sealed with [`e2ee`] both ways.
 //!
 //! blsful 3.1 with its `blst` backend by default; the `rust` feature selects the pure-Rust
 //! backend for the devnet workspace. See docs/design.md, "Lit threshold decryption".
@@ -28,9 +30,12 @@ pub mod evm_abi;
 pub mod gls;
 pub mod identity;
 pub mod lagrange;
+pub mod naga;
 pub mod network_key;
 pub mod node;
+pub mod recap;
 pub mod release;
+pub mod session_sig;
 pub mod share;
 pub mod siwe;
 pub mod unseal;

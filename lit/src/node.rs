@@ -27,21 +27,35 @@ impl std::fmt::Debug for NodeKeyShare {
 }
 
 /// Splits a fresh network secret into `nodes` shares, any `threshold` of which sign. The
-/// secret itself is dropped: only the shares and the public key remain, as after a DKG.
+/// secret itself is dropped: only the shares and the public key remain, as after a DKG. The
+/// shares' identifiers are random scalars, as on Lit's networks (where they come from the
+/// nodes' peer ids), not 1..n: clients must combine shares at whatever points they name.
 pub fn deal(threshold: usize, nodes: usize) -> Result<(NetworkKey, Vec<NodeKeyShare>), LitError> {
+    use blsful::vsss_rs::{shamir, ParticipantIdGeneratorType};
     if threshold < 2 || threshold > nodes {
         return Err(LitError::Dealer(format!(
             "threshold {threshold} of {nodes} nodes: need 2 <= threshold <= nodes"
         )));
     }
+    let count =
+        std::num::NonZeroUsize::new(nodes).ok_or_else(|| LitError::Dealer("no nodes".into()))?;
     let secret = SecretKey::<Bls12381G2Impl>::random(rand_core::OsRng);
     let key = NetworkKey::from_bytes(&secret.public_key().0.to_compressed())?;
-    let shares = secret
-        .split(threshold, nodes)
-        .map_err(|e| LitError::Dealer(e.to_string()))?
-        .into_iter()
-        .map(NodeKeyShare)
-        .collect();
+    let mut seed = Zeroizing::new([0u8; 32]);
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, seed.as_mut());
+    let shares = shamir::split_secret_with_participant_generator::<
+        DefaultShare<IdentifierPrimeField<Scalar>, IdentifierPrimeField<Scalar>>,
+    >(
+        threshold,
+        nodes,
+        &IdentifierPrimeField(secret.0),
+        rand_core::OsRng,
+        &[ParticipantIdGeneratorType::random(*seed, count)],
+    )
+    .map_err(|e| LitError::Dealer(e.to_string()))?
+    .into_iter()
+    .map(|share| NodeKeyShare(SecretKeyShare(share)))
+    .collect();
     Ok((key, shares))
 }
 

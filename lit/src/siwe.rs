@@ -119,7 +119,8 @@ pub struct SiweMessage {
     pub resources: Vec<String>,
 }
 
-fn rfc3339(unix_s: i64) -> Result<String, SiweError> {
+/// RFC 3339 of a unix time, as SIWE and Lit's session messages write times.
+pub fn rfc3339(unix_s: i64) -> Result<String, SiweError> {
     let at = time::OffsetDateTime::from_unix_timestamp(unix_s).map_err(|_| SiweError::TimeRange)?;
     at.format(&time::format_description::well_known::Rfc3339)
         .map_err(|_| SiweError::TimeRange)
@@ -244,6 +245,9 @@ pub struct AuthSig {
     pub signed_message: String,
     /// EIP-55 address.
     pub address: String,
+    /// `ed25519` on session signatures; absent (or null) on wallet signatures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algo: Option<String>,
 }
 
 impl AuthSig {
@@ -256,6 +260,7 @@ impl AuthSig {
             derived_via: DERIVED_VIA.into(),
             signed_message: text,
             address: checksummed(&address_of(key.verifying_key())),
+            algo: None,
         })
     }
 

@@ -1,43 +1,73 @@
-//! The node API in the Datil dialect (plain JSON over HTTP): what clients send and nodes
-//! answer. Field names are Lit's; `verificationKeyShare` is our devnet's addition (real Lit
-//! nodes publish no per-node key).
+//! The node API in the Naga dialect: what clients send and nodes answer, with Lit's field
+//! names (lit-node-core `request.rs`, `response.rs`). The sign request and its answer travel
+//! sealed in an [`crate::e2ee::EncryptedPayload`] (see [`crate::naga`]).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// `POST /web/handshake`
+/// `POST /web/handshake` (lit-node-core `JsonSDKHandshakeRequest`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HandshakeRequest {
     pub client_public_key: String,
-    pub challenge: String,
+    #[serde(default)]
+    pub challenge: Option<String>,
 }
 
-/// A node's verification key share as the devnet publishes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VerificationKeyShare {
-    /// 32-byte little-endian scalar, hex (as in v2 shares).
-    pub identifier: String,
-    /// Compressed G1, hex.
-    pub value: String,
+/// Every Naga answer's envelope (lit-node-core `GenericResponse`): `data` on success, `error`
+/// (and `errorObject`, a JSON text with the node's error details) on refusal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GenericResponse<T> {
+    pub ok: bool,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default, rename = "errorObject")]
+    pub error_object: Option<String>,
+    pub data: Option<T>,
 }
 
-/// The handshake answer.
+impl<T> GenericResponse<T> {
+    pub fn ok(data: T) -> Self {
+        Self {
+            ok: true,
+            error: None,
+            error_object: None,
+            data: Some(data),
+        }
+    }
+
+    pub fn err(error: impl Into<String>, details: impl Into<String>) -> Self {
+        Self {
+            ok: false,
+            error: Some(error.into()),
+            error_object: Some(details.into()),
+            data: None,
+        }
+    }
+}
+
+/// The handshake's data (lit-node-core `JsonSDKHandshakeResponse`). `nodeIdentityKey` is the
+/// node's X25519 key that requests are sealed to; `serverPublicKey` is empty on Naga.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct HandshakeResponse {
+pub struct HandshakeData {
     pub server_public_key: String,
     pub subnet_public_key: String,
     pub network_public_key: String,
     pub network_public_key_set: String,
+    pub client_sdk_version: String,
+    pub hd_root_pubkeys: Vec<String>,
+    #[serde(default)]
+    pub attestation: Option<Value>,
     pub latest_blockhash: String,
     pub node_version: String,
+    pub node_identity_key: String,
     pub epoch: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verification_key_share: Option<VerificationKeyShare>,
+    pub git_commit_hash: String,
 }
 
-/// `POST /web/encryption/sign`: one of the condition fields, the chain, the data hash.
+/// `POST /web/encryption/sign/v2`, once opened: one of the condition fields, the chain, the
+/// data hash, the session signature, the epoch (0: the node's current one).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EncryptionSignRequest {
@@ -81,19 +111,12 @@ pub struct BoundKeysParam {
     pub config_sha256: String,
 }
 
-/// The sign answer: `signatureShare` is the share JSON object (v2).
+/// The sign answer's data (lit-node-core `EncryptionSignResponse`): `signatureShare` is
+/// blsful's JSON of the share; `shareId` names the node's key share.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EncryptionSignResponse {
     pub result: String,
     pub signature_share: Value,
-    pub share_index: usize,
-}
-
-/// A node's refusal.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NodeError {
-    pub error_kind: String,
-    pub message: String,
+    pub share_id: String,
 }

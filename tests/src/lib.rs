@@ -6,6 +6,7 @@
 
 pub mod devnet;
 pub mod hostile;
+pub mod lit_client;
 pub mod lying_rpc;
 pub mod memory;
 pub mod payments;

@@ -10,10 +10,11 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use aip_lit::conditions::EvmBasicCondition;
-use aip_lit::siwe::{AuthSig, SiweMessage};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use tokio::io::AsyncWriteExt;
+
+use super::session_check::SignedIn;
 
 /// The runner Node executes: reads the code on stdin, prints `{"response": ...}`.
 const RUNNER: &str = include_str!("run-action.mjs");
@@ -43,8 +44,7 @@ impl LitActions {
     pub async fn check(
         &self,
         condition: &EvmBasicCondition,
-        auth: &AuthSig,
-        message: &SiweMessage,
+        signed_in: &SignedIn,
     ) -> Result<(), String> {
         let cid = condition.contract_address.replace("ipfs://", "");
         let code = self
@@ -56,7 +56,7 @@ impl LitActions {
         let params = condition
             .parameters
             .iter()
-            .map(|p| substitute(p, auth, message))
+            .map(|p| substitute(p, signed_in))
             .collect::<Result<Vec<_>, _>>()?;
         // Lit splices the parameters unescaped between double quotes, joined by `","`.
         let params = format!("\"{}\"", params.join("\",\""));
@@ -113,19 +113,19 @@ impl LitActions {
     }
 }
 
-/// lit-peer `substitute_special_params`: `:userAddress` is the auth sig's address,
+/// lit-peer `substitute_special_params`: `:userAddress` is the wallet's address,
 /// `:currentActionIpfsId` is empty in a sign request, `:litParam:<name>` is the base64url
 /// (no padding) value of the SIWE resource `litParam:<name>:<value>`, as UTF-8; anything else,
 /// and a `:litParam` with no such resource, is left as it is.
-fn substitute(param: &str, auth: &AuthSig, message: &SiweMessage) -> Result<String, String> {
+fn substitute(param: &str, signed_in: &SignedIn) -> Result<String, String> {
     if param == ":userAddress" {
-        return Ok(auth.address.clone());
+        return Ok(signed_in.address.clone());
     }
     if param == ":currentActionIpfsId" {
         return Ok(String::new());
     }
     if param.starts_with(":litParam") {
-        for resource in &message.resources {
+        for resource in &signed_in.resources {
             let parts: Vec<&str> = resource.split(':').collect();
             if parts.len() < 3 {
                 return Err("Error replacing special param. Resource name is invalid and does not have enough parts.".into());
@@ -163,49 +163,28 @@ fn return_value_holds(comparator: &str, returned: &str, wanted: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn message(resources: &[&str]) -> SiweMessage {
-        SiweMessage {
-            domain: "d".into(),
-            address: [1; 20],
-            statement: "s".into(),
-            uri: "u".into(),
-            nonce: "0123456789".into(),
-            issued_at: 0,
-            expiration: 1,
-            resources: resources.iter().map(|r| (*r).to_owned()).collect(),
-        }
-    }
-
-    fn auth() -> AuthSig {
-        AuthSig {
-            sig: String::new(),
-            derived_via: aip_lit::siwe::DERIVED_VIA.into(),
-            signed_message: String::new(),
+    fn signed_in(resources: &[&str]) -> SignedIn {
+        SignedIn {
             address: "0xAbC0000000000000000000000000000000000001".into(),
+            resources: resources.iter().map(|r| (*r).to_owned()).collect(),
         }
     }
 
     #[test]
     fn special_params_are_substituted_as_lit_does() {
-        let m = message(&["litParam:attestation:aGVsbG8", "litParam:other:d29ybGQ"]);
+        let m = signed_in(&["litParam:attestation:aGVsbG8", "litParam:other:d29ybGQ"]);
+        assert_eq!(substitute(":litParam:attestation", &m).unwrap(), "hello");
+        assert_eq!(substitute(":litParam:other", &m).unwrap(), "world");
         assert_eq!(
-            substitute(":litParam:attestation", &auth(), &m).unwrap(),
-            "hello"
-        );
-        assert_eq!(substitute(":litParam:other", &auth(), &m).unwrap(), "world");
-        assert_eq!(
-            substitute(":litParam:missing", &auth(), &m).unwrap(),
+            substitute(":litParam:missing", &m).unwrap(),
             ":litParam:missing"
         );
-        assert_eq!(
-            substitute(":userAddress", &auth(), &m).unwrap(),
-            auth().address
-        );
-        assert_eq!(substitute(":currentActionIpfsId", &auth(), &m).unwrap(), "");
-        assert_eq!(substitute("literal", &auth(), &m).unwrap(), "literal");
+        assert_eq!(substitute(":userAddress", &m).unwrap(), m.address);
+        assert_eq!(substitute(":currentActionIpfsId", &m).unwrap(), "");
+        assert_eq!(substitute("literal", &m).unwrap(), "literal");
         // Lit refuses a resource of fewer than three parts, and padded or non-base64url values.
-        assert!(substitute(":litParam:x", &auth(), &message(&["urn:x"])).is_err());
-        assert!(substitute(":litParam:x", &auth(), &message(&["litParam:x:aGVsbG8="])).is_err());
+        assert!(substitute(":litParam:x", &signed_in(&["urn:x"])).is_err());
+        assert!(substitute(":litParam:x", &signed_in(&["litParam:x:aGVsbG8="])).is_err());
     }
 
     #[test]

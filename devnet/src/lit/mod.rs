@@ -1,6 +1,7 @@
-//! A local Lit-compatible threshold network: N nodes on loopback, each an HTTP server speaking
-//! the Datil dialect (`/web/handshake`, `/web/encryption/sign`), holding one share of a
-//! dealer-split BLS key persisted under a data dir.
+//! A local Lit-compatible threshold network: N nodes on loopback, each an HTTP(S) server
+//! speaking Naga's dialect (`/web/handshake`, the end-to-end encrypted
+//! `/web/encryption/sign/v2` with session signatures), holding one share of a dealer-split BLS
+//! key persisted under a data dir.
 //!
 //! Conditions are evaluated for real where no chain is needed; conditions that need a chain
 //! are refused unless the network runs with `--always-true-conditions` (tests). Faults can be
@@ -10,6 +11,7 @@ pub mod dealer;
 pub mod faults;
 pub mod lit_action;
 pub mod node;
+pub mod session_check;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -49,6 +51,7 @@ pub async fn serve(config: LitNetworkConfig) -> Result<(), Box<dyn std::error::E
     let scheme = if acceptor.is_some() { "https" } else { "http" };
     let mut urls = Vec::with_capacity(config.nodes);
     let mut servers = tokio::task::JoinSet::new();
+    let mut down = Vec::new();
     for (index, share) in shares.into_iter().enumerate() {
         let port = match config.port_base {
             0 => 0,
@@ -57,23 +60,29 @@ pub async fn serve(config: LitNetworkConfig) -> Result<(), Box<dyn std::error::E
                 .and_then(|i| base.checked_add(i))
                 .ok_or("--port-base + nodes goes past port 65535")?,
         };
+        if config.faults.is_down(index) {
+            // Bound but not listening: connections are refused, and the port stays this
+            // node's (no other process can take it and answer in its place).
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind(std::net::SocketAddr::from(([127, 0, 0, 1], port)))?;
+            let addr = socket.local_addr()?;
+            urls.push(format!("{scheme}://{addr}"));
+            tracing::info!(index, %addr, "lit node down (fault injection)");
+            down.push(socket);
+            continue;
+        }
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         urls.push(format!("{scheme}://{addr}"));
-        if config.faults.is_down(index) {
-            // The port was free a moment ago and nothing listens on it now: connection refused.
-            drop(listener);
-            tracing::info!(index, %addr, "lit node down (fault injection)");
-            continue;
-        }
-        let state = Arc::new(node::NodeState::new(
+        let state = Arc::new(node::NodeState::new(node::NodeSetup {
             index,
             share,
             network_key,
-            config.always_true_conditions,
-            config.faults.for_node(index),
-            config.lit_actions.clone(),
-        )?);
+            address: addr.to_string(),
+            always_true_conditions: config.always_true_conditions,
+            faults: config.faults.for_node(index),
+            lit_actions: config.lit_actions.clone(),
+        }));
         servers.spawn(crate::tls::serve(
             listener,
             node::router(state),
@@ -99,10 +108,12 @@ pub async fn serve(config: LitNetworkConfig) -> Result<(), Box<dyn std::error::E
         threshold = config.threshold,
         "lit devnet listening"
     );
-    tokio::select! {
+    let result = tokio::select! {
         _ = tokio::signal::ctrl_c() => Ok(()),
         Some(result) = servers.join_next() => Err(format!("a lit node stopped: {result:?}").into()),
-    }
+    };
+    drop(down);
+    result
 }
 
 #[cfg(test)]
@@ -112,6 +123,17 @@ mod tests {
     #[test]
     fn the_rust_backend_combines_verifies_and_decrypts() {
         let (key, nodes) = aip_lit::node::deal(3, 5).unwrap();
+        // Identifiers are random scalars, as on Lit's networks, not 1..n.
+        let ids: std::collections::BTreeSet<String> = nodes
+            .iter()
+            .map(|n| n.to_secret_hex().split(':').next().unwrap().to_owned())
+            .collect();
+        assert_eq!(ids.len(), 5);
+        for small in 1u8..=5 {
+            let mut le = [0u8; 32];
+            le[0] = small;
+            assert!(!ids.contains(&hex::encode(le)), "identifier {small}");
+        }
         let identity = b"lit-accesscontrolcondition://aa/bb";
         let ciphertext = aip_lit::encrypt(&key, b"secret", identity).unwrap();
         let shares: Vec<_> = nodes.iter().map(|n| n.sign(identity).unwrap()).collect();

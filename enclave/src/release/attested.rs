@@ -1,19 +1,22 @@
-//! Obtaining a secret from the Lit network as this enclave: the attested release.
+//! Obtaining a secret from the Lit network as this enclave: the attested release, in Naga's
+//! dialect (aip-lit `naga`).
 //!
 //! 1. Handshake with every node (through the host's egress): each must report the pinned
-//!    network key.
+//!    network key, and names the identity key requests to it are sealed to.
 //! 2. Produce evidence for a fresh nonce, binding this enclave's TLS and signing keys, its
 //!    configuration and the address of its release key (binding v2).
-//! 3. Sign in as that address (SIWE, EIP-191) with the evidence and the allowed measurement
-//!    sets as `litParam` resources, and ask those nodes to sign the identity under the
-//!    attested-release condition. Each node runs the Lit Action, which verifies the evidence
-//!    and that it binds `:userAddress`, the address that signed. The shares come back over TLS
-//!    that ends here.
+//! 3. Sign in as that address (SIWE, EIP-191), delegating to a fresh Ed25519 session key with a
+//!    ReCap for decrypting this one identity, with the evidence and the allowed measurement
+//!    sets as `litParam` resources. Per node, the session key signs a request naming that
+//!    node; it is sealed to the node's identity key and posted to `/web/encryption/sign/v2`.
+//!    Each node runs the Lit Action with the wallet's sign-in; the action verifies the evidence
+//!    and that it binds `:userAddress`, the address that signed. The shares come back sealed
+//!    to this release's X25519 key, over TLS that ends here.
 //! 4. Collect: the first threshold shares that combine to a signature the pinned key accepts
 //!    decrypt the ciphertext (aip-lit's `collect`).
 //!
-//! Nothing here relies on a node doing more than Lit's nodes do (lit-peer: condition hash,
-//! wallet signature, `substitute_special_params`, the action's `go(...)` wrapper).
+//! Nothing here relies on a node doing more than Lit's nodes do (lit-peer: session signature,
+//! condition hash, `substitute_special_params`, the action's `go(...)` wrapper).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,19 +26,23 @@ use aip_lit::collect::{
     collect_signature, BoxedAnswer, CollectError, CollectOptions, NodeRequest, Tally,
 };
 use aip_lit::conditions::Conditions;
+use aip_lit::naga::{
+    capability_message, handshake_request, read_handshake, Capability, DecryptionRequest,
+    NagaError, NodeHandshake, SessionTerms, HANDSHAKE_PATH, SIGN_PATH,
+};
 use aip_lit::release::{decrypt, CombinedSignature};
-use aip_lit::siwe::{lit_param_resource, SiweError, SiweMessage};
-use aip_lit::wire::{AttestationParam, BoundKeysParam, HandshakeResponse};
+use aip_lit::session_sig::SessionKey;
+use aip_lit::siwe::{lit_param_resource, rfc3339, SiweError};
+use aip_lit::wire::{AttestationParam, BoundKeysParam};
 use aip_lit::{Ciphertext, LitError, NetworkKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand_core::{OsRng, RngCore};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::release_key::ReleaseKey;
-use crate::egress_json::{post_json, Egress};
+use crate::egress_json::{post, Egress};
 
 /// How long a release request's sign-in is good for, and how far behind a node's clock may be.
 const SIGN_IN_LIFETIME_S: i64 = 600;
@@ -57,6 +64,8 @@ pub enum ReleaseError {
     EvidenceTask,
     #[error("signing in to the Lit nodes")]
     SignIn(#[source] SiweError),
+    #[error("building the request to the Lit nodes")]
+    Request(#[source] NagaError),
     #[error("lit_threshold_unmet")]
     Collect(#[source] CollectError),
     #[error("the ciphertext")]
@@ -76,6 +85,8 @@ pub struct LitNetwork {
     /// The allowed measurement sets (canonical JSON) the condition pins by hash.
     pub allowed_sets: String,
     pub node_timeout: Duration,
+    /// The session signature's `maxPrice`, wei.
+    pub max_price_wei: u64,
 }
 
 /// Who asks: the evidence source, the keys it binds, the release key it signs in with.
@@ -126,7 +137,7 @@ impl LitNetwork {
             .await
             .map_err(|_| ReleaseError::EvidenceTask)?
             .map_err(ReleaseError::Evidence)?;
-        let body = sign_request(
+        let request = Arc::new(decryption_request(
             &SignRequest {
                 conditions: &self.conditions,
                 allowed_sets: &self.allowed_sets,
@@ -134,35 +145,26 @@ impl LitNetwork {
                 evidence: &evidence,
                 keys: &me.keys,
                 nonce: &nonce,
+                max_price_wei: self.max_price_wei,
             },
             &me.release_key,
-        )?;
+        )?);
+        let now = unix_now();
         let requests: Vec<NodeRequest<BoxedAnswer>> = answered
-            .iter()
-            .map(|(host, port)| {
-                let (egress, host, port, body, timeout) = (
-                    self.egress.clone(),
-                    host.clone(),
-                    *port,
-                    body.clone(),
-                    self.node_timeout,
-                );
+            .into_iter()
+            .map(|(host, port, node)| {
+                let (egress, request, timeout) =
+                    (self.egress.clone(), Arc::clone(&request), self.node_timeout);
                 let answer: BoxedAnswer = Box::pin(async move {
-                    let answer =
-                        post_json(&egress, &host, port, "/web/encryption/sign", &body, timeout)
-                            .await
-                            .map_err(|error| {
-                                // A node's refusal names its cause (an attestation it does not
-                                // accept, a condition it does not evaluate): the operator's
-                                // only view of why a release failed.
-                                let error = aip_wire::process::error_chain(&error);
-                                tracing::warn!(%host, port, %error, "a Lit node did not sign");
-                                error
-                            })?;
-                    match &answer["signatureShare"] {
-                        serde_json::Value::Null => Err(format!("{host}:{port} sent no share")),
-                        share => Ok(share.to_string()),
-                    }
+                    let share = ask(&egress, &request, (&host, port), &node, now, timeout).await;
+                    share.map_err(|error| {
+                        // A node's refusal names its cause (an attestation it does not
+                        // accept, a session it does not take): the operator's only view of
+                        // why a release failed.
+                        let error = aip_wire::process::error_chain(&*error);
+                        tracing::warn!(%host, port, %error, "a Lit node did not sign");
+                        error
+                    })
                 });
                 NodeRequest {
                     answer,
@@ -178,44 +180,39 @@ impl LitNetwork {
     }
 
     /// The nodes that answered a handshake with the pinned network key, in configuration
-    /// order.
-    async fn handshakes(&self) -> Vec<(String, u16)> {
+    /// order, with what they said.
+    async fn handshakes(&self) -> Vec<(String, u16, NodeHandshake)> {
         let mut challenge = [0u8; 32];
         OsRng.fill_bytes(&mut challenge);
-        let body = json!({
-            "clientPublicKey": "aip-signer",
-            "challenge": hex::encode(challenge),
-        });
+        let body = handshake_request("aip-signer", &hex::encode(challenge));
         let asks = self.nodes.iter().map(|(host, port)| {
             let body = body.clone();
             async move {
-                let answer = post_json(
+                let answer = post(
                     &self.egress,
                     host,
                     *port,
-                    "/web/handshake",
+                    HANDSHAKE_PATH,
                     &body,
                     self.node_timeout,
                 )
                 .await;
-                let handshake: HandshakeResponse = match answer.map(serde_json::from_value) {
-                    Ok(Ok(h)) => h,
-                    Ok(Err(_)) => {
-                        tracing::warn!(%host, port, "handshake answer is not a handshake");
-                        return None;
-                    }
+                let handshake = match answer {
+                    Ok((_, answer)) => read_handshake(&answer, &self.network_key),
                     Err(error) => {
+                        let error = aip_wire::process::error_chain(&error);
                         tracing::warn!(%host, port, %error, "handshake failed");
                         return None;
                     }
                 };
-                let same_key = NetworkKey::from_hex(&handshake.network_public_key)
-                    .is_ok_and(|k| k == self.network_key);
-                if !same_key {
-                    tracing::warn!(%host, port, "node reports another network key; ignored");
-                    return None;
+                match handshake {
+                    Ok(node) => Some((host.clone(), *port, node)),
+                    Err(error) => {
+                        let error = aip_wire::process::error_chain(&error);
+                        tracing::warn!(%host, port, %error, "handshake refused; node ignored");
+                        None
+                    }
                 }
-                Some((host.clone(), *port))
             }
         });
         futures::future::join_all(asks)
@@ -226,8 +223,33 @@ impl LitNetwork {
     }
 }
 
+/// Why one node gave no share.
+type NodeFailure = Box<dyn std::error::Error + Send + Sync>;
+
+/// One node's share: the request sealed to it, its sealed answer opened.
+async fn ask(
+    egress: &Egress,
+    request: &DecryptionRequest,
+    (host, port): (&str, u16),
+    node: &NodeHandshake,
+    now: i64,
+    timeout: Duration,
+) -> Result<String, NodeFailure> {
+    let sealed = request.seal_for(&format!("{host}:{port}"), node, now)?;
+    let body = serde_json::to_value(&sealed)?;
+    let (_, answer) = post(egress, host, port, SIGN_PATH, &body, timeout).await?;
+    Ok(request.open_answer(node, &answer)?)
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 /// What one attested-release request says: the condition and its allowed sets, the identity's
-/// data hash, and the evidence with the keys it binds and its nonce.
+/// data hash, the evidence with the keys it binds and its nonce, and the price it accepts.
 #[derive(Debug, Clone, Copy)]
 pub struct SignRequest<'a> {
     pub conditions: &'a Conditions,
@@ -236,17 +258,19 @@ pub struct SignRequest<'a> {
     pub evidence: &'a Evidence,
     pub keys: &'a BoundKeys,
     pub nonce: &'a [u8; 32],
+    pub max_price_wei: u64,
 }
 
-/// The body of `/web/encryption/sign` for `request`, signed in as `release_key`: a SIWE message
-/// carrying the attestation and the allowed sets as `litParam` resources. Each value is
-/// base64url of the text the action reads, because Lit splices the decoded value unescaped
-/// between double quotes, and base64url has no quote to escape. (Public so the tests can send
-/// what a lying host would: another key's sign-in, another enclave's evidence.)
-pub fn sign_request(
+/// The Naga request for `request`, signed in as `release_key`: a SIWE message delegating to a
+/// fresh session key, carrying the attestation and the allowed sets as `litParam` resources
+/// beside the ReCap. Each value is base64url of the text the action reads, because Lit splices
+/// the decoded value unescaped between double quotes, and base64url has no quote to escape.
+/// (Public so the tests can send what a lying host would: another key's sign-in, another
+/// enclave's evidence.)
+pub fn decryption_request(
     request: &SignRequest<'_>,
     release_key: &ReleaseKey,
-) -> Result<serde_json::Value, ReleaseError> {
+) -> Result<DecryptionRequest, ReleaseError> {
     let param = AttestationParam {
         evidence: request.evidence.to_json_value(),
         bound_keys: BoundKeysParam {
@@ -257,31 +281,38 @@ pub fn sign_request(
         nonce: hex::encode(request.nonce),
     };
     let param_json = serde_json::to_string(&param).unwrap_or_default();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    let message = SiweMessage {
-        domain: "aip-signer".into(),
-        address: release_key.address(),
-        statement: "aip-signer attested release".into(),
-        uri: "lit:aip-signer:attested-release".into(),
-        nonce: hex::encode(&request.nonce[..16]),
-        issued_at: now - SIGN_IN_SKEW_S,
-        expiration: now + SIGN_IN_LIFETIME_S,
-        resources: vec![
-            lit_param_resource("attestation", &URL_SAFE_NO_PAD.encode(param_json)),
-            lit_param_resource("allowedSets", &URL_SAFE_NO_PAD.encode(request.allowed_sets)),
-        ],
-    };
-    let auth_sig = release_key
+    let now = unix_now();
+    let (issued_at, expiration) = (now - SIGN_IN_SKEW_S, now + SIGN_IN_LIFETIME_S);
+    let session = SessionKey::generate();
+    let identity = request.conditions.identity(request.data_hash_hex);
+    let message = capability_message(
+        Capability {
+            address: release_key.address(),
+            domain: "aip-signer",
+            statement: "aip-signer attested release.",
+            nonce: &hex::encode(&request.nonce[..16]),
+            issued_at,
+            expiration,
+            extra_resources: vec![
+                lit_param_resource("attestation", &URL_SAFE_NO_PAD.encode(param_json)),
+                lit_param_resource("allowedSets", &URL_SAFE_NO_PAD.encode(request.allowed_sets)),
+            ],
+        },
+        &session,
+        &identity,
+    );
+    let capability = release_key
         .sign_in(&message)
         .map_err(ReleaseError::SignIn)?;
-    Ok(json!({
-        request.conditions.field(): request.conditions.to_value(),
-        "chain": "ethereum",
-        "dataToEncryptHash": request.data_hash_hex,
-        "authSig": auth_sig,
-        "epoch": 0,
-    }))
+    Ok(DecryptionRequest::new(
+        request.conditions.clone(),
+        request.data_hash_hex,
+        capability,
+        session,
+        SessionTerms {
+            issued_at: rfc3339(issued_at).map_err(ReleaseError::SignIn)?,
+            expiration: rfc3339(expiration).map_err(ReleaseError::SignIn)?,
+            max_price: request.max_price_wei.to_string(),
+        },
+    ))
 }

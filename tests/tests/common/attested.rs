@@ -89,6 +89,7 @@ impl World {
             conditions: self.condition(),
             allowed_sets: self.allowed_sets(),
             node_timeout: std::time::Duration::from_secs(10),
+            max_price_wei: 0,
         }
     }
 }
