@@ -133,6 +133,9 @@ pub async fn serve_https(
 ) -> std::io::Result<()> {
     loop {
         let (tcp, peer) = listener.accept().await?;
+        // Answers go out as several TLS records: without this, Nagle holds the second until
+        // the client's delayed ACK (40 ms on Linux) on every request.
+        tcp.set_nodelay(true)?;
         let (acceptor, router) = (acceptor.clone(), router.clone());
         tokio::spawn(async move {
             let tls = match acceptor.accept(tcp).await {
@@ -161,6 +164,12 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     match acceptor {
         Some(acceptor) => serve_https(listener, router, acceptor).await,
-        None => axum::serve(listener, router).await,
+        None => {
+            use axum::serve::ListenerExt as _;
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            axum::serve(listener, router).await
+        }
     }
 }

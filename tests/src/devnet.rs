@@ -115,6 +115,11 @@ pub struct LitDevnet {
 }
 
 impl LitDevnet {
+    /// The devnet process (its CPU time includes the Lit Action runs it waited for).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `aip-devnet lit` with these extra arguments (data dir, node count, faults...).
     pub fn start(args: &[&str]) -> Self {
         let mut all = vec!["lit"];
@@ -176,6 +181,10 @@ pub struct SolanaDevnet {
 }
 
 impl SolanaDevnet {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// One plain-HTTP endpoint (for tests of the devnet itself).
     pub fn start() -> Self {
         Self::start_with(&devnet_binary())

@@ -22,7 +22,9 @@ fn repo_root() -> PathBuf {
 
 /// The service binaries (`aip-host`, `aip-enclave` with dev attestation, `aip-attest`,
 /// `aipctl`),
-/// built once per test process; `cargo build` is a no-op when they are fresh.
+/// built once per test process; `cargo build` is a no-op when they are fresh. Debug builds,
+/// or the `perf` profile (optimised, debug assertions kept so the dev attestation compiles)
+/// when `AIP_BUILD_PROFILE=perf` (scripts/bench-payments).
 #[derive(Debug, Clone)]
 pub struct Binaries {
     pub host: PathBuf,
@@ -38,11 +40,14 @@ pub fn binaries() -> Binaries {
         return binaries.clone();
     }
     let root = repo_root();
+    let profile = std::env::var("AIP_BUILD_PROFILE").unwrap_or_else(|_| "dev".into());
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(&root)
         .args([
             "build",
             "-q",
+            "--profile",
+            &profile,
             "-p",
             "aip-host",
             "-p",
@@ -61,7 +66,7 @@ pub fn binaries() -> Binaries {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"))
-        .join("debug");
+        .join(if profile == "dev" { "debug" } else { &profile });
     let binaries = Binaries {
         host: target.join("aip-host"),
         enclave: target.join("aip-enclave"),

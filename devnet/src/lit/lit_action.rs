@@ -3,28 +3,27 @@
 //! (here: the actions this devnet knows, checked by CID), substitute the special parameters
 //! (`substitute_special_params`), append Lit's wrapper, run it, and compare the response with
 //! the condition's return-value test. The code runs in Node, in a fresh context with WebCrypto
-//! and nothing of Node's own API (`run-action.mjs`), as in Lit's Deno runtime.
+//! and nothing of Node's own API (`action-worker.mjs`, in long-lived processes:
+//! `action_runner.rs`), as in Lit's Deno runtime.
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
+use super::action_runner::ActionRunners;
+use super::session_check::SignedIn;
 use aip_lit::conditions::EvmBasicCondition;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use tokio::io::AsyncWriteExt;
 
-use super::session_check::SignedIn;
-
-/// The runner Node executes: reads the code on stdin, prints `{"response": ...}`.
-const RUNNER: &str = include_str!("run-action.mjs");
 /// Lit's default limit for an action.
 const ACTION_TIMEOUT: Duration = Duration::from_secs(30);
+/// Node processes running actions (WebCrypto's work goes to each one's thread pool too).
+const RUNNERS: usize = 2;
 
-/// The Lit Actions this network can fetch, and the Node that runs them.
-#[derive(Debug, Clone)]
+/// The Lit Actions this network can fetch, and the Node processes that run them.
+#[derive(Debug)]
 pub struct LitActions {
-    node: PathBuf,
+    runners: ActionRunners,
     actions: Vec<(String, &'static str)>,
 }
 
@@ -32,7 +31,7 @@ impl LitActions {
     /// The attested-release action, run by `node`.
     pub fn new(node: PathBuf) -> Self {
         Self {
-            node,
+            runners: ActionRunners::new(node, RUNNERS),
             actions: vec![(
                 aip_lit::action::attested_release_cid(),
                 aip_lit::action::ATTESTED_RELEASE_JS,
@@ -64,7 +63,7 @@ impl LitActions {
             "{code}\nconst litAsyncWrapper = async () => {{const actionTestResponse = await {}({params}); Lit.Actions.setResponse({{response: actionTestResponse.toString()}});}}\n litAsyncWrapper();",
             condition.method,
         );
-        let response = self.run(&code_to_run).await?;
+        let response = self.runners.run(&code_to_run, ACTION_TIMEOUT).await?;
         if return_value_holds(
             &condition.return_value_test.comparator,
             &response,
@@ -77,39 +76,6 @@ impl LitActions {
                 condition.return_value_test.comparator, condition.return_value_test.value
             ))
         }
-    }
-
-    async fn run(&self, code: &str) -> Result<String, String> {
-        let mut child = tokio::process::Command::new(&self.node)
-            .args(["--input-type=module", "-e", RUNNER])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", self.node.display()))?;
-        let mut stdin = child.stdin.take().ok_or("no stdin for the action")?;
-        stdin
-            .write_all(code.as_bytes())
-            .await
-            .map_err(|e| format!("writing the action: {e}"))?;
-        drop(stdin);
-        let output = tokio::time::timeout(ACTION_TIMEOUT, child.wait_with_output())
-            .await
-            .map_err(|_| "the Lit Action timed out".to_owned())?
-            .map_err(|e| format!("the Lit Action: {e}"))?;
-        if !output.status.success() {
-            return Err(format!(
-                "the Lit Action failed: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            ));
-        }
-        let answer: serde_json::Value = serde_json::from_slice(&output.stdout)
-            .map_err(|e| format!("the Lit Action's runner answered no JSON: {e}"))?;
-        answer["response"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| "the Lit Action set no response".to_owned())
     }
 }
 

@@ -7,6 +7,7 @@
 //! are refused unless the network runs with `--always-true-conditions` (tests). Faults can be
 //! injected per node: down, slow (a latency range), or answering with a wrong share.
 
+pub mod action_runner;
 pub mod dealer;
 pub mod faults;
 pub mod lit_action;

@@ -121,7 +121,9 @@ impl LitNetwork {
         data_hash_hex: &str,
     ) -> Result<(CombinedSignature, Tally), ReleaseError> {
         let identity = self.conditions.identity(data_hash_hex);
+        let started = std::time::Instant::now();
         let answered = self.handshakes().await;
+        let handshakes_ms = started.elapsed().as_millis();
         if answered.len() < self.threshold {
             return Err(ReleaseError::TooFewHandshakes {
                 answered: answered.len(),
@@ -137,6 +139,7 @@ impl LitNetwork {
             .await
             .map_err(|_| ReleaseError::EvidenceTask)?
             .map_err(ReleaseError::Evidence)?;
+        let evidence_ms = started.elapsed().as_millis() - handshakes_ms;
         let request = Arc::new(decryption_request(
             &SignRequest {
                 conditions: &self.conditions,
@@ -174,9 +177,17 @@ impl LitNetwork {
             .collect();
         let mut options = CollectOptions::new(self.threshold);
         options.node_timeout = self.node_timeout;
-        collect_signature(requests, &self.network_key, identity.as_bytes(), options)
-            .await
-            .map_err(ReleaseError::Collect)
+        let collected =
+            collect_signature(requests, &self.network_key, identity.as_bytes(), options)
+                .await
+                .map_err(ReleaseError::Collect);
+        tracing::debug!(
+            handshakes_ms,
+            evidence_ms,
+            total_ms = started.elapsed().as_millis(),
+            "Lit release"
+        );
+        collected
     }
 
     /// The nodes that answered a handshake with the pinned network key, in configuration

@@ -1,8 +1,10 @@
 //! `bench-payments`: autonomous payments through the whole local stack (SDK -> mutual TLS ->
 //! aip-host -> aip-enclave -> Lit devnet -> Solana devnet), a fixed count at each
-//! concurrency; prints throughput, p50 and p99 latency, and the enclave's peak RSS.
+//! concurrency; prints throughput, p50 and p99 latency, the CPU milliseconds each process
+//! spent per payment (from /proc: user + system, with its children, such as the Lit devnet's
+//! Node action runners), and the enclave's peak RSS.
 //!
-//! Usage: bench-payments [COUNT] [CONCURRENCY,...]   (defaults: 200 1,16)
+//! Usage: bench-payments [COUNT] [CONCURRENCY,...]   (defaults: 200 1,4,16,64)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
@@ -14,6 +16,63 @@ use aip_wire::payments::PaymentStatus;
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index.min(sorted.len() - 1)]
+}
+
+/// CPU time of a process so far, in clock ticks: user + system, and those of its children it
+/// has waited for (`/proc/PID/stat` fields 14-17).
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces; the fields after it are space-separated.
+    let after = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after.split(' ').collect();
+    // `after` starts at field 3 (state): fields 14..=17 are at 11..=14.
+    fields
+        .get(11..15)?
+        .iter()
+        .map(|f| f.parse::<u64>().ok())
+        .sum()
+}
+
+/// The parent of each process now (`/proc/*/stat` field 4).
+fn parents() -> Vec<(u32, u32)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let after = &stat[stat.rfind(')')? + 2..];
+            let parent = after.split(' ').nth(1)?.parse().ok()?;
+            Some((pid, parent))
+        })
+        .collect()
+}
+
+/// CPU ticks of `pid` and of its live descendants that are not measured on their own rows
+/// (the Lit devnet's long-lived action runners; not the enclave under the host).
+fn cpu_ticks_with_children(pid: u32, measured: &[u32], parents: &[(u32, u32)]) -> u64 {
+    let mut total = cpu_ticks(pid).unwrap_or(0);
+    let mut frontier = vec![pid];
+    while let Some(parent) = frontier.pop() {
+        for (child, _) in parents.iter().filter(|(_, p)| *p == parent) {
+            if !measured.contains(child) {
+                total += cpu_ticks(*child).unwrap_or(0);
+                frontier.push(*child);
+            }
+        }
+    }
+    total
+}
+
+fn ticks_per_second() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
 }
 
 fn peak_rss_kib(pid: u32) -> Option<u64> {
@@ -28,7 +87,7 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
 async fn main() {
     let mut args = std::env::args().skip(1);
     let count: usize = args.next().map_or(200, |a| a.parse().expect("COUNT"));
-    let levels: Vec<usize> = args.next().map_or(vec![1, 16], |a| {
+    let levels: Vec<usize> = args.next().map_or(vec![1, 4, 16, 64], |a| {
         a.split(',')
             .map(|c| c.parse().expect("CONCURRENCY"))
             .collect()
@@ -55,8 +114,30 @@ async fn main() {
         .unwrap();
     assert_eq!(warm.status, PaymentStatus::Confirmed);
 
+    let enclave = paying.stack.enclave_pid().expect("the enclave runs");
+    let processes: Vec<(&str, u32)> = vec![
+        ("enclave", enclave),
+        ("host", paying.stack.host_pid().expect("the host runs")),
+        ("lit devnet", paying.stack.lit.as_ref().expect("lit").pid()),
+        (
+            "solana devnet",
+            paying.stack.solana.as_ref().expect("solana").pid(),
+        ),
+        ("client", std::process::id()),
+    ];
+    let tick_ms = 1000.0 / ticks_per_second();
+    let measured: Vec<u32> = processes.iter().map(|(_, pid)| *pid).collect();
+    let cpu = || -> Vec<u64> {
+        let parents = parents();
+        measured
+            .iter()
+            .map(|pid| cpu_ticks_with_children(*pid, &measured, &parents))
+            .collect()
+    };
+
     println!("autonomous USDC payments through the local stack ({count} per level)");
     for concurrency in levels {
+        let before = cpu();
         let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let started = Instant::now();
         let mut workers = tokio::task::JoinSet::new();
@@ -89,6 +170,7 @@ async fn main() {
         }
         let elapsed = started.elapsed();
         latencies.sort();
+        let after = cpu();
         println!(
             "concurrency {concurrency:>2}: {count} payments in {:.2} s = {:.1} payments/s, p50 {:.0} ms, p99 {:.0} ms",
             elapsed.as_secs_f64(),
@@ -96,6 +178,25 @@ async fn main() {
             percentile(&latencies, 0.5).as_secs_f64() * 1000.0,
             percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
         );
+        let per_payment: Vec<f64> = before
+            .iter()
+            .zip(&after)
+            .map(|(b, a)| (a.saturating_sub(*b)) as f64 * tick_ms / count as f64)
+            .collect();
+        let table: Vec<String> = processes
+            .iter()
+            .zip(&per_payment)
+            .map(|((name, _), ms)| format!("{name} {ms:.1}"))
+            .collect();
+        println!(
+            "  CPU ms per payment: {}; signer (enclave + host) {:.1}",
+            table.join(", "),
+            per_payment[0] + per_payment[1]
+        );
+        match peak_rss_kib(enclave) {
+            Some(kib) => println!("  enclave peak RSS so far: {:.1} MiB", kib as f64 / 1024.0),
+            None => println!("  enclave peak RSS: unavailable"),
+        }
     }
     // The enclave reports every 2 s; wait for the last payments to be in the report.
     tokio::time::sleep(Duration::from_millis(2500)).await;
@@ -115,10 +216,5 @@ async fn main() {
         value("aip_enclave_lit_release_ms_count "),
     ) {
         println!("Lit release (handshakes, evidence, shares, combine, verify, decrypt): mean {:.0} ms over {n} releases", sum / n);
-    }
-    let pid = paying.stack.enclave_pid().expect("the enclave runs");
-    match peak_rss_kib(pid) {
-        Some(kib) => println!("enclave peak RSS: {:.1} MiB", kib as f64 / 1024.0),
-        None => println!("enclave peak RSS: unavailable"),
     }
 }
