@@ -88,15 +88,9 @@ async fn run() -> Result<Value, Failure> {
     let (nodes, network_key, nonce) = handshakes(&args.nodes).await?;
 
     // What a device does: hash the conditions, encrypt to the identity.
-    let unified = json!([{
-        "conditionType": "evmBasic",
-        "contractAddress": "",
-        "standardContractType": "",
-        "chain": "ethereum",
-        "method": "eth_getBalance",
-        "parameters": [":userAddress", "latest"],
-        "returnValueTest": { "comparator": ">=", "value": "0" }
-    }]);
+    let mut unified = condition();
+    unified["conditionType"] = json!("evmBasic");
+    let unified = json!([unified]);
     let canonical = canonicalize_unified_access_control_conditions(&unified)?;
     let conditions_hash = hex::encode(hash_unified_access_control_conditions(&canonical)?);
     let mut plaintext = [0u8; 32];
@@ -152,6 +146,20 @@ async fn run() -> Result<Value, Failure> {
         "identity": identity,
         "shares": { "client": round1.len(), "sdk": round2.len() },
     }))
+}
+
+/// The one condition (an EVM balance check, which the devnet holds with
+/// `--always-true-conditions`), as `accessControlConditions` write it; the unified form adds
+/// `conditionType`, and both hash the same on Lit's nodes.
+fn condition() -> Value {
+    json!({
+        "contractAddress": "",
+        "standardContractType": "",
+        "chain": "ethereum",
+        "method": "eth_getBalance",
+        "parameters": [":userAddress", "latest"],
+        "returnValueTest": { "comparator": ">=", "value": "0" }
+    })
 }
 
 /// lit-sdk's handshake with every node: their identity keys, the network key they agree on,
@@ -250,14 +258,7 @@ async fn sdk_round(
     session_sigs: &HashMap<String, AuthSig>,
     data_hash: &str,
 ) -> Result<Vec<String>, Failure> {
-    let conditions = json!([{
-        "contractAddress": "",
-        "standardContractType": "",
-        "chain": "ethereum",
-        "method": "eth_getBalance",
-        "parameters": [":userAddress", "latest"],
-        "returnValueTest": { "comparator": ">=", "value": "0" }
-    }]);
+    let conditions = json!([condition()]);
     let mut endpoints = Vec::new();
     for node in nodes {
         let auth_sig: JsonAuthSig =
