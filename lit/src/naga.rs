@@ -23,7 +23,7 @@ use crate::recap::Recap;
 use crate::session_sig::{
     ResourceAbilityRequest, SessionKey, SessionKeySignedMessage, SessionSigError,
 };
-use crate::siwe::{Address, AuthSig, SiweError, SiweMessage};
+use crate::siwe::{Address, AuthSig, SiweMessage};
 use crate::wire::{EncryptionSignResponse, GenericResponse, HandshakeData};
 
 /// The path of the sign request.
@@ -49,8 +49,6 @@ pub enum NagaError {
     WrongSender,
     #[error("the session signature")]
     SessionSig(#[source] SessionSigError),
-    #[error("the sign-in")]
-    SignIn(#[source] SiweError),
 }
 
 /// What a handshake established about one node.
@@ -139,9 +137,7 @@ pub struct DecryptionRequest {
     capability: AuthSig,
     session: SessionKey,
     box_key: BoxKey,
-    issued_at: String,
-    expiration: String,
-    max_price: String,
+    terms: SessionTerms,
 }
 
 /// The session's validity and price, as the node reads them.
@@ -172,15 +168,8 @@ impl DecryptionRequest {
             capability,
             session,
             box_key: BoxKey::generate(),
-            issued_at: terms.issued_at,
-            expiration: terms.expiration,
-            max_price: terms.max_price,
+            terms,
         }
-    }
-
-    /// The identity the nodes sign: `lit-accesscontrolcondition://<hash>/<data hash>`.
-    pub fn identity(&self) -> &str {
-        &self.identity
     }
 
     /// The opened sign request for the node at `node_address` (`host:port`), before sealing.
@@ -189,10 +178,10 @@ impl DecryptionRequest {
             session_key: self.session.public_hex(),
             resource_ability_requests: vec![ResourceAbilityRequest::decryption_of(&self.identity)],
             capabilities: vec![self.capability.clone()],
-            issued_at: self.issued_at.clone(),
-            expiration: self.expiration.clone(),
+            issued_at: self.terms.issued_at.clone(),
+            expiration: self.terms.expiration.clone(),
             node_address: node_address.to_owned(),
-            max_price: self.max_price.clone(),
+            max_price: self.terms.max_price.clone(),
         };
         let session_sig = self.session.sign(&message).map_err(NagaError::SessionSig)?;
         Ok(sign_request_body(
@@ -216,16 +205,6 @@ impl DecryptionRequest {
             node,
             now,
         )
-    }
-
-    /// Seals an opened body with this request's key.
-    pub fn seal_body(
-        &self,
-        body: &Value,
-        node: &NodeHandshake,
-        now: i64,
-    ) -> Result<EncryptedPayload, NagaError> {
-        seal(&self.box_key, body, node, now)
     }
 
     /// Opens one node's answer to this request (see [`open_answer`]).

@@ -8,7 +8,7 @@ use aip_lit::naga::{
     DecryptionRequest, NodeHandshake, SessionTerms, HANDSHAKE_PATH, SIGN_PATH,
 };
 use aip_lit::session_sig::SessionKey;
-use aip_lit::siwe::rfc3339;
+use aip_lit::siwe::{rfc3339, SiweMessage};
 use aip_lit::{Conditions, NetworkKey};
 use serde_json::Value;
 
@@ -94,16 +94,15 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     aip_wire::process::error_chain(error)
 }
 
-/// A wallet's request to decrypt under `conditions` (conditions that need no sign-in
-/// resources), valid for ten minutes.
-pub fn wallet_request(
+/// The sign-in a test wallet signs at `now` to delegate decrypting `identity` to `session`:
+/// no sign-in resources, valid from a minute before `now` for ten minutes.
+pub fn wallet_capability(
     wallet: &ReleaseKey,
-    conditions: &Conditions,
-    data_hash: &str,
-) -> DecryptionRequest {
-    let now = crate::unix_now();
-    let session = SessionKey::generate();
-    let message = capability_message(
+    session: &SessionKey,
+    identity: &str,
+    now: i64,
+) -> SiweMessage {
+    capability_message(
         Capability {
             address: wallet.address(),
             domain: "localhost",
@@ -113,19 +112,36 @@ pub fn wallet_request(
             expiration: now + 600,
             extra_resources: vec![],
         },
-        &session,
-        &conditions.identity(data_hash),
-    );
+        session,
+        identity,
+    )
+}
+
+/// The session terms of a test request at `now`: the sign-in's window, no price.
+pub fn session_terms(now: i64) -> SessionTerms {
+    SessionTerms {
+        issued_at: rfc3339(now - 60).unwrap(),
+        expiration: rfc3339(now + 600).unwrap(),
+        max_price: "0".into(),
+    }
+}
+
+/// A wallet's request to decrypt under `conditions` (conditions that need no sign-in
+/// resources), valid for ten minutes.
+pub fn wallet_request(
+    wallet: &ReleaseKey,
+    conditions: &Conditions,
+    data_hash: &str,
+) -> DecryptionRequest {
+    let now = crate::unix_now();
+    let session = SessionKey::generate();
+    let message = wallet_capability(wallet, &session, &conditions.identity(data_hash), now);
     let capability = wallet.sign_in(&message).unwrap();
     DecryptionRequest::new(
         conditions.clone(),
         data_hash,
         capability,
         session,
-        SessionTerms {
-            issued_at: rfc3339(now - 60).unwrap(),
-            expiration: rfc3339(now + 600).unwrap(),
-            max_price: "0".into(),
-        },
+        session_terms(now),
     )
 }

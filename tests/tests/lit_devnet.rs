@@ -12,12 +12,14 @@ use aip_lit::collect::{
     collect, BoxedAnswer, CollectError, CollectOptions, NodeRequest, ReleaseTarget,
 };
 use aip_lit::e2ee::BoxKey;
-use aip_lit::naga::{capability_message, sign_request_body, Capability, DecryptionRequest};
+use aip_lit::naga::{sign_request_body, DecryptionRequest};
 use aip_lit::session_sig::{ResourceAbilityRequest, SessionKey, SessionKeySignedMessage};
 use aip_lit::siwe::{rfc3339, AuthSig, SiweMessage};
 use aip_lit::{Ciphertext, Conditions, NetworkKey};
 use aip_tests::devnet::{DevnetCa, LitDevnet};
-use aip_tests::lit_client::{ask, ask_with_body, handshake, post, wallet_request, NagaNode};
+use aip_tests::lit_client::{
+    ask, ask_with_body, handshake, post, session_terms, wallet_capability, wallet_request, NagaNode,
+};
 use serde_json::json;
 
 fn data_dir(name: &str) -> String {
@@ -232,34 +234,24 @@ impl Parts {
 
     /// The wallet's capability, after `change` to its message, signed.
     fn capability(&self, change: impl FnOnce(&mut SiweMessage)) -> AuthSig {
-        let mut message = capability_message(
-            Capability {
-                address: self.wallet.address(),
-                domain: "localhost",
-                statement: "aip-signer tests.",
-                nonce: "0123456789abcdef",
-                issued_at: self.now - 60,
-                expiration: self.now + 600,
-                extra_resources: vec![],
-            },
-            &self.session,
-            &self.identity(),
-        );
+        let mut message =
+            wallet_capability(&self.wallet, &self.session, &self.identity(), self.now);
         change(&mut message);
         self.wallet.sign_in(&message).unwrap()
     }
 
     fn message(&self, node: &NagaNode, capability: AuthSig) -> SessionKeySignedMessage {
+        let terms = session_terms(self.now);
         SessionKeySignedMessage {
             session_key: self.session.public_hex(),
             resource_ability_requests: vec![ResourceAbilityRequest::decryption_of(
                 &self.identity(),
             )],
             capabilities: vec![capability],
-            issued_at: rfc3339(self.now - 60).unwrap(),
-            expiration: rfc3339(self.now + 600).unwrap(),
+            issued_at: terms.issued_at,
+            expiration: terms.expiration,
             node_address: node.address.clone(),
-            max_price: "0".into(),
+            max_price: terms.max_price,
         }
     }
 

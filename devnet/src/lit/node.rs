@@ -37,16 +37,9 @@ const EPOCH: u64 = 1;
 
 #[derive(Debug)]
 pub struct NodeState {
-    index: usize,
-    share: NodeKeyShare,
-    network_key: NetworkKey,
+    setup: NodeSetup,
     /// This node's X25519 identity key, made at start as Lit's nodes do.
     identity: BoxKey,
-    /// `127.0.0.1:<port>`, what session signatures must name.
-    address: String,
-    always_true_conditions: bool,
-    faults: NodeFaults,
-    lit_actions: Option<Arc<LitActions>>,
 }
 
 /// How one node runs.
@@ -55,6 +48,7 @@ pub struct NodeSetup {
     pub index: usize,
     pub share: NodeKeyShare,
     pub network_key: NetworkKey,
+    /// `127.0.0.1:<port>`, what session signatures must name.
     pub address: String,
     pub always_true_conditions: bool,
     pub faults: NodeFaults,
@@ -64,14 +58,8 @@ pub struct NodeSetup {
 impl NodeState {
     pub fn new(setup: NodeSetup) -> Self {
         Self {
-            index: setup.index,
-            share: setup.share,
-            network_key: setup.network_key,
+            setup,
             identity: BoxKey::generate(),
-            address: setup.address,
-            always_true_conditions: setup.always_true_conditions,
-            faults: setup.faults,
-            lit_actions: setup.lit_actions,
         }
     }
 }
@@ -137,7 +125,7 @@ async fn handshake(State(node): State<Arc<NodeState>>, body: axum::body::Bytes) 
     }
     let mut blockhash = [0u8; 32];
     OsRng.fill_bytes(&mut blockhash);
-    let key = node.network_key.to_hex();
+    let key = node.setup.network_key.to_hex();
     Json(GenericResponse::ok(HandshakeData {
         server_public_key: String::new(),
         subnet_public_key: key.clone(),
@@ -169,7 +157,7 @@ async fn encryption_sign(State(node): State<Arc<NodeState>>, body: axum::body::B
     let (status, answer) = match sign(&node, &request).await {
         Ok(share) => (StatusCode::OK, GenericResponse::ok(share)),
         Err((status, error, details)) => {
-            tracing::info!(node = node.index, %status, error, %details, "refused a share");
+            tracing::info!(node = node.setup.index, %status, error, %details, "refused a share");
             (status, GenericResponse::err(error, details))
         }
     };
@@ -203,7 +191,7 @@ async fn sign(node: &NodeState, body: &[u8]) -> Result<EncryptionSignResponse, R
         &request.auth_sig,
         Requested {
             identity: &identity,
-            node_address: &node.address,
+            node_address: &node.setup.address,
             now: time::OffsetDateTime::now_utc(),
         },
     )
@@ -225,15 +213,15 @@ async fn sign(node: &NodeState, body: &[u8]) -> Result<EncryptionSignResponse, R
             )
         })?;
 
-    if let Some(delay) = node.faults.delay() {
+    if let Some(delay) = node.setup.faults.delay() {
         tokio::time::sleep(delay).await;
     }
-    let message = if node.faults.wrong_share {
+    let message = if node.setup.faults.wrong_share {
         format!("{identity}#wrong")
     } else {
         identity
     };
-    let share = node.share.sign(message.as_bytes()).map_err(|e| {
+    let share = node.setup.share.sign(message.as_bytes()).map_err(|e| {
         (
             StatusCode::INTERNAL_SERVER_ERROR,
             "unable to BLS sign",
@@ -241,14 +229,14 @@ async fn sign(node: &NodeState, body: &[u8]) -> Result<EncryptionSignResponse, R
         )
     })?;
     tracing::info!(
-        node = node.index,
+        node = node.setup.index,
         field = conditions.field(),
         "signed a decryption share"
     );
     Ok(EncryptionSignResponse {
         result: "success".into(),
         signature_share: serde_json::from_str(&share.to_v2_json()).unwrap_or(Value::Null),
-        share_id: format!("{}", node.index),
+        share_id: format!("{}", node.setup.index),
     })
 }
 
@@ -259,12 +247,12 @@ async fn check_conditions(
 ) -> Result<(), String> {
     match lit_action_condition(conditions) {
         Some(condition) => {
-            let actions = node.lit_actions.as_ref().ok_or_else(|| {
+            let actions = node.setup.lit_actions.as_ref().ok_or_else(|| {
                 "this network runs no Lit Actions: start it with --lit-actions".to_owned()
             })?;
             actions.check(condition, signed_in).await
         }
-        None => evaluate(conditions, node.always_true_conditions),
+        None => evaluate(conditions, node.setup.always_true_conditions),
     }
 }
 

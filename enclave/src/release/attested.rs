@@ -28,7 +28,7 @@ use aip_lit::collect::{
 use aip_lit::conditions::Conditions;
 use aip_lit::naga::{
     capability_message, handshake_request, read_handshake, Capability, DecryptionRequest,
-    NagaError, NodeHandshake, SessionTerms, HANDSHAKE_PATH, SIGN_PATH,
+    NodeHandshake, SessionTerms, HANDSHAKE_PATH, SIGN_PATH,
 };
 use aip_lit::release::{decrypt, CombinedSignature};
 use aip_lit::session_sig::SessionKey;
@@ -64,8 +64,6 @@ pub enum ReleaseError {
     EvidenceTask,
     #[error("signing in to the Lit nodes")]
     SignIn(#[source] SiweError),
-    #[error("building the request to the Lit nodes")]
-    Request(#[source] NagaError),
     #[error("lit_threshold_unmet")]
     Collect(#[source] CollectError),
     #[error("the ciphertext")]
