@@ -89,6 +89,21 @@ enum Command {
         /// Serve HTTPS with a certificate from the CA in this directory (`aip-devnet ca`).
         #[arg(long)]
         tls_dir: Option<std::path::PathBuf>,
+        /// Serve only node I (one process per node, so one node can be killed on its own);
+        /// needs --port-base, so every process names the same node addresses.
+        #[arg(long)]
+        only: Option<usize>,
+    },
+    /// Forward TCP connections from LISTEN to TO: a stand-in for one RPC provider's endpoint
+    /// in front of the one chain, so the endpoint can die (kill -9) while the chain lives on.
+    /// Prints `{"event":"listening","relay":"HOST:PORT"}`.
+    Relay {
+        /// Loopback address to listen on.
+        #[arg(long)]
+        listen: SocketAddr,
+        /// Address to forward to.
+        #[arg(long)]
+        to: SocketAddr,
     },
 }
 
@@ -127,6 +142,7 @@ fn main() -> ExitCode {
             lit_actions,
             node,
             tls_dir,
+            only,
         } => {
             let faults = lit::faults::Faults { down, slow, wrong };
             let lit_actions = lit_actions.then(|| Arc::new(lit::lit_action::LitActions::new(node)));
@@ -137,6 +153,12 @@ fn main() -> ExitCode {
                     "threshold {threshold} of {nodes} nodes: need 2 <= threshold <= nodes"
                 )
                 .into()),
+                Ok(()) if only.is_some_and(|i| i >= nodes) => {
+                    Err(format!("--only {only:?}, but nodes are 0..{}", nodes - 1).into())
+                }
+                Ok(()) if only.is_some() && port_base == 0 => {
+                    Err("--only needs --port-base: the nodes' addresses must be fixed".into())
+                }
                 Ok(()) => runtime.block_on(lit::serve(lit::LitNetworkConfig {
                     nodes,
                     port_base,
@@ -146,9 +168,11 @@ fn main() -> ExitCode {
                     faults,
                     lit_actions,
                     tls_dir,
+                    only,
                 })),
             }
         }
+        Command::Relay { listen, to } => runtime.block_on(relay(listen, to)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -187,5 +211,46 @@ async fn serve_solana(
     tokio::select! {
         _ = tokio::signal::ctrl_c() => Ok(()),
         Some(result) = servers.join_next() => Err(format!("an RPC endpoint stopped: {result:?}").into()),
+    }
+}
+
+/// Forwards every connection on `listen` to `to`, bytes both ways, until Ctrl-C.
+async fn relay(listen: SocketAddr, to: SocketAddr) -> Result<(), Box<dyn std::error::Error>> {
+    if !listen.ip().is_loopback() {
+        return Err(
+            format!("refusing to listen on {listen}: the devnet serves loopback only").into(),
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    println!(
+        "{}",
+        serde_json::json!({"event": "listening", "relay": addr.to_string()})
+    );
+    tracing::info!(%addr, %to, "relay listening");
+    let accept = async {
+        loop {
+            let accepted: std::io::Result<_> = listener.accept().await;
+            let (mut inbound, peer) = accepted?;
+            inbound.set_nodelay(true)?;
+            tokio::spawn(async move {
+                let result = async {
+                    let mut outbound = tokio::net::TcpStream::connect(to).await?;
+                    outbound.set_nodelay(true)?;
+                    tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await
+                }
+                .await;
+                if let Err(error) = result {
+                    tracing::debug!(%peer, %error, "relayed connection ended with an error");
+                }
+            });
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => Ok(()),
+        result = accept => {
+            let result: std::io::Result<()> = result;
+            result.map_err(Into::into)
+        }
     }
 }

@@ -107,6 +107,8 @@ fn spawn_listening(binary: &Path, args: &[&str]) -> (Child, serde_json::Value) {
 #[derive(Debug)]
 pub struct LitDevnet {
     child: Child,
+    /// The arguments it was started with (a restart reuses them: same keys, same ports).
+    args: Vec<String>,
     pub nodes: Vec<String>,
     pub threshold: usize,
     pub network_public_key: String,
@@ -128,6 +130,7 @@ impl LitDevnet {
         let lit = &event["lit"];
         Self {
             child,
+            args: all.iter().map(|a| (*a).to_owned()).collect(),
             nodes: lit["nodes"]
                 .as_array()
                 .expect("nodes")
@@ -160,6 +163,70 @@ impl LitDevnet {
         ];
         args.extend_from_slice(extra);
         Self::start(&args)
+    }
+}
+
+impl LitDevnet {
+    /// SIGKILL, as a crash: no clean shutdown.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the process again with its arguments (the same nodes, keys and ports).
+    pub fn restart(&mut self) {
+        self.kill();
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        self.child = spawn_listening(&devnet_binary(), &args).0;
+    }
+}
+
+/// One RPC provider's endpoint in front of the chain (`aip-devnet relay`): TCP forwarded to
+/// an endpoint of the Solana devnet, so it can be killed while the chain lives on. Killed on
+/// drop.
+#[derive(Debug)]
+pub struct RpcRelay {
+    child: Child,
+    /// `host:port` it listens on (kept across restarts).
+    pub listen: String,
+    to: String,
+}
+
+impl RpcRelay {
+    /// A relay on a free loopback port to `to` (`host:port`).
+    pub fn start(to: &str) -> Self {
+        let (child, event) = spawn_listening(
+            &devnet_binary(),
+            &["relay", "--listen", "127.0.0.1:0", "--to", to],
+        );
+        Self {
+            child,
+            listen: event["relay"].as_str().expect("relay address").to_owned(),
+            to: to.to_owned(),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL, as a crash.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same address.
+    pub fn restart(&mut self) {
+        self.kill();
+        let args = ["relay", "--listen", &self.listen, "--to", &self.to];
+        self.child = spawn_listening(&devnet_binary(), &args).0;
+    }
+}
+
+impl Drop for RpcRelay {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 

@@ -12,6 +12,7 @@ pub mod memory;
 pub mod payments;
 pub mod rpc;
 pub mod service;
+pub mod soak;
 
 /// Seconds since the Unix epoch, for certificate validity windows.
 pub fn unix_now() -> i64 {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use aip_client::tls::{Issued, OperatorCa};
 use aip_wire::Endpoint;
 
-use crate::devnet::{host_port, DevnetCa, LitDevnet, SolanaDevnet};
+use crate::devnet::{host_port, DevnetCa, LitDevnet, RpcRelay, SolanaDevnet};
 use crate::hostile::HostileControl;
 use crate::lying_rpc::LyingRpc;
 use crate::unix_now;
@@ -138,6 +138,11 @@ pub struct StackOptions {
     pub solana_config: &'static str,
     /// The host serves the enclave its configuration (`serve --config-from`), as on Nitro.
     pub config_from_host: bool,
+    /// Every Lit node in a process of its own ([`Stack::lit_nodes`]) and every RPC endpoint a
+    /// relay process of its own in front of the chain ([`Stack::rpc_relays`], three, quorum
+    /// two), so each can be killed alone (scripts/soak). Lit faults (`lit_args`) are not
+    /// applied.
+    pub split_processes: bool,
 }
 
 /// The allowed-sets hash a stack's configuration holds until its policy exists.
@@ -159,6 +164,7 @@ impl Default for StackOptions {
             lying_rpc: false,
             solana_config: "",
             config_from_host: false,
+            split_processes: false,
         }
     }
 }
@@ -171,6 +177,10 @@ pub const DEVNET_USDC_MINT: &str = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v
 pub struct Stack {
     pub dir: PathBuf,
     pub lit: Option<LitDevnet>,
+    /// With `split_processes`: one process per Lit node, in node order (`lit` is `None`).
+    pub lit_nodes: Vec<LitDevnet>,
+    /// With `split_processes`: the RPC endpoints the enclave is configured with.
+    pub rpc_relays: Vec<RpcRelay>,
     /// The CA the devnets serve HTTPS under (the enclave's egress trusts it).
     pub devnet_ca: DevnetCa,
     lit_port_base: u16,
@@ -209,7 +219,19 @@ impl Stack {
         // The Lit network first (the configuration names its nodes); its measurement policy,
         // which pins the configuration's identity, is written once the configuration is.
         let lit_port_base = consecutive_free_ports(3);
-        let lit = start_lit(&dir, lit_port_base, options.lit_args);
+        let (lit, lit_nodes) = if options.split_processes {
+            // Node 0 first: it deals the key shares the others then load.
+            let nodes: Vec<LitDevnet> = (0..3)
+                .map(|i| start_lit(&dir, lit_port_base, &["--only", &i.to_string()]))
+                .collect();
+            (None, nodes)
+        } else {
+            (
+                Some(start_lit(&dir, lit_port_base, options.lit_args)),
+                Vec::new(),
+            )
+        };
+        let network = lit.as_ref().unwrap_or_else(|| &lit_nodes[0]);
         let operator = OperatorCa::generate("stack operator").unwrap();
         let root_api_key = aip_wire::api_key::generate();
         let client = operator
@@ -217,7 +239,11 @@ impl Stack {
             .unwrap();
         let (public, metrics) = (free_port(), free_port());
         let devnet_ca = DevnetCa::in_dir(&dir.join("devnet-tls"));
-        let nodes: Vec<String> = lit.nodes.iter().map(|u| host_port(u).to_owned()).collect();
+        let nodes: Vec<String> = network
+            .nodes
+            .iter()
+            .map(|u| host_port(u).to_owned())
+            .collect();
         let quote = |items: &[String]| {
             items
                 .iter()
@@ -241,20 +267,36 @@ impl Stack {
             enclave_control,
             sock("egress.sock"),
             devnet_ca.pem,
-            lit.network_public_key,
-            lit.threshold,
+            network.network_public_key,
+            network.threshold,
             quote(&nodes),
-            lit.attested_release["actionCid"].as_str().unwrap(),
+            network.attested_release["actionCid"].as_str().unwrap(),
             UNPINNED_SETS,
         );
+        let chain_endpoints = if options.split_processes {
+            1
+        } else {
+            RPC_ENDPOINTS
+        };
         let solana = options
             .solana
-            .then(|| SolanaDevnet::start_quorum(&devnet_ca, RPC_ENDPOINTS));
+            .then(|| SolanaDevnet::start_quorum(&devnet_ca, chain_endpoints));
         let mut allowed = nodes[nodes.len() - options.allowed_nodes.min(nodes.len())..].to_vec();
         let mut enclave_config = enclave_config;
         let mut rpc_proxies = Vec::new();
+        let mut rpc_relays = Vec::new();
         if let Some(solana) = &solana {
-            let rpc: Vec<String> = if options.lying_rpc {
+            let quorum = if options.split_processes {
+                2
+            } else {
+                RPC_ENDPOINTS
+            };
+            let rpc: Vec<String> = if options.split_processes {
+                rpc_relays = (0..3)
+                    .map(|_| RpcRelay::start(host_port(&solana.urls[0])))
+                    .collect();
+                rpc_relays.iter().map(|r| r.listen.clone()).collect()
+            } else if options.lying_rpc {
                 rpc_proxies = solana
                     .urls
                     .iter()
@@ -269,7 +311,7 @@ impl Stack {
                     .collect()
             };
             enclave_config.push_str(&format!(
-                "\n[solana]\nrpc = [{}]\nrpc_quorum = {RPC_ENDPOINTS}\nhistory_page_size = {}\nusdc_mints = [\"{DEVNET_USDC_MINT}\"]\n{}\n",
+                "\n[solana]\nrpc = [{}]\nrpc_quorum = {quorum}\nhistory_page_size = {}\nusdc_mints = [\"{DEVNET_USDC_MINT}\"]\n{}\n",
                 quote(&rpc),
                 options.history_page_size,
                 options.solana_config,
@@ -321,7 +363,9 @@ impl Stack {
         std::fs::write(dir.join("host.toml"), host_config).unwrap();
         let mut stack = Stack {
             dir,
-            lit: Some(lit),
+            lit,
+            lit_nodes,
+            rpc_relays,
             devnet_ca,
             lit_port_base,
             solana,
@@ -450,30 +494,31 @@ impl Stack {
 
     /// Waits until the enclave serves (an attested fetch succeeds) and returns its TLS pin.
     pub async fn wait_attested(&self, timeout: Duration) -> [u8; 32] {
-        let verifier = aip_attestation::Verifier::new()
-            .unwrap()
-            .trust_dev_root(self.dev_root_pem.as_bytes())
-            .unwrap();
-        let deadline = Instant::now() + timeout;
-        loop {
-            match aip_attestation::fetch::fetch(
-                &self.endpoint(),
-                Some(self.client_pem()),
-                &verifier,
-                None,
-                unix_now() as u64,
-            )
-            .await
-            {
-                Ok(signer) => return signer.spki_sha256,
-                Err(error) if Instant::now() > deadline => {
-                    panic!(
-                        "the stack did not come up: {error}\n--- host log ---\n{}",
-                        self.host_log()
-                    )
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-            }
+        match self.attestation_client().wait(timeout).await {
+            Ok(pin) => pin,
+            Err(error) => panic!(
+                "the stack did not come up: {error}\n--- host log ---\n{}",
+                self.host_log()
+            ),
+        }
+    }
+
+    /// What a client needs to find the enclave again after a restart, without the stack.
+    pub fn attestation_client(&self) -> AttestationClient {
+        AttestationClient {
+            endpoint: self.endpoint(),
+            client_cert_pem: self.client.certificate_pem.clone(),
+            client_key_pem: self.client.key_pem.clone(),
+            dev_root_pem: self.dev_root_pem.clone(),
+        }
+    }
+
+    /// SIGKILL to the host, as a crash (the enclave it supervises dies with it: it runs with
+    /// a parent-death signal); waits for it.
+    pub fn kill_host(&mut self) {
+        if let Some(mut child) = self.host.take() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 
@@ -505,5 +550,44 @@ impl Stack {
 impl Drop for Stack {
     fn drop(&mut self) {
         self.stop_host();
+    }
+}
+
+/// Attests a stack's enclave from outside it: the dev root, the endpoint and a client
+/// certificate.
+#[derive(Debug, Clone)]
+pub struct AttestationClient {
+    pub endpoint: Endpoint,
+    pub client_cert_pem: String,
+    pub client_key_pem: zeroize::Zeroizing<String>,
+    pub dev_root_pem: String,
+}
+
+impl AttestationClient {
+    /// Waits (up to `timeout`) until an attested fetch succeeds: the enclave's TLS pin.
+    pub async fn wait(
+        &self,
+        timeout: Duration,
+    ) -> Result<[u8; 32], aip_attestation::fetch::FetchError> {
+        let verifier = aip_attestation::Verifier::new()
+            .unwrap()
+            .trust_dev_root(self.dev_root_pem.as_bytes())
+            .unwrap();
+        let deadline = Instant::now() + timeout;
+        loop {
+            match aip_attestation::fetch::fetch(
+                &self.endpoint,
+                Some((&self.client_cert_pem, &self.client_key_pem)),
+                &verifier,
+                None,
+                unix_now() as u64,
+            )
+            .await
+            {
+                Ok(signer) => return Ok(signer.spki_sha256),
+                Err(error) if Instant::now() > deadline => return Err(error),
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
     }
 }

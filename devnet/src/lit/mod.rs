@@ -33,6 +33,8 @@ pub struct LitNetworkConfig {
     pub lit_actions: Option<Arc<lit_action::LitActions>>,
     /// Serve HTTPS under the CA in this directory.
     pub tls_dir: Option<PathBuf>,
+    /// Serve only this node (the others run in processes of their own).
+    pub only: Option<usize>,
 }
 
 /// Lit's rule for the threshold: two thirds of the nodes, rounded down, at least 2.
@@ -61,6 +63,11 @@ pub async fn serve(config: LitNetworkConfig) -> Result<(), Box<dyn std::error::E
                 .and_then(|i| base.checked_add(i))
                 .ok_or("--port-base + nodes goes past port 65535")?,
         };
+        if config.only.is_some_and(|only| only != index) {
+            // Another process serves this node, at its fixed address.
+            urls.push(format!("{scheme}://127.0.0.1:{port}"));
+            continue;
+        }
         if config.faults.is_down(index) {
             // Bound but not listening: connections are refused, and the port stays this
             // node's (no other process can take it and answer in its place).

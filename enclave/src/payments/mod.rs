@@ -11,6 +11,7 @@ pub mod device;
 pub mod error;
 pub mod fee_budget;
 pub mod flow;
+pub mod interactive_expiry;
 pub mod key_usage;
 pub mod keys;
 pub mod payer;

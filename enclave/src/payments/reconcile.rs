@@ -32,7 +32,10 @@ pub async fn reconcile_all(state: &PaymentContext) -> Result<usize, PaymentError
 /// time) from the RPC quorum, and counts every debit no record accounts for. The cursor is
 /// persisted with the account, so a round costs what is new, not the whole history; a host
 /// that hands back an older account record only makes the next round read more.
-async fn reconcile_account(state: &PaymentContext, id: &str) -> Result<usize, PaymentError> {
+pub(super) async fn reconcile_account(
+    state: &PaymentContext,
+    id: &str,
+) -> Result<usize, PaymentError> {
     let payer = state.payer()?;
     let account = state.accounts.get(id).await?;
     let wallet = account.public_key.to_string();

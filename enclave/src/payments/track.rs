@@ -6,7 +6,8 @@
 //! transaction's last valid block height -> sent again (a dropped transaction can still land);
 //! absent once the height is past it -> it can never land, and only then is the reservation
 //! released (`ReleaseProof::ExpiredUnlanded`, checked against the reservation's own height).
-//! No quorum -> nothing changes. The last valid height is the transaction's own blockhash's
+//! No quorum -> nothing changes. Interactive payments nobody signed in time expire the same
+//! way (`interactive_expiry`). The last valid height is the transaction's own blockhash's
 //! for a payment the service built, and for a caller's transaction the newest blockhash's
 //! when it was accepted (never earlier than its own).
 
@@ -67,6 +68,7 @@ pub async fn track_all(state: &PaymentContext) -> Result<Round, PaymentError> {
             }
         }
     }
+    round.expired += super::interactive_expiry::expire_interactive(state).await?;
     Ok(round)
 }
 

@@ -1,0 +1,114 @@
+//! Interactive payments whose message can no longer land (docs/design.md, "Keys and flows").
+//!
+//! A payment beyond autonomy, or above the approval threshold, waits for the device's
+//! signature or the user's approval with its amount reserved. If nobody acts before its
+//! blockhash expires, that message can never land, and the reservation would otherwise hold
+//! the session's caps for good. So each tracking round, once a quorum's block height is past
+//! the message's last valid height, the reservation is released and the payment expires.
+//!
+//! The enclave never signed such a message, but the device holds the session key and could
+//! have signed it and sent it to the cluster itself. Before releasing, the wallet's history
+//! is therefore reconciled (`reconcile`): a copy that landed is counted as a debit of the key
+//! before its reservation goes, so the caps never drop below what the chain shows.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use super::context::{InFlight, PaymentContext};
+use super::error::PaymentError;
+use super::keys::record as ledger_record;
+use super::reconcile::reconcile_account;
+use super::record::{PaymentRecord, Stage};
+use super::settle::release;
+use crate::policy::{ReleaseProof, SpendState};
+use crate::state::records;
+
+/// Payments with an unsigned reservation (some of them interactive).
+async fn reserved_unsigned(state: &PaymentContext) -> Result<BTreeSet<String>, PaymentError> {
+    let mut payments = BTreeSet::new();
+    state
+        .accounts
+        .visit(|account| {
+            payments.extend(
+                account
+                    .key_usage
+                    .records()
+                    .iter()
+                    .filter(|r| r.state == SpendState::Reserved)
+                    .filter_map(|r| r.payment.clone()),
+            );
+        })
+        .await?;
+    Ok(payments)
+}
+
+/// Expires every interactive payment whose message's blockhash a quorum shows expired; the
+/// number expired.
+pub async fn expire_interactive(state: &PaymentContext) -> Result<usize, PaymentError> {
+    let candidates = reserved_unsigned(state).await?;
+    if candidates.is_empty() {
+        return Ok(0);
+    }
+    let payer = state.payer()?;
+    let mut height = None;
+    let mut expired = 0;
+    for id in candidates {
+        // A request working on this payment (a device submitting its signature) goes first.
+        let Ok(_working) = InFlight::take(state, &id) else {
+            continue;
+        };
+        let name = PaymentRecord::record_name(&id);
+        let Some((version, record)) =
+            records::read::<PaymentRecord>(&state.store, &state.state_key, &name).await?
+        else {
+            continue;
+        };
+        if !matches!(
+            record.stage,
+            Stage::RequiresSignature | Stage::ApprovalRequired
+        ) {
+            continue;
+        }
+        let observed = match height {
+            Some(h) => h,
+            None => {
+                let h = payer
+                    .rpc
+                    .block_height()
+                    .await
+                    .map_err(PaymentError::Chain)?;
+                *height.insert(h)
+            }
+        };
+        if observed <= record.last_valid_block_height {
+            continue;
+        }
+        reconcile_account(state, &record.session_key_id).await?;
+        let record = release(
+            state,
+            version,
+            record,
+            ReleaseProof::NeverSigned,
+            Stage::Expired,
+        )
+        .await?;
+        ledger_record(
+            state,
+            "payment_expired",
+            json!({
+                "payment_id": record.id,
+                "session_key_id": record.session_key_id,
+                "agent_id": record.agent_id,
+                "amount": record.amount,
+                "signature": null,
+                "last_valid_block_height": record.last_valid_block_height,
+                "observed_block_height": observed,
+            }),
+        )
+        .await?;
+        tracing::info!(payment = %record.id, height = observed, "an interactive payment's blockhash expired unsigned; its reservation was released");
+        expired += 1;
+    }
+    Ok(expired)
+}

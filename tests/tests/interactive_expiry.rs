@@ -1,0 +1,103 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Payments waiting for the device's signature hold their amount against the caps until
+//! their message can no longer land. Then the reservation is released and the payment
+//! expires, but only after the wallet's history is read: a device that signed a waiting
+//! message and sent it to the cluster itself (bypassing the signer) is still counted.
+
+use std::time::{Duration, Instant};
+
+use aip_tests::payments::{fresh_address, limits, payment, PayingStack, USDC};
+use aip_wire::payments::{FeeMode, PaymentStatus, SubmitSigned};
+use base64::Engine as _;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsigned_payments_expire_with_their_blockhash_and_a_copy_that_landed_still_counts() {
+    let paying = PayingStack::start("interactive-expiry").await;
+    let signer = &paying.signer;
+    let recipient = fresh_address();
+    // No autonomy: every payment waits for the device.
+    let (device, view) = paying
+        .session_key(limits(10 * USDC, Some(15 * USDC)), 100 * USDC)
+        .await;
+    paying
+        .session(
+            &view,
+            "agent",
+            limits(10 * USDC, Some(15 * USDC)),
+            FeeMode::Session,
+        )
+        .await;
+    let ask = |key: &str, amount: u64| payment(&view, "agent", &recipient, amount, key);
+    let landed_copy = signer.smart_payment(&ask("a", 6 * USDC)).await.unwrap();
+    let abandoned = signer.smart_payment(&ask("b", 6 * USDC)).await.unwrap();
+    assert_eq!(landed_copy.status, PaymentStatus::RequiresSignature);
+    assert_eq!(abandoned.status, PaymentStatus::RequiresSignature);
+    // Both reserved: a third does not fit the day.
+    let over = signer.smart_payment(&ask("c", 6 * USDC)).await.unwrap_err();
+    assert_eq!(over.code(), Some("policy_denied"), "{over}");
+
+    // The device signs the first and sends it to the cluster itself; the second it signs
+    // too late (kept for below).
+    let signed_copy = device
+        .sign_reviewed(&device.review(&landed_copy).unwrap())
+        .unwrap();
+    paying.rpc().send(&signed_copy).unwrap();
+    assert_eq!(paying.usdc_of(&recipient), 6 * USDC);
+    let late = device
+        .sign_reviewed(&device.review(&abandoned).unwrap())
+        .unwrap();
+
+    // The cluster moves on: neither message can land any more.
+    paying.rpc().expire_blockhash().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let a = signer.payment(&landed_copy.payment_id).await.unwrap();
+        let b = signer.payment(&abandoned.payment_id).await.unwrap();
+        if a.status == PaymentStatus::Expired && b.status == PaymentStatus::Expired {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never expired: {a:?} {b:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // What landed counts (read from the chain before the release), what did not is free.
+    let session = &signer.sessions(Some(&view.id)).await.unwrap()[0];
+    assert_eq!(session.spent.day, 6 * USDC, "{session:?}");
+
+    // The late signature is refused: that payment is over, nothing more moves.
+    let refused = signer
+        .submit_signed(
+            &abandoned.payment_id,
+            &SubmitSigned {
+                transaction: base64::engine::general_purpose::STANDARD.encode(&late),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some("bad_request"), "{refused}");
+    assert_eq!(paying.usdc_of(&recipient), 6 * USDC);
+
+    // The freed amount is usable again: 6 fits beside the 6 that landed, 6 more does not.
+    let again = signer.smart_payment(&ask("d", 6 * USDC)).await.unwrap();
+    assert_eq!(again.status, PaymentStatus::RequiresSignature);
+    let full = signer.smart_payment(&ask("e", 6 * USDC)).await.unwrap_err();
+    assert_eq!(full.code(), Some("policy_denied"), "{full}");
+
+    // The ledger says both expired, unsigned by the signer.
+    let export = signer
+        .raw("GET", "/v1/ledger?from=1&limit=1000", None)
+        .await
+        .unwrap()
+        .json();
+    let expired: Vec<&serde_json::Value> = export["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "payment_expired")
+        .collect();
+    assert_eq!(expired.len(), 2, "{expired:?}");
+    for entry in expired {
+        let body: serde_json::Value =
+            serde_json::from_str(entry["body"].as_str().unwrap()).unwrap();
+        assert!(body["signature"].is_null(), "{body}");
+    }
+}
