@@ -4,7 +4,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use aip_wire::https::{send, HttpError};
+use aip_wire::http_pool::ConnectionPool;
+use aip_wire::https::{send_kept, HttpError};
 use aip_wire::ledger::LedgerHead;
 use aip_wire::payments::{
     AgentTotals, Approve, CreateSession, EnableAutonomy, EncryptionTarget, PaymentAnswer,
@@ -53,6 +54,9 @@ pub struct Signer {
     config: Arc<ClientConfig>,
     api_key: Option<Arc<Zeroizing<String>>>,
     head: Arc<Mutex<Option<LedgerHead>>>,
+    /// Connections kept open to the signer (shared by clones): a TLS handshake per request
+    /// would cost both sides more than the request.
+    connections: Arc<ConnectionPool>,
 }
 
 impl std::fmt::Debug for Signer {
@@ -85,6 +89,7 @@ impl Signer {
             config,
             api_key: api_key.map(|k| Arc::new(Zeroizing::new(k))),
             head: Arc::new(Mutex::new(None)),
+            connections: Arc::new(ConnectionPool::new()),
         })
     }
 
@@ -119,9 +124,10 @@ impl Signer {
         if let Some(seen) = &seen {
             headers.push((LEDGER_HEAD_HEADER, seen.as_str()));
         }
-        let response = send(
+        let response = send_kept(
+            &self.connections,
             &self.url,
-            Arc::clone(&self.config),
+            &self.config,
             method,
             path,
             &headers,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aip_wire::egress::connect_via_host;
+use aip_wire::http_pool::{ConnectionPool, PooledError};
 use aip_wire::https::{self, ExchangeError};
 use aip_wire::Endpoint;
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -34,11 +35,14 @@ pub enum EgressTlsError {
     Config(#[source] rustls::Error),
 }
 
-/// The way out of the enclave: the host's egress proxy, and TLS that ends in here.
+/// The way out of the enclave: the host's egress proxy, and TLS that ends in here; the
+/// connections kept open to each target (a payment talks to each Lit node and RPC endpoint
+/// several times).
 #[derive(Clone)]
 pub struct Egress {
     pub endpoint: Endpoint,
     tls: TlsConnector,
+    pool: Arc<ConnectionPool>,
 }
 
 impl std::fmt::Debug for Egress {
@@ -55,6 +59,7 @@ impl Egress {
         Ok(Self {
             endpoint,
             tls: TlsConnector::from(tls_client_config(trust)?),
+            pool: Arc::new(ConnectionPool::new()),
         })
     }
 }
@@ -176,38 +181,53 @@ async fn exchange(
         ServerName::try_from(host.to_owned()).map_err(|_| EgressJsonError::ServerName {
             target: target.to_owned(),
         })?;
-    let stream = connect_via_host(&egress.endpoint, host, port)
-        .await
-        .map_err(|source| EgressJsonError::Egress {
-            target: target.to_owned(),
-            source,
-        })?
-        .map_err(|reason| EgressJsonError::Refused {
-            target: target.to_owned(),
-            reason,
-        })?;
-    let stream = egress
-        .tls
-        .connect(server_name, stream)
-        .await
-        .map_err(|source| EgressJsonError::Tls {
-            target: target.to_owned(),
-            source,
-        })?;
+    // A new connection: through the host's proxy (its allowlist decides), then TLS here.
+    let connect = || async {
+        let stream = connect_via_host(&egress.endpoint, host, port)
+            .await
+            .map_err(|source| EgressJsonError::Egress {
+                target: target.to_owned(),
+                source,
+            })?
+            .map_err(|reason| EgressJsonError::Refused {
+                target: target.to_owned(),
+                reason,
+            })?;
+        let stream = egress
+            .tls
+            .connect(server_name.clone(), stream)
+            .await
+            .map_err(|source| EgressJsonError::Tls {
+                target: target.to_owned(),
+                source,
+            })?;
+        https::handshake(stream)
+            .await
+            .map_err(|source| EgressJsonError::Exchange {
+                target: target.to_owned(),
+                source,
+            })
+    };
     let headers = [("content-type", "application/json")];
-    let response = https::exchange(
-        stream,
-        target,
-        "POST",
+    let parts = https::Request {
+        host: target,
+        method: "POST",
         path,
-        &headers,
-        body.to_string().into_bytes(),
-        MAX_ANSWER_BYTES,
-    )
-    .await
-    .map_err(|source| EgressJsonError::Exchange {
-        target: target.to_owned(),
-        source,
-    })?;
+        headers: &headers,
+        cap: MAX_ANSWER_BYTES,
+    };
+    // Every request the enclave sends this way is safe to repeat (a Lit node answers the
+    // same sealed request with the same share; JSON-RPC reads, and a transaction lands once).
+    let response = egress
+        .pool
+        .send(target, connect, &parts, body.to_string().into(), true)
+        .await
+        .map_err(|e| match e {
+            PooledError::Connect(e) => e,
+            PooledError::Exchange(source) => EgressJsonError::Exchange {
+                target: target.to_owned(),
+                source,
+            },
+        })?;
     Ok((response.status, response.body))
 }

@@ -24,7 +24,8 @@ fn repo_root() -> PathBuf {
 /// `aipctl`),
 /// built once per test process; `cargo build` is a no-op when they are fresh. Debug builds,
 /// or the `perf` profile (optimised, debug assertions kept so the dev attestation compiles)
-/// when `AIP_BUILD_PROFILE=perf` (scripts/bench-payments).
+/// when `AIP_BUILD_PROFILE=perf` (scripts/bench-payments); or, with `AIP_BINARIES_DIR`,
+/// the binaries already there, unbuilt.
 #[derive(Debug, Clone)]
 pub struct Binaries {
     pub host: PathBuf,
@@ -38,6 +39,18 @@ pub fn binaries() -> Binaries {
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(binaries) = built.as_ref() {
         return binaries.clone();
+    }
+    if let Some(dir) = std::env::var_os("AIP_BINARIES_DIR").map(PathBuf::from) {
+        // Prebuilt binaries (a long soak keeps running the ones it started with while the
+        // working tree changes).
+        let binaries = Binaries {
+            host: dir.join("aip-host"),
+            enclave: dir.join("aip-enclave"),
+            attest: dir.join("aip-attest"),
+            aipctl: dir.join("aipctl"),
+        };
+        *built = Some(binaries.clone());
+        return binaries;
     }
     let root = repo_root();
     let profile = std::env::var("AIP_BUILD_PROFILE").unwrap_or_else(|_| "dev".into());

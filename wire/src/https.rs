@@ -1,10 +1,12 @@
 //! HTTP/1.1 for both directions that need it: [`exchange`] sends one request over any byte
 //! stream and reads the capped answer (the enclave uses it to Lit nodes through the egress
 //! proxy); [`send`] does that over mutual TLS to the signer, on any aip-wire endpoint
-//! (`tcp:` to a host's public port, `unix:` in tests). One connection per request.
+//! (`tcp:` to a host's public port, `unix:` in tests), on a connection of its own, and
+//! [`send_kept`] on connections kept open (`http_pool`).
 
 use std::sync::Arc;
 
+use crate::http_pool::{ConnectionPool, PooledError};
 use crate::{Endpoint, Stream};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
@@ -63,7 +65,97 @@ impl Response {
     }
 }
 
-/// Sends one request over `io` and reads the whole answer, at most `cap` bytes of body.
+/// HTTP/1.1's request half of a connection (the connection itself runs on a task of its own
+/// until either side closes it or every sender is dropped).
+pub type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+/// One request, as [`request`] sends it.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The `host` header.
+    pub host: &'a str,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub headers: &'a [(&'a str, &'a str)],
+    /// Most body bytes read from the answer.
+    pub cap: usize,
+}
+
+/// Starts HTTP/1.1 over `io`.
+pub async fn handshake<IO>(io: IO) -> Result<Sender, ExchangeError>
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(ExchangeError::Http)?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::debug!(%error, "an HTTP/1.1 client connection ended with an error");
+        }
+    });
+    Ok(sender)
+}
+
+/// Why a request on an established connection failed, and whether it was never sent.
+#[derive(Debug)]
+pub struct RequestError {
+    pub error: ExchangeError,
+    /// The connection took none of the request: sending it elsewhere cannot repeat it.
+    pub unsent: bool,
+}
+
+/// Sends one request on `sender` and reads the whole answer, at most `request.cap` bytes of
+/// body.
+pub async fn request(
+    sender: &mut Sender,
+    request: &Request<'_>,
+    body: Bytes,
+) -> Result<Response, RequestError> {
+    let failed = |error, unsent| RequestError { error, unsent };
+    sender
+        .ready()
+        .await
+        .map_err(|e| failed(ExchangeError::Http(e), true))?;
+    let mut builder = hyper::Request::builder()
+        .method(request.method)
+        .uri(request.path)
+        .header("host", request.host);
+    for (name, value) in request.headers {
+        builder = builder.header(*name, *value);
+    }
+    let built = builder
+        .body(Full::new(body))
+        .map_err(|e| failed(ExchangeError::Request(e.to_string()), true))?;
+    let response = sender.try_send_request(built).await.map_err(|mut e| {
+        let unsent = e.take_message().is_some();
+        failed(ExchangeError::Http(e.into_error()), unsent)
+    })?;
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let body = Limited::new(response.into_body(), request.cap)
+        .collect()
+        .await
+        .map_err(|_| failed(ExchangeError::Body(request.cap), false))?
+        .to_bytes()
+        .to_vec();
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// Sends one request over `io` on a connection of its own and reads the whole answer.
 pub async fn exchange<IO>(
     io: IO,
     host: &str,
@@ -76,59 +168,24 @@ pub async fn exchange<IO>(
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
-        .await
-        .map_err(ExchangeError::Http)?;
-    let driver = tokio::spawn(connection);
-    let mut request = hyper::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", host);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let request = request
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|e| ExchangeError::Request(e.to_string()))?;
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(ExchangeError::Http)?;
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let body = Limited::new(response.into_body(), cap)
-        .collect()
-        .await
-        .map_err(|_| ExchangeError::Body(cap))?
-        .to_bytes()
-        .to_vec();
-    driver.abort();
-    Ok(Response {
-        status,
+    let mut sender = handshake(io).await?;
+    let parts = Request {
+        host,
+        method,
+        path,
         headers,
-        body,
-    })
+        cap,
+    };
+    request(&mut sender, &parts, Bytes::from(body))
+        .await
+        .map_err(|e| e.error)
 }
 
-/// Sends one request with `config` (which decides the client certificate and how the server
-/// is trusted) and reads the whole answer.
-pub async fn send(
+/// A new mutually authenticated connection to the signer at `endpoint`, ready for HTTP/1.1.
+async fn connect_signer(
     endpoint: &Endpoint,
     config: Arc<ClientConfig>,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Vec<u8>,
-) -> Result<Response, HttpError> {
+) -> Result<Sender, HttpError> {
     let target = endpoint.to_string();
     let stream = Stream::connect(endpoint)
         .await
@@ -139,15 +196,60 @@ pub async fn send(
         .connect(name, stream)
         .await
         .map_err(|e| HttpError::Tls(target.clone(), e))?;
-    exchange(
-        tls,
-        "aip-signer",
+    handshake(tls)
+        .await
+        .map_err(|e| HttpError::Exchange(target, e))
+}
+
+/// Sends one request with `config` (which decides the client certificate and how the server
+/// is trusted) on a connection of its own, and reads the whole answer.
+pub async fn send(
+    endpoint: &Endpoint,
+    config: Arc<ClientConfig>,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Result<Response, HttpError> {
+    let target = endpoint.to_string();
+    let mut sender = connect_signer(endpoint, config).await?;
+    let parts = Request {
+        host: "aip-signer",
         method,
         path,
         headers,
-        body,
-        MAX_RESPONSE_BYTES,
-    )
-    .await
-    .map_err(|e| HttpError::Exchange(target, e))
+        cap: MAX_RESPONSE_BYTES,
+    };
+    request(&mut sender, &parts, Bytes::from(body))
+        .await
+        .map_err(|e| HttpError::Exchange(target, e.error))
+}
+
+/// As [`send`], on a connection kept in `pool` when there is one. Only a `GET` is repeated
+/// on a new connection after the kept one failed mid-request (a `POST` is repeated only if
+/// the kept connection took none of it).
+pub async fn send_kept(
+    pool: &ConnectionPool,
+    endpoint: &Endpoint,
+    config: &Arc<ClientConfig>,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Result<Response, HttpError> {
+    let target = endpoint.to_string();
+    let parts = Request {
+        host: "aip-signer",
+        method,
+        path,
+        headers,
+        cap: MAX_RESPONSE_BYTES,
+    };
+    let connect = || connect_signer(endpoint, Arc::clone(config));
+    pool.send(&target, connect, &parts, Bytes::from(body), method == "GET")
+        .await
+        .map_err(|e| match e {
+            PooledError::Connect(e) => e,
+            PooledError::Exchange(e) => HttpError::Exchange(target.clone(), e),
+        })
 }

@@ -23,6 +23,7 @@ pub mod egress;
 pub mod endpoint;
 pub mod error;
 pub mod frame;
+pub mod http_pool;
 pub mod https;
 pub mod ledger;
 pub mod payments;

@@ -13,6 +13,9 @@ use tokio_rustls::TlsAcceptor;
 
 /// A client that has not finished its handshake by then is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections stay open between requests (clients keep them: a TLS handshake costs more
+/// than a request), but one that sends no complete request head for this long is closed.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Accepts connections until the listener fails.
 pub async fn serve(
@@ -39,6 +42,8 @@ pub async fn serve(
             };
             let service = TowerToHyperService::new(router);
             if let Err(error) = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
                 .serve_connection(TokioIo::new(tls), service)
                 .await
             {
