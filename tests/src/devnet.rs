@@ -117,11 +117,6 @@ pub struct LitDevnet {
 }
 
 impl LitDevnet {
-    /// The devnet process (its CPU time includes the Lit Action runs it waited for).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// `aip-devnet lit` with these extra arguments (data dir, node count, faults...).
     pub fn start(args: &[&str]) -> Self {
         let mut all = vec!["lit"];
@@ -166,15 +161,31 @@ impl LitDevnet {
     }
 }
 
-impl LitDevnet {
-    /// SIGKILL, as a crash: no clean shutdown.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A devnet process that can crash (SIGKILL) and come back as it was.
+pub trait Crashable {
+    fn pid(&self) -> u32;
+    /// SIGKILL, as a crash: no clean shutdown; waits for it.
+    fn kill(&mut self);
+    /// Starts it again as it was (the same keys, the same addresses).
+    fn restart(&mut self);
+}
+
+impl Crashable for LitDevnet {
+    /// The devnet process (its CPU time includes the Lit Action runs it waited for).
+    fn pid(&self) -> u32 {
+        self.child.id()
     }
 
-    /// Starts the process again with its arguments (the same nodes, keys and ports).
-    pub fn restart(&mut self) {
+    fn kill(&mut self) {
+        kill(&mut self.child);
+    }
+
+    fn restart(&mut self) {
         self.kill();
         let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
         self.child = spawn_listening(&devnet_binary(), &args).0;
@@ -205,19 +216,18 @@ impl RpcRelay {
             to: to.to_owned(),
         }
     }
+}
 
-    pub fn pid(&self) -> u32 {
+impl Crashable for RpcRelay {
+    fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    /// SIGKILL, as a crash.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn kill(&mut self) {
+        kill(&mut self.child);
     }
 
-    /// Starts it again on the same address.
-    pub fn restart(&mut self) {
+    fn restart(&mut self) {
         self.kill();
         let args = ["relay", "--listen", &self.listen, "--to", &self.to];
         self.child = spawn_listening(&devnet_binary(), &args).0;

@@ -211,18 +211,9 @@ pub async fn send(
     headers: &[(&str, &str)],
     body: Vec<u8>,
 ) -> Result<Response, HttpError> {
-    let target = endpoint.to_string();
-    let mut sender = connect_signer(endpoint, config).await?;
-    let parts = Request {
-        host: "aip-signer",
-        method,
-        path,
-        headers,
-        cap: MAX_RESPONSE_BYTES,
-    };
-    request(&mut sender, &parts, Bytes::from(body))
-        .await
-        .map_err(|e| HttpError::Exchange(target, e.error))
+    // A pool of its own, dropped (and the connection closed) with the answer.
+    let pool = ConnectionPool::new();
+    send_kept(&pool, endpoint, &config, method, path, headers, body).await
 }
 
 /// As [`send`], on a connection kept in `pool` when there is one. Only a `GET` is repeated

@@ -11,42 +11,20 @@
 //! is therefore reconciled (`reconcile`): a copy that landed is counted as a debit of the key
 //! before its reservation goes, so the caps never drop below what the chain shows.
 
-use std::collections::BTreeSet;
-
-use serde_json::json;
-
 use super::context::{InFlight, PaymentContext};
 use super::error::PaymentError;
-use super::keys::record as ledger_record;
 use super::reconcile::reconcile_account;
 use super::record::{PaymentRecord, Stage};
 use super::settle::release;
+use super::track::{payments_reserved, record_expiry};
 use crate::policy::{ReleaseProof, SpendState};
 use crate::state::records;
-
-/// Payments with an unsigned reservation (some of them interactive).
-async fn reserved_unsigned(state: &PaymentContext) -> Result<BTreeSet<String>, PaymentError> {
-    let mut payments = BTreeSet::new();
-    state
-        .accounts
-        .visit(|account| {
-            payments.extend(
-                account
-                    .key_usage
-                    .records()
-                    .iter()
-                    .filter(|r| r.state == SpendState::Reserved)
-                    .filter_map(|r| r.payment.clone()),
-            );
-        })
-        .await?;
-    Ok(payments)
-}
 
 /// Expires every interactive payment whose message's blockhash a quorum shows expired; the
 /// number expired.
 pub async fn expire_interactive(state: &PaymentContext) -> Result<usize, PaymentError> {
-    let candidates = reserved_unsigned(state).await?;
+    // Unsigned reservations; some of them are interactive payments.
+    let candidates = payments_reserved(state, |s| *s == SpendState::Reserved).await?;
     if candidates.is_empty() {
         return Ok(0);
     }
@@ -93,20 +71,7 @@ pub async fn expire_interactive(state: &PaymentContext) -> Result<usize, Payment
             Stage::Expired,
         )
         .await?;
-        ledger_record(
-            state,
-            "payment_expired",
-            json!({
-                "payment_id": record.id,
-                "session_key_id": record.session_key_id,
-                "agent_id": record.agent_id,
-                "amount": record.amount,
-                "signature": null,
-                "last_valid_block_height": record.last_valid_block_height,
-                "observed_block_height": observed,
-            }),
-        )
-        .await?;
+        record_expiry(state, &record, observed).await?;
         tracing::info!(payment = %record.id, height = observed, "an interactive payment's blockhash expired unsigned; its reservation was released");
         expired += 1;
     }

@@ -31,8 +31,11 @@ pub struct Round {
     pub expired: usize,
 }
 
-/// The payments whose reservation (in the key's usage) is signed and unsettled.
-async fn unsettled(state: &PaymentContext) -> Result<Vec<String>, PaymentError> {
+/// The payments whose reservation (in the key's usage) is in a state `wanted` accepts.
+pub(super) async fn payments_reserved(
+    state: &PaymentContext,
+    wanted: impl Fn(&SpendState) -> bool,
+) -> Result<Vec<String>, PaymentError> {
     let mut payments = Vec::new();
     state
         .accounts
@@ -42,7 +45,7 @@ async fn unsettled(state: &PaymentContext) -> Result<Vec<String>, PaymentError> 
                     .key_usage
                     .records()
                     .iter()
-                    .filter(|r| matches!(r.state, SpendState::Signed { .. }))
+                    .filter(|r| wanted(&r.state))
                     .filter_map(|r| r.payment.clone()),
             );
         })
@@ -53,7 +56,9 @@ async fn unsettled(state: &PaymentContext) -> Result<Vec<String>, PaymentError> 
 /// Settles what the chain allows.
 pub async fn track_all(state: &PaymentContext) -> Result<Round, PaymentError> {
     let mut round = Round::default();
-    for id in unsettled(state).await? {
+    // Signed and unsettled.
+    let signed = payments_reserved(state, |s| matches!(s, SpendState::Signed { .. })).await?;
+    for id in signed {
         // A request working on this payment settles it itself.
         let Ok(_working) = InFlight::take(state, &id) else {
             continue;
@@ -142,7 +147,17 @@ async fn expire(
         observed_block_height: height,
     };
     let record = release(state, version, record, proof, Stage::Expired).await?;
-    let id = record.id.clone();
+    record_expiry(state, &record, height).await?;
+    tracing::info!(payment = %record.id, height, "a signed payment expired unlanded; its reservation was released");
+    Ok(())
+}
+
+/// The ledger entry of an expired payment (its signature, if the signer made one).
+pub(super) async fn record_expiry(
+    state: &PaymentContext,
+    record: &PaymentRecord,
+    observed_block_height: u64,
+) -> Result<(), PaymentError> {
     ledger_record(
         state,
         "payment_expired",
@@ -153,12 +168,10 @@ async fn expire(
             "amount": record.amount,
             "signature": record.signed.as_ref().map(|s| s.signature.clone()),
             "last_valid_block_height": record.last_valid_block_height,
-            "observed_block_height": height,
+            "observed_block_height": observed_block_height,
         }),
     )
-    .await?;
-    tracing::info!(payment = %id, height, "a signed payment expired unlanded; its reservation was released");
-    Ok(())
+    .await
 }
 
 /// Follows signed payments every `every`, for as long as the enclave serves.

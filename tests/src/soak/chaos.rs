@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use rand_core::{OsRng, RngCore};
 
+use crate::devnet::Crashable;
 use crate::service::Stack;
 
 /// What was done, by process.
@@ -65,22 +66,12 @@ pub fn run(stack: &mut Stack, until: Instant, quiet_ms: (u64, u64)) -> Kills {
                 stack.start_host();
             }
             4 | 5 => {
-                let index = between(0, stack.lit_nodes.len() as u64 - 1) as usize;
-                let node = &mut stack.lit_nodes[index];
-                announce("lit node", node.pid());
-                node.kill();
+                crash_one(&mut stack.lit_nodes, "lit node");
                 kills.lit_node += 1;
-                sleep_ms(500, 5000);
-                node.restart();
             }
             6 | 7 => {
-                let index = between(0, stack.rpc_relays.len() as u64 - 1) as usize;
-                let relay = &mut stack.rpc_relays[index];
-                announce("rpc endpoint", relay.pid());
-                relay.kill();
+                crash_one(&mut stack.rpc_relays, "rpc endpoint");
                 kills.rpc_endpoint += 1;
-                sleep_ms(500, 5000);
-                relay.restart();
             }
             _ => {
                 if let Some(solana) = &stack.solana {
@@ -92,6 +83,16 @@ pub fn run(stack: &mut Stack, until: Instant, quiet_ms: (u64, u64)) -> Kills {
             }
         }
     }
+}
+
+/// Kills one of `processes` at random, waits a little, starts it again.
+fn crash_one(processes: &mut [impl Crashable], what: &str) {
+    let index = between(0, processes.len() as u64 - 1) as usize;
+    let process = &mut processes[index];
+    announce(what, process.pid());
+    process.kill();
+    sleep_ms(500, 5000);
+    process.restart();
 }
 
 fn announce(what: &str, pid: u32) {
