@@ -508,7 +508,7 @@ impl Stack {
     /// Waits until the enclave serves (an attested fetch succeeds) and returns its TLS pin.
     pub async fn wait_attested(&self, timeout: Duration) -> [u8; 32] {
         match self.attestation_client().wait(timeout).await {
-            Ok(pin) => pin,
+            Ok(signer) => signer.spki_sha256,
             Err(error) => panic!(
                 "the stack did not come up: {error}\n--- host log ---\n{}",
                 self.host_log()
@@ -577,11 +577,12 @@ pub struct AttestationClient {
 }
 
 impl AttestationClient {
-    /// Waits (up to `timeout`) until an attested fetch succeeds: the enclave's TLS pin.
+    /// Waits (up to `timeout`) until an attested fetch succeeds: the enclave's keys (its TLS
+    /// pin, its signing key) as its evidence binds them.
     pub async fn wait(
         &self,
         timeout: Duration,
-    ) -> Result<[u8; 32], aip_attestation::fetch::FetchError> {
+    ) -> Result<aip_attestation::fetch::AttestedSigner, aip_attestation::fetch::FetchError> {
         let verifier = aip_attestation::Verifier::new()
             .unwrap()
             .trust_dev_root(self.dev_root_pem.as_bytes())
@@ -597,7 +598,7 @@ impl AttestationClient {
             )
             .await
             {
-                Ok(signer) => return Ok(signer.spki_sha256),
+                Ok(signer) => return Ok(signer),
                 Err(error) if Instant::now() > deadline => return Err(error),
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }

@@ -101,3 +101,87 @@ async fn unsigned_payments_expire_with_their_blockhash_and_a_copy_that_landed_st
         assert!(body["signature"].is_null(), "{body}");
     }
 }
+
+/// The enclave stops between the two writes of an expiry: the account's reservation is
+/// released, the payment record still says it waits for the device. (Made here by putting
+/// the payment's older record back under the host, which is what the store holds after such
+/// a crash.) Reading the payment finishes the move: it answers expired, and nothing counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expiry_interrupted_between_its_writes_is_finished_when_read() {
+    let mut paying = PayingStack::start("interrupted-expiry").await;
+    let recipient = fresh_address();
+    let (_, view) = paying
+        .session_key(limits(10 * USDC, Some(15 * USDC)), 100 * USDC)
+        .await;
+    paying
+        .session(
+            &view,
+            "agent",
+            limits(10 * USDC, Some(15 * USDC)),
+            FeeMode::Session,
+        )
+        .await;
+    let asked = paying
+        .signer
+        .smart_payment(&payment(&view, "agent", &recipient, 6 * USDC, "a"))
+        .await
+        .unwrap();
+    assert_eq!(asked.status, PaymentStatus::RequiresSignature);
+    let key = format!("payments/{}", asked.payment_id);
+    let store = paying.stack.dir.join("store.db");
+    let waiting_record = |db: &std::path::Path| -> (i64, Vec<u8>) {
+        let db = rusqlite::Connection::open(db).unwrap();
+        db.query_row(
+            "SELECT version, data FROM blobs WHERE key = ?1",
+            [&key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    paying.stack.stop_host();
+    let (waiting_version, waiting_data) = waiting_record(&store);
+    paying.stack.start_host();
+    paying.reconnect().await;
+
+    paying.rpc().expire_blockhash().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while paying
+        .signer
+        .payment(&asked.payment_id)
+        .await
+        .unwrap()
+        .status
+        != PaymentStatus::Expired
+    {
+        assert!(Instant::now() < deadline, "never expired");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    // The crash state: the released reservation, the waiting record.
+    paying.stack.stop_host();
+    {
+        let db = rusqlite::Connection::open(&store).unwrap();
+        let changed = db
+            .execute(
+                "UPDATE blobs SET version = ?1, data = ?2 WHERE key = ?3",
+                rusqlite::params![waiting_version, waiting_data, key],
+            )
+            .unwrap();
+        assert_eq!(changed, 1);
+    }
+    paying.stack.start_host();
+    paying.reconnect().await;
+
+    let read = paying.signer.payment(&asked.payment_id).await.unwrap();
+    assert_eq!(read.status, PaymentStatus::Expired, "{read:?}");
+    let session = &paying.signer.sessions(Some(&view.id)).await.unwrap()[0];
+    assert_eq!(session.spent.day, 0, "{session:?}");
+    // The same request again answers the same, and signs nothing new.
+    let again = paying
+        .signer
+        .smart_payment(&payment(&view, "agent", &recipient, 6 * USDC, "a"))
+        .await
+        .unwrap();
+    assert_eq!(again.status, PaymentStatus::Expired);
+    assert_eq!(paying.usdc_of(&recipient), 0);
+}

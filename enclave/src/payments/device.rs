@@ -129,5 +129,8 @@ pub async fn status(
     actor: Actor<'_>,
     id: &str,
 ) -> Result<PaymentAnswer, PaymentError> {
-    Ok(load(state, actor, id).await?.1.answer())
+    let (version, record) = load(state, actor, id).await?;
+    Ok(super::settle::finish_released(state, version, record)
+        .await?
+        .answer())
 }

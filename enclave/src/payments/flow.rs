@@ -58,12 +58,13 @@ pub async fn smart_payment(
             }
             match record.stage {
                 Stage::Denied => return Err(denied_again(&record)),
-                Stage::ApprovalRequired
-                | Stage::RequiresSignature
-                | Stage::Submitted
-                | Stage::Confirmed
-                | Stage::FailedOnChain
-                | Stage::Expired => return Ok(record.answer()),
+                Stage::ApprovalRequired | Stage::RequiresSignature | Stage::Submitted => {
+                    let record = super::settle::finish_released(state, version, record).await?;
+                    return Ok(record.answer());
+                }
+                Stage::Confirmed | Stage::FailedOnChain | Stage::Expired => {
+                    return Ok(record.answer())
+                }
                 Stage::Signed => return super::settle::submit(state, version, record).await,
                 Stage::Pending => return resume(state, version, record).await,
                 Stage::Aborted => Some(version),

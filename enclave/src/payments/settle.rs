@@ -65,6 +65,37 @@ pub(super) async fn release(
     Ok(record)
 }
 
+/// A record still waiting (for a signature, an approval, the chain) whose reservation was
+/// already released: the enclave stopped between the two writes of [`release`] (the account,
+/// then the payment). Only an expiry releases a waiting payment's reservation without moving
+/// it on itself (revocation releases unsigned ones), so it is moved to `Expired` now, on
+/// read, and its answer tells the truth. Anything else is returned as it is.
+pub(super) async fn finish_released(
+    state: &PaymentContext,
+    version: u64,
+    mut record: PaymentRecord,
+) -> Result<PaymentRecord, PaymentError> {
+    if !matches!(
+        record.stage,
+        Stage::RequiresSignature | Stage::ApprovalRequired | Stage::Signed | Stage::Submitted
+    ) {
+        return Ok(record);
+    }
+    let account = state.accounts.get(&record.session_key_id).await?;
+    let released = account
+        .sessions
+        .get(&record.agent_id)
+        .and_then(|s| s.state.usage.for_payment(&record.id))
+        .is_some_and(|r| matches!(r.state, SpendState::Released { .. }));
+    if !released {
+        return Ok(record);
+    }
+    record.stage = Stage::Expired;
+    save(state, version, &record).await?;
+    tracing::info!(payment = %record.id, "a payment whose reservation was released is marked expired");
+    Ok(record)
+}
+
 /// Records the signature (refused if the reservation was released meanwhile), appends the
 /// ledger entry, signs the receipt, stores the signed payment; then submits it.
 pub(super) async fn finish_signed(

@@ -90,7 +90,11 @@ async fn main() {
         ..
     } = paying;
     let rpc = stack.solana.as_ref().unwrap().rpc.clone();
-    let backend = Arc::new(Backend::new(signer, stack.attestation_client(), api_key).await);
+    let backend = Arc::new(
+        Backend::new(signer, stack.attestation_client(), api_key)
+            .await
+            .expect("attest the enclave"),
+    );
 
     eprintln!("soak: {seconds} s of payments from {WORKERS} workers under faults");
     let started = Instant::now();
@@ -140,27 +144,27 @@ async fn main() {
     // must end landed or released on proof.
     rpc.expire_blockhash().expect("expire the blockhash");
     let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
+    let mut pending: Vec<&str> = attempts
+        .iter()
+        .filter_map(|a| a.payment_id.as_deref())
+        .collect();
+    while !pending.is_empty() && Instant::now() < deadline {
         let signer = backend.signer().1;
-        let mut pending = 0;
-        for id in attempts.iter().filter_map(|a| a.payment_id.as_deref()) {
+        let mut still = Vec::new();
+        for id in pending {
             match signer.payment(id).await {
                 Ok(answer)
-                    if matches!(
+                    if !matches!(
                         answer.status,
                         PaymentStatus::Submitted | PaymentStatus::RequiresSignature
-                    ) =>
-                {
-                    pending += 1
-                }
-                Ok(_) => {}
-                Err(_) => pending += 1,
+                    ) => {}
+                _ => still.push(id),
             }
         }
-        if pending == 0 || Instant::now() > deadline {
-            break;
+        pending = still;
+        if !pending.is_empty() {
+            tokio::time::sleep(Duration::from_secs(2)).await;
         }
-        tokio::time::sleep(Duration::from_secs(2)).await;
     }
 
     let keys = backend.enclave_keys.lock().unwrap().clone();

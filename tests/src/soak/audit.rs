@@ -293,7 +293,8 @@ pub async fn audit(
         landed.iter().map(|d| (d.signature.as_str(), d)).collect();
     let mut ids: BTreeSet<String> = ledger_payments;
     ids.extend(attempts.iter().filter_map(|a| a.payment_id.clone()));
-    let keys: Vec<VerifyingKey> = enclave_keys
+    // Receipts come in runs from one boot: the key that verified the last one goes first.
+    let mut keys: Vec<VerifyingKey> = enclave_keys
         .iter()
         .filter_map(|k| VerifyingKey::from_bytes(k).ok())
         .collect();
@@ -314,16 +315,23 @@ pub async fn audit(
             .as_deref()
             .and_then(|s| landed_by_signature.get(s));
         match (answer.status, on_chain) {
-            (PaymentStatus::Confirmed, Some(_)) => match &answer.receipt {
-                Some(receipt)
-                    if Some(&receipt.receipt.signature) == answer.signature.as_ref()
-                        && keys.iter().any(|k| receipt.verify(k).is_ok()) => {}
-                Some(_) if keys.is_empty() => {}
-                other => v(
-                    &mut findings,
-                    format!("payment {id} landed without a valid receipt: {other:?}"),
-                ),
-            },
+            (PaymentStatus::Confirmed, Some(_)) => {
+                let signed_by = answer.receipt.as_ref().and_then(|receipt| {
+                    (Some(&receipt.receipt.signature) == answer.signature.as_ref())
+                        .then(|| keys.iter().position(|k| receipt.verify(k).is_ok()))
+                        .flatten()
+                });
+                match signed_by {
+                    Some(index) => keys.swap(0, index),
+                    None => v(
+                        &mut findings,
+                        format!(
+                            "payment {id} landed without a valid receipt: {:?}",
+                            answer.receipt
+                        ),
+                    ),
+                }
+            }
             (PaymentStatus::Confirmed, None) => v(
                 &mut findings,
                 format!("payment {id} is confirmed but not on chain"),
@@ -332,9 +340,17 @@ pub async fn audit(
                 &mut findings,
                 format!("payment {id} is {:?} but landed", answer.status),
             ),
-            (PaymentStatus::Submitted, _) => v(
+            (
+                PaymentStatus::Submitted
+                | PaymentStatus::RequiresSignature
+                | PaymentStatus::ApprovalRequired,
+                _,
+            ) => v(
                 &mut findings,
-                format!("payment {id} is still pending after its blockhash expired"),
+                format!(
+                    "payment {id} is still {:?} after its blockhash expired",
+                    answer.status
+                ),
             ),
             _ => {}
         }

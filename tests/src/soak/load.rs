@@ -67,24 +67,28 @@ pub struct Backend {
     reconnecting: tokio::sync::Mutex<()>,
     attest: AttestationClient,
     api_key: String,
-    /// Every enclave key that signed a ledger head we saw (one per boot).
+    /// The signing key of every enclave boot this backend talked to (from its attestation).
     pub enclave_keys: Mutex<BTreeSet<[u8; 32]>>,
     /// Transient errors, by cause.
     pub transient: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Backend {
-    pub async fn new(signer: Signer, attest: AttestationClient, api_key: String) -> Self {
-        let backend = Self {
+    /// `signer` talks to the enclave as `attest` finds it (whose signing key is recorded).
+    pub async fn new(
+        signer: Signer,
+        attest: AttestationClient,
+        api_key: String,
+    ) -> Result<Self, aip_attestation::fetch::FetchError> {
+        let found = attest.wait(Duration::from_secs(60)).await?;
+        Ok(Self {
             current: RwLock::new((0, signer)),
             reconnecting: tokio::sync::Mutex::new(()),
             attest,
             api_key,
-            enclave_keys: Mutex::new(BTreeSet::new()),
+            enclave_keys: Mutex::new(BTreeSet::from([found.keys.signing_public_key])),
             transient: Mutex::new(BTreeMap::new()),
-        };
-        backend.note_enclave_key().await;
-        backend
+        })
     }
 
     pub fn signer(&self) -> (u64, Signer) {
@@ -107,13 +111,13 @@ impl Backend {
         if self.signer().0 != seen {
             return;
         }
-        let Ok(pin) = self.attest.wait(Duration::from_secs(120)).await else {
+        let Ok(found) = self.attest.wait(Duration::from_secs(120)).await else {
             return;
         };
         let old = self.signer().1;
         let Ok(signer) = Signer::new(
             self.attest.endpoint.clone(),
-            pin,
+            found.spki_sha256,
             &self.attest.client_cert_pem,
             &self.attest.client_key_pem,
             Some(self.api_key.clone()),
@@ -123,21 +127,12 @@ impl Backend {
         if let Some(head) = old.head() {
             signer.remember_head(head);
         }
+        // The key this boot signs receipts with, as its evidence binds it.
+        self.enclave_keys
+            .lock()
+            .unwrap()
+            .insert(found.keys.signing_public_key);
         *self.current.write().unwrap() = (seen + 1, signer);
-        self.note_enclave_key().await;
-    }
-
-    /// Records the key this boot of the enclave signs with (receipts are checked against it).
-    async fn note_enclave_key(&self) {
-        let signer = self.signer().1;
-        if let Ok(export) = signer.raw("GET", "/v1/ledger?from=1&limit=1", None).await {
-            let mut key = [0u8; 32];
-            if let Some(hex_key) = export.json()["signingPublicKey"].as_str() {
-                if hex::decode_to_slice(hex_key, &mut key).is_ok() {
-                    self.enclave_keys.lock().unwrap().insert(key);
-                }
-            }
-        }
     }
 
     /// Sends `request` until it gets a final answer or `give_up` passes.
