@@ -171,11 +171,12 @@ pub async fn audit(
     let entries = ledger(signer, &mut findings).await;
     findings.ledger_entries = entries.len();
     let mut signed: HashMap<String, Signed> = HashMap::new();
-    let mut ledger_payments: BTreeSet<String> = BTreeSet::new();
+    // In ledger order: receipts then come in runs from one boot (one key).
+    let mut ledger_payments: Vec<String> = Vec::new();
     for entry in entries.iter().filter(|e| e.kind == "payment_signed") {
         let body: Value = serde_json::from_str(&entry.body).unwrap_or_default();
         let field = |name: &str| body[name].as_str().unwrap_or_default().to_owned();
-        ledger_payments.insert(field("payment_id"));
+        ledger_payments.push(field("payment_id"));
         signed.insert(
             field("signature"),
             Signed {
@@ -291,8 +292,10 @@ pub async fn audit(
     // Every payment's final state against the chain; receipts.
     let landed_by_signature: HashMap<&str, &Debit> =
         landed.iter().map(|d| (d.signature.as_str(), d)).collect();
-    let mut ids: BTreeSet<String> = ledger_payments;
+    let mut ids: Vec<String> = ledger_payments;
     ids.extend(attempts.iter().filter_map(|a| a.payment_id.clone()));
+    let mut listed = BTreeSet::new();
+    ids.retain(|id| listed.insert(id.clone()));
     // Receipts come in runs from one boot: the key that verified the last one goes first.
     let mut keys: Vec<VerifyingKey> = enclave_keys
         .iter()
