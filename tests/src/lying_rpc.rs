@@ -38,6 +38,9 @@ pub enum RpcLie {
 #[derive(Debug)]
 struct Shared {
     mode: Mutex<RpcLie>,
+    /// Woken when the endpoint goes down or is replaced by an impostor: open connections are
+    /// cut then, as a host that stops relaying cuts them (clients keep connections open).
+    cut: tokio::sync::Notify,
     lies: AtomicUsize,
     upstream: String,
     agent: ureq::Agent,
@@ -59,6 +62,7 @@ impl LyingRpc {
         let impostor = acceptor_under(&impostor_ca.dir, "impostor-rpc");
         let shared = Arc::new(Shared {
             mode: Mutex::new(RpcLie::Honest),
+            cut: tokio::sync::Notify::new(),
             lies: AtomicUsize::new(0),
             upstream: upstream.to_owned(),
             agent: ca.agent(),
@@ -90,6 +94,7 @@ impl LyingRpc {
                         }
                     };
                     let shared = Arc::clone(&serving);
+                    let shared_for_cut = Arc::clone(&serving);
                     tokio::spawn(async move {
                         let Ok(tls) = acceptor.accept(tcp).await else {
                             return;
@@ -98,9 +103,12 @@ impl LyingRpc {
                             let shared = Arc::clone(&shared);
                             async move { Ok::<_, Infallible>(answer(&shared, request).await) }
                         });
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(tls), service)
-                            .await;
+                        let cut = Arc::clone(&shared_for_cut);
+                        tokio::select! {
+                            _ = hyper::server::conn::http1::Builder::new()
+                                .serve_connection(TokioIo::new(tls), service) => {}
+                            _ = cut.cut.notified() => {}
+                        }
                     });
                 }
             });
@@ -110,6 +118,9 @@ impl LyingRpc {
 
     pub fn set(&self, mode: RpcLie) {
         *self.shared.mode.lock().unwrap_or_else(|e| e.into_inner()) = mode;
+        if matches!(mode, RpcLie::Down | RpcLie::Impostor) {
+            self.shared.cut.notify_waiters();
+        }
     }
 
     /// Answers rewritten so far.
