@@ -273,7 +273,7 @@ impl Stack {
             None => sock("control.sock"),
         };
         let enclave_config = format!(
-            "deployment = \"test-{name}\"\nroot_api_key_sha256 = \"{}\"\nserver_name = \"localhost\"\nplatform = \"dev\"\noperator_ca_pem = \"\"\"\n{}\"\"\"\n\n[transport]\ningress = \"{}\"\ncontrol = \"{}\"\negress = \"{}\"\n\n[egress_tls]\nca_pem = \"\"\"\n{}\"\"\"\n\n[lit]\nnetwork_public_key = \"{}\"\nthreshold = {}\nnodes = [{}]\naction_cid = \"{}\"\nallowed_sets = '''{}'''\nnode_timeout_ms = 5000\n",
+            "deployment = \"test-{name}\"\nroot_api_key_sha256 = \"{}\"\nserver_name = \"localhost\"\nplatform = \"dev\"\noperator_ca_pem = \"\"\"\n{}\"\"\"\n\n[transport]\ningress = \"{}\"\ncontrol = \"{}\"\negress = \"{}\"\n\n[egress_tls]\nca_pem = \"\"\"\n{}\"\"\"\n\n[lit]\nnetwork_public_key = \"{}\"\nthreshold = {}\nnodes = [{}]\naction_cid = \"{}\"\nallowed_sets = '''{}'''\nnode_timeout_ms = 15000\n",
             aip_wire::api_key::lookup_hex(&root_api_key),
             operator.certificate_pem(),
             sock("ingress.sock"),

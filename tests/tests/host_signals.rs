@@ -107,7 +107,7 @@ async fn the_host_serves_the_configuration_and_cannot_swap_it() {
     stack.stop_host();
     let path = stack.dir.join("enclave.toml");
     let genuine = std::fs::read_to_string(&path).unwrap();
-    let swapped = genuine.replacen("node_timeout_ms = 5000", "node_timeout_ms = 5001", 1);
+    let swapped = genuine.replacen("node_timeout_ms = 15000", "node_timeout_ms = 15001", 1);
     assert_ne!(swapped, genuine);
     std::fs::write(&path, swapped).unwrap();
     stack.start_host();
