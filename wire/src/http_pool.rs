@@ -31,13 +31,8 @@ pub struct ConnectionPool {
 
 impl std::fmt::Debug for ConnectionPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let idle: usize = self
-            .idle
-            .lock()
-            .map(|m| m.values().map(Vec::len).sum())
-            .unwrap_or(0);
         f.debug_struct("ConnectionPool")
-            .field("idle", &idle)
+            .field("idle", &self.idle())
             .finish()
     }
 }

@@ -1,8 +1,8 @@
-//! HTTP/1.1 for both directions that need it: [`exchange`] sends one request over any byte
-//! stream and reads the capped answer (the enclave uses it to Lit nodes through the egress
-//! proxy); [`send`] does that over mutual TLS to the signer, on any aip-wire endpoint
-//! (`tcp:` to a host's public port, `unix:` in tests), on a connection of its own, and
-//! [`send_kept`] on connections kept open (`http_pool`).
+//! HTTP/1.1 for both directions that need it: [`handshake`] starts it over any byte stream
+//! and [`request`] sends one request on it and reads the capped answer (the enclave's egress
+//! to Lit nodes and RPC endpoints, through `http_pool`); [`send`] does that over mutual TLS to
+//! the signer, on any aip-wire endpoint (`tcp:` to a host's public port, `unix:` in tests), on
+//! a connection of its own, and [`send_kept`] on connections kept open (`http_pool`).
 
 use std::sync::Arc;
 
@@ -153,32 +153,6 @@ pub async fn request(
         headers,
         body,
     })
-}
-
-/// Sends one request over `io` on a connection of its own and reads the whole answer.
-pub async fn exchange<IO>(
-    io: IO,
-    host: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Vec<u8>,
-    cap: usize,
-) -> Result<Response, ExchangeError>
-where
-    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let mut sender = handshake(io).await?;
-    let parts = Request {
-        host,
-        method,
-        path,
-        headers,
-        cap,
-    };
-    request(&mut sender, &parts, Bytes::from(body))
-        .await
-        .map_err(|e| e.error)
 }
 
 /// A new mutually authenticated connection to the signer at `endpoint`, ready for HTTP/1.1.
