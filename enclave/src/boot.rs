@@ -308,6 +308,8 @@ async fn rebuild_analytics(
 
 /// How often usage is reconciled with the chain after the first time (at serve).
 const RECONCILE_EVERY: Duration = Duration::from_secs(60);
+/// How often keys that pay fast are reconciled between full rounds (`reconcile::BUSY_RECORDS`).
+const RECONCILE_BUSY_EVERY: Duration = Duration::from_secs(1);
 /// How often signed payments are looked up until they land or expire (a blockhash lives
 /// about a minute, so a dropped transaction is re-sent several times while it can land).
 const TRACK_EVERY: Duration = Duration::from_secs(2);
@@ -336,6 +338,7 @@ pub async fn serve(booted: Booted) -> Result<(), BootError> {
         tokio::spawn(crate::payments::reconcile::keep_reconciled(
             Arc::clone(&booted.api.payments),
             RECONCILE_EVERY,
+            RECONCILE_BUSY_EVERY,
         ));
         tokio::spawn(crate::payments::track::keep_tracked(
             Arc::clone(&booted.api.payments),

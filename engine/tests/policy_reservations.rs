@@ -283,3 +283,30 @@ fn usage_persists_and_restores_as_json() {
         serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
     assert_eq!(restored, state);
 }
+
+#[test]
+fn a_reservation_is_bound_only_to_the_payment_its_transaction_names() {
+    let now = UnixSeconds(1_800_000_000);
+    let named = |reference: Option<&str>| {
+        let mut tx = payment(USDC);
+        tx.reference = reference.map(aip_engine::solana::payment_reference);
+        tx.build().unwrap()
+    };
+    for (tx, payment_id, bound) in [
+        (named(Some("pay-a")), Some("pay-a"), true),
+        // Another payment's transaction (a copy) is not bound to this one.
+        (named(Some("pay-a")), Some("pay-b"), false),
+        (named(None), Some("pay-a"), false),
+        (named(Some("pay-a")), None, false),
+    ] {
+        let mut state = SessionState {
+            intent: usdc_intent(),
+            usage: Usage::default(),
+        };
+        let id = state
+            .reserve(&tx, now, Approval::None, payment_id)
+            .unwrap()
+            .id;
+        assert_eq!(state.usage.get(id).unwrap().bound, bound, "{payment_id:?}");
+    }
+}

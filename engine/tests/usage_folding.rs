@@ -21,7 +21,7 @@ fn history(count: i64, every: i64, amount: u64) -> (Usage, Vec<(UnixSeconds, u64
     let mut made = Vec::new();
     for n in 0..count {
         let at = UnixSeconds(T0 + n * every);
-        let id = usage.reserve_for(spend(amount), at, Some(&format!("pay-{n}")));
+        let id = usage.reserve_for(spend(amount), at, Some(&format!("pay-{n}")), false);
         usage.mark_signed(id, format!("sig-{n}"), 100).unwrap();
         usage.confirm(id).unwrap();
         usage.prune(at);
@@ -138,4 +138,131 @@ fn chain_debits_in_folded_hours_count_by_total() {
     let counted = usage.count_chain(std::slice::from_ref(&fresh), false);
     assert_eq!(counted.recorded, vec!["fresh".to_owned()]);
     assert!(usage.knows_signature("fresh"));
+}
+
+/// One reservation per row, signed `sig-<n>`; the table says how each row is bound, passed and
+/// settled, and whether a prune right after folds it.
+#[test]
+fn a_record_folds_early_only_when_bound_confirmed_and_passed() {
+    struct Row {
+        bound: bool,
+        confirmed: bool,
+        passed: bool,
+        folds: bool,
+    }
+    let rows = [
+        // The fast path: the transaction names its payment, the chain has it, the cursor is past.
+        Row {
+            bound: true,
+            confirmed: true,
+            passed: true,
+            folds: true,
+        },
+        // A caller's transaction keeps its signature (a second payment of it is caught).
+        Row {
+            bound: false,
+            confirmed: true,
+            passed: true,
+            folds: false,
+        },
+        // Landed but not confirmed yet: its outcome is still being tracked.
+        Row {
+            bound: true,
+            confirmed: false,
+            passed: true,
+            folds: false,
+        },
+        // The next round could list it again.
+        Row {
+            bound: true,
+            confirmed: true,
+            passed: false,
+            folds: false,
+        },
+    ];
+    let now = UnixSeconds(T0);
+    for (n, row) in rows.iter().enumerate() {
+        let mut usage = Usage::default();
+        let id = usage.reserve_for(spend(7), now, Some("pay"), row.bound);
+        let signature = format!("sig-{n}");
+        usage.mark_signed(id, signature.clone(), 100).unwrap();
+        if row.confirmed {
+            usage.confirm(id).unwrap();
+        }
+        // Only a confirmed, bound record is worth a busy reconciliation round.
+        assert_eq!(
+            usage.awaiting_pass(),
+            usize::from(row.bound && row.confirmed),
+            "row {n}"
+        );
+        let passed = if row.passed {
+            std::collections::HashSet::from([signature.clone()])
+        } else {
+            std::collections::HashSet::from(["another".to_owned()])
+        };
+        assert_eq!(
+            usage.mark_passed(&passed),
+            usize::from(row.passed),
+            "row {n}"
+        );
+        let before: Vec<u128> = Window::ALL
+            .iter()
+            .map(|w| usage.spent_in(*w, now))
+            .collect();
+        usage.prune(now);
+        assert_eq!(usage.records().is_empty(), row.folds, "row {n}");
+        assert_eq!(
+            usage.folded().hours().len(),
+            usize::from(row.folds),
+            "row {n}"
+        );
+        // Folding moves the amount, never drops it.
+        let after: Vec<u128> = Window::ALL
+            .iter()
+            .map(|w| usage.spent_in(*w, now))
+            .collect();
+        assert_eq!(before, after, "row {n}");
+        assert_eq!(usage.payments_in(Window::Day, now), 1, "row {n}");
+        // A passed record that was not confirmed yet folds once it is.
+        if row.passed && !row.confirmed {
+            usage.confirm(id).unwrap();
+            usage.prune(now);
+            assert!(usage.records().is_empty(), "row {n} after confirming");
+        }
+        // Whatever stays folds by age.
+        usage.prune(UnixSeconds(T0 + FOLD_AFTER + 1));
+        if row.confirmed {
+            assert!(usage.records().is_empty(), "row {n} after {FOLD_AFTER} s");
+        }
+    }
+}
+
+#[test]
+fn a_busy_key_keeps_only_what_reconciliation_has_not_passed() {
+    // 10 payments a second for 5 minutes, reconciled every second: the cursor passes what
+    // landed up to the round before.
+    let mut usage = Usage::default();
+    let mut largest = 0;
+    let mut made = Vec::new();
+    for second in 0..300 {
+        let now = UnixSeconds(T0 + second);
+        for n in 0..10 {
+            let id = usage.reserve_for(spend(3), now, Some("p"), true);
+            usage
+                .mark_signed(id, format!("sig-{second}-{n}"), 100)
+                .unwrap();
+            usage.confirm(id).unwrap();
+            made.push((now, 3));
+        }
+        let passed = (0..10).map(|n| format!("sig-{}-{n}", second - 1)).collect();
+        usage.mark_passed(&passed);
+        usage.prune(now);
+        // What is left waiting is this second's ten, which the next round passes.
+        assert_eq!(usage.awaiting_pass(), 10);
+        largest = largest.max(usage.records().len());
+        for window in Window::ALL {
+            assert!(usage.spent_in(window, now) >= exact(&made, window, now));
+        }
+    }
+    assert!(largest <= 20, "{largest} records kept");
 }

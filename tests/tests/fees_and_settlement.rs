@@ -397,3 +397,64 @@ async fn a_dropped_payment_is_sent_again_and_an_expired_one_released() {
         "the release is in the ledger"
     );
 }
+
+/// A transaction made for one payment is never signed for another: the cluster runs it once,
+/// so a second payment would be reported paid (a second receipt, the caps counted twice) for
+/// the one transfer. Checked for a caller's own transaction reused by another agent of the
+/// same key, and for an exact copy of a transaction the service built, taken from the chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_made_for_one_payment_is_never_signed_for_another() {
+    let paying = PayingStack::start("one-tx-one-payment").await;
+    let (_, view) = session_paying(&paying).await;
+    paying
+        .session(
+            &view,
+            "other-agent",
+            limits(10 * USDC, Some(100 * USDC)),
+            FeeMode::Session,
+        )
+        .await;
+    let to = fresh_address();
+
+    let transaction = caller_transaction(&paying, &view, to, USDC, None, FeePayer::Session);
+    let mut request = payment(&view, "agent", &to, USDC, "caller-first");
+    request.transaction = Some(transaction.clone());
+    let paid = paying.signer.smart_payment(&request).await.unwrap();
+    assert_eq!(paid.status, PaymentStatus::Confirmed, "{paid:?}");
+    let mut again = payment(&view, "other-agent", &to, USDC, "caller-second");
+    again.transaction = Some(transaction);
+    let refused = paying.signer.smart_payment(&again).await.unwrap_err();
+    assert_eq!(refused.code(), Some("transaction_mismatch"), "{refused}");
+    assert!(
+        refused
+            .to_string()
+            .contains("already signed for another payment"),
+        "{refused}"
+    );
+
+    let built = pay(&paying, &view, &to, "built").await.unwrap();
+    assert_eq!(built.status, PaymentStatus::Confirmed, "{built:?}");
+    let landed = paying
+        .rpc()
+        .transaction(built.signature.as_deref().unwrap())
+        .unwrap()
+        .expect("the built payment is on chain");
+    let copy = Transaction::unsigned(Transaction::from_bytes(&landed).unwrap().message);
+    let mut copied = payment(&view, "agent", &to, USDC, "copy-of-built");
+    copied.transaction = Some(base64::engine::general_purpose::STANDARD.encode(copy.to_bytes()));
+    let refused = paying.signer.smart_payment(&copied).await.unwrap_err();
+    assert_eq!(refused.code(), Some("transaction_mismatch"), "{refused}");
+    assert!(
+        refused.to_string().contains("another payment's reference"),
+        "{refused}"
+    );
+
+    // On chain: the two transfers that were paid, once each.
+    assert_eq!(paying.usdc_of(&to), 2 * USDC);
+    // Neither refusal holds a reservation: each agent's day counts what it paid, no more.
+    let sessions = paying.signer.sessions(Some(&view.id)).await.unwrap();
+    for (agent, paid) in [("agent", 2 * USDC), ("other-agent", 0)] {
+        let session = sessions.iter().find(|s| s.agent_id == agent).unwrap();
+        assert_eq!(session.spent.day, paid, "{agent}: {session:?}");
+    }
+}

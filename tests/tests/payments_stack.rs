@@ -650,3 +650,96 @@ async fn rollback_is_reconciled_with_the_chain() {
         .unwrap();
     assert_eq!(autonomy.committed, 100 * USDC);
 }
+
+/// The sealed size of a record in the host's store, read beside the running host.
+fn stored_size(store: &std::path::Path, key: &str) -> usize {
+    let db =
+        rusqlite::Connection::open_with_flags(store, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    db.query_row(
+        "SELECT length(data) FROM blobs WHERE key = ?1",
+        [key],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| usize::try_from(n).unwrap())
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_key_folds_what_the_chain_passed_and_a_rollback_still_counts_it() {
+    const PAYMENTS: u64 = 40;
+    let mut paying = PayingStack::start("busy-fold").await;
+    let (_, view) = paying
+        .autonomous(
+            SessionKey::generate(),
+            limits(USDC, Some(PAYMENTS * USDC + USDC / 2)),
+            500 * USDC,
+            500 * USDC,
+            "agent",
+        )
+        .await;
+    let store = paying.stack.dir.join("store.db");
+    let account = format!("session-keys/{}", view.id);
+    let snapshot = paying.stack.dir.join("before-payments.db");
+    paying.stack.stop_host();
+    paying.stack.snapshot_store(&snapshot);
+    paying.stack.start_host();
+    paying.reconnect().await;
+
+    let recipient = fresh_address();
+    let mut largest = 0;
+    for i in 0..PAYMENTS {
+        let paid = paying
+            .pay_when_ready(&payment(
+                &view,
+                "agent",
+                &recipient,
+                USDC,
+                &format!("busy-{i}"),
+            ))
+            .await;
+        assert_eq!(paid.status, PaymentStatus::Confirmed, "{paid:?}");
+        largest = largest.max(stored_size(&store, &account));
+    }
+    assert_eq!(paying.usdc_of(&recipient), PAYMENTS * USDC);
+    // The busy key is reconciled within seconds; what the cursor passed folds into its hour.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let size = stored_size(&store, &account);
+        if size * 2 < largest {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the account record stayed at {size} bytes (largest {largest})"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // Folded, the payments still count in full ...
+    paying.wait_spent_today(&view.id, PAYMENTS * USDC).await;
+    let over = paying
+        .signer
+        .smart_payment(&payment(&view, "agent", &recipient, USDC, "over"))
+        .await;
+    assert_eq!(code(over), "policy_denied", "40 spent + 1 exceeds 40.5");
+
+    // ... and a host that hands back the store from before them lifts nothing: the chain
+    // reconciliation counts every one again.
+    paying.stack.stop_host();
+    paying.stack.restore_store(&snapshot);
+    paying.stack.start_host();
+    paying.reconnect_with(false).await;
+    paying.wait_spent_today(&view.id, PAYMENTS * USDC).await;
+    let over = paying
+        .signer
+        .smart_payment(&payment(
+            &view,
+            "agent",
+            &recipient,
+            USDC,
+            "over-after-rollback",
+        ))
+        .await;
+    assert_eq!(code(over), "policy_denied");
+    assert_eq!(paying.usdc_of(&recipient), PAYMENTS * USDC);
+}

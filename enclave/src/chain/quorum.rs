@@ -44,12 +44,34 @@ pub struct Span {
     pub now: i64,
 }
 
-/// What a history read found: debits newest first, and the newest signature every answering
-/// endpoint had (the cursor the next read starts after).
+/// What a history read found: debits newest first, the newest signature every answering
+/// endpoint had (the cursor the next read starts after), and the signatures that cursor
+/// passes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct History {
     pub debits: Vec<Debit>,
     pub newest_common: Option<String>,
+    /// Signatures every answering endpoint listed at or behind `newest_common`: a read that
+    /// starts after the cursor lists none of them again. Empty without a cursor.
+    pub passed: HashSet<String>,
+}
+
+/// The signatures every list has at or behind `cursor` (each list newest first): what a read
+/// starting after `cursor` on any of these endpoints will not list again.
+fn passed_by(lists: &[Vec<(String, i64)>], cursor: &str) -> HashSet<String> {
+    let mut behind = lists.iter().map(|list| {
+        list.iter()
+            .map(|(signature, _)| signature.as_str())
+            .skip_while(|signature| *signature != cursor)
+            .collect::<HashSet<&str>>()
+    });
+    let Some(first) = behind.next() else {
+        return HashSet::new();
+    };
+    let common = behind.fold(first, |common, next| {
+        common.intersection(&next).copied().collect()
+    });
+    common.into_iter().map(str::to_owned).collect()
 }
 
 impl RpcQuorum {
@@ -247,10 +269,16 @@ impl RpcQuorum {
             }
         }
         debits.sort_by_key(|d| std::cmp::Reverse(d.block_time));
+        // The cursor moves only past history that was read whole.
+        let newest_common = newest_common.filter(|_| !unresolved);
+        let passed = newest_common
+            .as_deref()
+            .map(|cursor| passed_by(&lists, cursor))
+            .unwrap_or_default();
         Ok(History {
             debits,
-            // The cursor moves only past history that was read whole.
-            newest_common: newest_common.filter(|_| !unresolved),
+            newest_common,
+            passed,
         })
     }
 
@@ -287,5 +315,34 @@ impl RpcQuorum {
                 _ => return Ok(found),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::passed_by;
+
+    fn list(signatures: &[&str]) -> Vec<(String, i64)> {
+        signatures.iter().map(|s| ((*s).to_owned(), 0)).collect()
+    }
+
+    fn sorted(set: std::collections::HashSet<String>) -> Vec<String> {
+        let mut out: Vec<String> = set.into_iter().collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn only_what_every_endpoint_lists_behind_the_cursor_is_passed() {
+        // Newest first. Endpoint b orders d before c (same slot) and has not seen e yet.
+        let lists = [
+            list(&["e", "c", "d", "b", "a"]),
+            list(&["d", "c", "b", "a"]),
+        ];
+        // Behind c: a has {c, d, b, a}, b has {c, b, a}; d is ahead of the cursor on b.
+        assert_eq!(sorted(passed_by(&lists, "c")), ["a", "b", "c"]);
+        // An endpoint that lacks the cursor passes nothing.
+        assert!(passed_by(&[list(&["a"]), list(&["b"])], "a").is_empty());
+        assert!(passed_by(&[], "a").is_empty());
     }
 }

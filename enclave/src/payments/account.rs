@@ -80,6 +80,22 @@ impl Account {
         format!("{ACCOUNT_PREFIX}{id}")
     }
 
+    /// Every usage the account keeps: each session's, then the key's own.
+    pub fn usages(&self) -> impl Iterator<Item = &crate::policy::Usage> {
+        self.sessions
+            .values()
+            .map(|s| &s.state.usage)
+            .chain(std::iter::once(&self.key_usage))
+    }
+
+    /// [`Self::usages`], to change them.
+    pub fn usages_mut(&mut self) -> impl Iterator<Item = &mut crate::policy::Usage> {
+        self.sessions
+            .values_mut()
+            .map(|s| &mut s.state.usage)
+            .chain(std::iter::once(&mut self.key_usage))
+    }
+
     /// The delegation, if it still allows autonomous signing of `amount` at `now`.
     pub fn autonomy_for(&self, amount: u64, now: UnixSeconds) -> Option<&Delegation> {
         self.delegation.as_ref().filter(|d| {

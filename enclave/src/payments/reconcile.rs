@@ -41,10 +41,8 @@ pub(super) async fn reconcile_account(
     let wallet = account.public_key.to_string();
     let mints: Vec<String> = payer.usdc_mints.iter().map(ToString::to_string).collect();
     let known: HashSet<String> = account
-        .sessions
-        .values()
-        .flat_map(|s| s.state.usage.records())
-        .chain(account.key_usage.records())
+        .usages()
+        .flat_map(|usage| usage.records())
         .filter_map(|r| r.state.signature().map(str::to_owned))
         .collect();
     let now = state.now();
@@ -103,6 +101,11 @@ pub(super) async fn reconcile_account(
             if let Some(cursor) = &history.newest_common {
                 account.chain_cursor = Some(cursor.clone());
             }
+            // The cursor is past these now: their confirmed, bound records fold.
+            for usage in account.usages_mut() {
+                usage.mark_passed(&history.passed);
+                usage.prune(now);
+            }
             Ok(counted)
         })
         .await?;
@@ -130,12 +133,50 @@ pub(super) async fn reconcile_account(
     Ok(added.recorded.len().max(added.hours_raised))
 }
 
+/// A key whose usage holds this many records waiting for reconciliation to pass them
+/// ([`crate::policy::Usage::awaiting_pass`]) is reconciled on the busy cadence: each round lets
+/// what it passed fold, so a key paying many times a second keeps a small record (it is sealed
+/// and written again on every payment).
+const BUSY_RECORDS: usize = 32;
+
+/// Reconciles the keys holding [`BUSY_RECORDS`] records or more that could fold; how many it read.
+async fn reconcile_busy(state: &PaymentContext) -> Result<usize, PaymentError> {
+    let mut busy = Vec::new();
+    state
+        .accounts
+        .visit(|account| {
+            if !account.sessions.is_empty() && account.key_usage.awaiting_pass() >= BUSY_RECORDS {
+                busy.push(account.id.clone());
+            }
+        })
+        .await?;
+    for id in &busy {
+        reconcile_account(state, id).await?;
+    }
+    Ok(busy.len())
+}
+
 /// Anchors the clock to a trusted time and reconciles, now and then every `every`; payments
 /// wait for the first success of both (a window is never judged by an unanchored clock).
-pub async fn keep_reconciled(state: std::sync::Arc<PaymentContext>, every: std::time::Duration) {
+/// Between full rounds, busy keys are reconciled every `busy_every` ([`BUSY_RECORDS`]).
+pub async fn keep_reconciled(
+    state: std::sync::Arc<PaymentContext>,
+    every: std::time::Duration,
+    busy_every: std::time::Duration,
+) {
     let mut ticker = tokio::time::interval(every);
+    let mut busy = tokio::time::interval(busy_every);
+    busy.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        ticker.tick().await;
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = busy.tick(), if state.reconciled() => {
+                if let Err(error) = reconcile_busy(&state).await {
+                    tracing::warn!(error = %aip_wire::process::error_chain(&error), "reconciling busy keys failed; retrying");
+                }
+                continue;
+            }
+        }
         if let Err(error) = crate::trusted_time::anchor_clock(&state).await {
             tracing::warn!(error = %aip_wire::process::error_chain(&error), "no trusted time; payments wait and this round is skipped");
             continue;

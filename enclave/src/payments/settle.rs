@@ -120,8 +120,10 @@ pub(super) async fn finish_signed(
                 .get_mut(&agent)
                 .ok_or(PaymentError::Internal("the payment's session vanished"))?;
             // The cluster runs a transaction once: the same signature for a second payment
-            // would be reported paid without moving anything.
-            let duplicate = session.state.usage.records().iter().any(|r| {
+            // would be reported paid without moving anything. The key's usage holds every
+            // session's records; a copy of a payment the service built names that payment's
+            // reference and was refused before this (`solana::foreign_payment_reference`).
+            let duplicate = account.key_usage.records().iter().any(|r| {
                 r.payment.as_deref() != Some(id.as_str())
                     && r.state.signature() == Some(signature.as_str())
             });

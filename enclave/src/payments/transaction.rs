@@ -15,7 +15,8 @@ use super::payer::PAYMENT_COMPUTE_UNITS;
 use super::record::{PaymentRecord, Stage};
 use crate::solana::programs::associated_token_address;
 use crate::solana::{
-    Described, FeePayer, PaymentSummary, Signable, TokenPayment, TokenProgram, Transaction,
+    foreign_payment_reference, payment_reference, Described, FeePayer, PaymentSummary, Signable,
+    TokenPayment, TokenProgram, Transaction,
 };
 
 /// Builds the payment's message from the request (a fresh blockhash from the cluster).
@@ -88,7 +89,7 @@ pub(super) async fn build(
             FeePayer::Session
         },
         recent_blockhash,
-        reference: Some(reference_for(id)),
+        reference: Some(payment_reference(id)),
     };
     let signable = match &request.transaction {
         None => payment
@@ -101,7 +102,15 @@ pub(super) async fn build(
                 "a caller-supplied transaction cannot use the service fee payer; pay fees from the session wallet or let the service build the payment".into(),
             ))
         }
-        Some(given) => given_transaction(given)?,
+        Some(given) => {
+            let signable = given_transaction(given)?;
+            if let Some(reference) = foreign_payment_reference(signable.message(), id) {
+                return Err(PaymentError::TransactionChanged(format!(
+                    "this transaction names another payment's reference ({reference}): it was made for that payment, and the cluster would run it once for both; nothing was signed"
+                )));
+            }
+            signable
+        }
     };
     let summary = summary_matching(&signable, request, &recipient, &mint)?;
     let price = signable
@@ -135,17 +144,6 @@ pub(super) async fn build(
         denial: None,
     };
     Ok((record, signable))
-}
-
-/// The payment's Solana Pay reference: an address derived from its id (no key exists for it).
-pub fn reference_for(payment_id: &str) -> Address {
-    use sha2::{Digest, Sha256};
-    let digest: [u8; 32] = Sha256::new()
-        .chain_update(b"aip-signer payment reference\0")
-        .chain_update(payment_id.as_bytes())
-        .finalize()
-        .into();
-    Address::new_from_array(digest)
 }
 
 /// A caller's unsigned transaction: decoded and explained like any other (anything outside

@@ -1,8 +1,12 @@
 //! Old usage folded into hourly totals, so a session's (and a key's) usage stays bounded in
 //! size however many payments it makes (docs/design.md, "Policy").
 //!
-//! A settled reservation (confirmed, or observed on chain) older than [`FOLD_AFTER`] leaves
-//! the record list and is added to the total of the hour it was made in. A folded hour counts
+//! A confirmed reservation leaves the record list and is added to the total of the hour it was
+//! made in as soon as reconciliation has read the chain past its signature, if its transaction
+//! names its payment's reference (`SpendRecord::bound`); any other settled one (a debit observed
+//! on chain, a caller's transaction) after [`FOLD_AFTER`], while its signature still catches a
+//! second payment of the same transaction. So a busy key's record holds what happened since
+//! the last reconciliation round, not ten minutes of payments. A folded hour counts
 //! in a rolling window until its *latest* payment leaves the window: never shorter than the
 //! payments it holds, at most an hour longer (the caps err towards refusing). Totals older
 //! than the longest window are dropped.
@@ -16,9 +20,9 @@ use serde::{Deserialize, Serialize};
 
 use super::time::{UnixSeconds, Window};
 
-/// How long a settled reservation stays a record of its own: longer than a reconciliation
-/// round takes to pass it, so the chain's view of a recent payment still matches it by
-/// signature.
+/// How long a settled reservation that reconciliation has not passed, or whose transaction is
+/// not bound to its payment, stays a record of its own: longer than a reconciliation round
+/// takes to pass it, so the chain's view of a recent payment still matches it by signature.
 pub const FOLD_AFTER: i64 = 600;
 
 const HOUR: i64 = 3_600;

@@ -14,6 +14,7 @@ use super::intent::Intent;
 use super::time::UnixSeconds;
 use super::usage::{ReleaseProof, ReservationId, Usage, UsageError};
 use crate::solana::explain::Signable;
+use crate::solana::payment_reference;
 
 /// A session's intent and usage, as persisted.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -35,7 +36,12 @@ impl SessionState {
     ) -> Result<Reservation, ReserveError> {
         match decide(&self.intent, &self.usage, tx, now, approval) {
             Decision::Allow { spend } => {
-                let id = self.usage.reserve_for(spend, now, payment);
+                let bound = payment.is_some_and(|payment| {
+                    tx.explanation()
+                        .references
+                        .contains(&payment_reference(payment))
+                });
+                let id = self.usage.reserve_for(spend, now, payment, bound);
                 self.usage.prune(now);
                 Ok(Reservation { id, spend })
             }

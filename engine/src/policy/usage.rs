@@ -85,8 +85,28 @@ pub struct SpendRecord {
     /// after a crash finds its reservation instead of making a second one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<String>,
+    /// The transaction names this payment's own reference (`crate::solana::payment_reference`):
+    /// no other payment can carry its signature, so once confirmed and passed by the chain's
+    /// reconciliation the record may fold at once. A record without it keeps its signature for
+    /// [`FOLD_AFTER`], where a second payment of the same transaction is caught.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bound: bool,
+    /// A reconciliation round read the wallet's history past this record's signature and moved
+    /// its cursor there: later rounds read only newer history, so the signature is not needed to
+    /// recognise this payment on chain again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub passed: bool,
     #[serde(flatten)]
     pub state: SpendState,
+}
+
+impl SpendRecord {
+    /// Whether the record may leave the list for its hour's total at `now`: confirmed, and
+    /// either older than [`FOLD_AFTER`] or bound to its payment and passed by reconciliation.
+    fn folds(&self, now: UnixSeconds) -> bool {
+        matches!(self.state, SpendState::Confirmed { .. })
+            && (self.at < now.saturating_sub(FOLD_AFTER) || (self.bound && self.passed))
+    }
 }
 
 /// A reservation state change that the evidence does not support.
@@ -202,15 +222,17 @@ impl Usage {
 
     /// Records a new reservation and returns its id.
     pub fn reserve(&mut self, spend: Spend, now: UnixSeconds) -> ReservationId {
-        self.reserve_for(spend, now, None)
+        self.reserve_for(spend, now, None, false)
     }
 
-    /// Records a new reservation for `payment` and returns its id.
+    /// Records a new reservation for `payment` and returns its id; `bound` when the
+    /// transaction names the payment's own reference ([`SpendRecord::bound`]).
     pub fn reserve_for(
         &mut self,
         spend: Spend,
         now: UnixSeconds,
         payment: Option<&str>,
+        bound: bool,
     ) -> ReservationId {
         let id = ReservationId(self.next_id);
         self.next_id = self.next_id.saturating_add(1);
@@ -221,6 +243,8 @@ impl Usage {
             fee_lamports: spend.fee_lamports,
             service_fee: spend.service_fee,
             payment: payment.map(str::to_owned),
+            bound,
+            passed: false,
             state: SpendState::Reserved,
         });
         id
@@ -250,6 +274,8 @@ impl Usage {
             fee_lamports: 0,
             service_fee: false,
             payment: None,
+            bound: false,
+            passed: false,
             state: SpendState::Confirmed { signature },
         });
     }
@@ -398,17 +424,45 @@ impl Usage {
         released
     }
 
-    /// Keeps the usage bounded: settled reservations older than [`FOLD_AFTER`] leave the
-    /// records (confirmed ones into their hour's total; released ones count nothing), and
-    /// totals that left the longest window are dropped. Reserved and signed records stay until
-    /// they settle: their outcome is not known.
+    /// How many records would fold as soon as reconciliation passes their signature: confirmed,
+    /// bound to their payment, not passed yet. Records that cannot fold early do not count, so a
+    /// key holding caller-supplied transactions is not read from the chain every second for them.
+    pub fn awaiting_pass(&self) -> usize {
+        self.records
+            .iter()
+            .filter(|r| r.bound && !r.passed && matches!(r.state, SpendState::Confirmed { .. }))
+            .count()
+    }
+
+    /// Notes that reconciliation read the chain past `signatures` (and will not read them
+    /// again): the records carrying them may fold sooner ([`SpendRecord::passed`]). The number
+    /// of records noted.
+    pub fn mark_passed(&mut self, signatures: &std::collections::HashSet<String>) -> usize {
+        let mut noted = 0;
+        for record in &mut self.records {
+            if !record.passed
+                && record
+                    .state
+                    .signature()
+                    .is_some_and(|s| signatures.contains(s))
+            {
+                record.passed = true;
+                noted += 1;
+            }
+        }
+        noted
+    }
+
+    /// Keeps the usage bounded: confirmed reservations leave the records for their hour's total
+    /// once [`SpendRecord::folds`] says so, released ones older than [`FOLD_AFTER`] leave
+    /// (they count nothing), and totals that left the longest window are dropped. Reserved and
+    /// signed records stay until they settle: their outcome is not known.
     pub fn prune(&mut self, now: UnixSeconds) {
         let cutoff = now.saturating_sub(FOLD_AFTER);
         let mut kept = Vec::with_capacity(self.records.len());
         for record in std::mem::take(&mut self.records) {
-            let settled_long_ago = record.at < cutoff;
-            match &record.state {
-                SpendState::Confirmed { .. } if settled_long_ago => self.folded.add(Folding {
+            if record.folds(now) {
+                self.folded.add(Folding {
                     at: record.at,
                     amount: record.amount,
                     fee_lamports: record.fee_lamports,
@@ -417,9 +471,9 @@ impl Usage {
                     } else {
                         0
                     },
-                }),
-                SpendState::Released { .. } if settled_long_ago => {}
-                _ => kept.push(record),
+                });
+            } else if !(matches!(record.state, SpendState::Released { .. }) && record.at < cutoff) {
+                kept.push(record);
             }
         }
         self.records = kept;

@@ -55,6 +55,60 @@ pub struct TokenPayment {
     pub reference: Option<Address>,
 }
 
+/// The Solana Pay reference of the service's payment `payment_id`: an address derived from
+/// the id (no key exists for it). A transaction that names it belongs to that payment alone:
+/// no other payment's transaction can carry the same signature.
+///
+/// Its last 8 bytes are a checksum of the first 24 ([`is_payment_reference`]), so the service
+/// recognises any of its references without an index: a caller's transaction that copies
+/// another payment's message (and so its signature) names that payment's reference and is
+/// refused ([`foreign_payment_reference`]), even after that payment's records have folded.
+pub fn payment_reference(payment_id: &str) -> Address {
+    use sha2::{Digest, Sha256};
+    let digest: [u8; 32] = Sha256::new()
+        .chain_update(b"aip-signer payment reference\0")
+        .chain_update(payment_id.as_bytes())
+        .finalize()
+        .into();
+    let mut address = [0u8; 32];
+    address[..REFERENCE_BODY].copy_from_slice(&digest[..REFERENCE_BODY]);
+    address[REFERENCE_BODY..].copy_from_slice(&reference_checksum(&digest[..REFERENCE_BODY]));
+    Address::new_from_array(address)
+}
+
+/// The bytes of a payment reference derived from the payment id; the rest is the checksum.
+const REFERENCE_BODY: usize = 24;
+
+fn reference_checksum(body: &[u8]) -> [u8; 32 - REFERENCE_BODY] {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"aip-signer payment reference checksum\0")
+        .chain_update(body)
+        .finalize();
+    let mut checksum = [0u8; 32 - REFERENCE_BODY];
+    checksum.copy_from_slice(&digest[..32 - REFERENCE_BODY]);
+    checksum
+}
+
+/// Whether `address` is some payment's [`payment_reference`] (a random address is one with
+/// probability 2^-64).
+pub fn is_payment_reference(address: &Address) -> bool {
+    let bytes = address.to_bytes();
+    bytes[REFERENCE_BODY..] == reference_checksum(&bytes[..REFERENCE_BODY])
+}
+
+/// A payment reference in `message` other than `payment_id`'s own: the message was made for
+/// another of the service's payments, and signing it for this one would report a second
+/// payment for the one transfer the cluster runs.
+pub fn foreign_payment_reference(message: &Message, payment_id: &str) -> Option<Address> {
+    let own = payment_reference(payment_id);
+    message
+        .account_keys
+        .iter()
+        .find(|key| **key != own && is_payment_reference(key))
+        .copied()
+}
+
 impl TokenPayment {
     /// The payer of fees and rent.
     pub fn fee_payer_address(&self) -> Address {

@@ -16,7 +16,9 @@ pub mod summary;
 pub mod text;
 pub mod wire;
 
-pub use build::{FeePayer, TokenPayment};
+pub use build::{
+    foreign_payment_reference, is_payment_reference, payment_reference, FeePayer, TokenPayment,
+};
 pub use classify::Action;
 pub use error::{BuildError, DecodeError, Refusal, SignError, TextEncodingError};
 pub use explain::{
