@@ -9,7 +9,8 @@ use aip_wire::https::{send_kept, HttpError};
 use aip_wire::ledger::LedgerHead;
 use aip_wire::payments::{
     AgentTotals, Approve, CreateSession, EnableAutonomy, EncryptionTarget, PaymentAnswer,
-    RegisterDeviceBound, Revoked, SessionKeyView, SessionView, SmartPayment, SubmitSigned,
+    RegisterDeviceBound, Revoked, SessionKeyView, SessionView, SmartPayment, SubmitSigned, X402Pay,
+    X402PayAnswer,
 };
 use aip_wire::server_key::{pinned_config, ClientTlsError};
 use aip_wire::Endpoint;
@@ -255,6 +256,12 @@ impl Signer {
         request: &SmartPayment,
     ) -> Result<PaymentAnswer, SignerError> {
         self.post("/v1/smart-payment", request).await
+    }
+
+    /// Pays a resource's 402 answer (x402 `exact` on Solana) within the session's intent: the
+    /// answer carries the `PAYMENT-SIGNATURE` header to retry the resource with.
+    pub async fn x402_pay(&self, request: &X402Pay) -> Result<X402PayAnswer, SignerError> {
+        self.post("/v1/x402/pay", request).await
     }
 
     pub async fn payment(&self, id: &str) -> Result<PaymentAnswer, SignerError> {

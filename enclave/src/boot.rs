@@ -228,6 +228,7 @@ pub async fn boot(
                 compute_unit_price: solana.compute_unit_price_micro_lamports,
                 max_compute_unit_price: solana.max_compute_unit_price_micro_lamports,
                 fee_payer_lamports_per_day: solana.fee_payer_lamports_per_day,
+                x402_network: solana.x402_network.clone(),
                 fee_budget: tokio::sync::Mutex::new(()),
             })
         }

@@ -110,6 +110,11 @@ pub struct SolanaConfig {
     /// session key together (each key's own share is capped by the limits its user signed).
     #[serde(default = "default_fee_payer_lamports_per_day")]
     pub fee_payer_lamports_per_day: u64,
+    /// The cluster's CAIP-2 id as x402 names networks (`solana:` and the first 32 characters
+    /// of its genesis hash, e.g. `solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp` for mainnet): x402
+    /// requirements on any other network are refused. Absent: x402 payments are refused.
+    #[serde(default)]
+    pub x402_network: Option<String>,
 }
 
 fn default_max_compute_unit_price() -> u64 {
@@ -317,6 +322,15 @@ impl EnclaveConfig {
             }
             if !(100..=120_000).contains(&solana.rpc_timeout_ms) {
                 return invalid("solana.rpc_timeout_ms is outside 100..120000".into());
+            }
+            if let Some(network) = &solana.x402_network {
+                let reference = network.strip_prefix("solana:").unwrap_or_default();
+                let base58 = bs58::decode(reference).into_vec().is_ok();
+                if reference.len() != 32 || !base58 {
+                    return invalid(format!(
+                        "solana.x402_network {network:?} is not `solana:` and 32 base58 characters of a genesis hash"
+                    ));
+                }
             }
             if solana.usdc_mints.is_empty() {
                 return invalid("solana.usdc_mints is empty".into());

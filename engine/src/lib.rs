@@ -4,8 +4,10 @@
 //! program allowlist, the debits, fees and recipients a transaction causes, building and
 //! signing) and the spending-policy engine ([`policy`]: intents, their invariant, the one
 //! decision function, usage windows). The enclave decides with it before it signs; the
-//! device (aip-client) decodes with it and shows the user what it signs or approves. Pure
+//! device (aip-client) decodes with it and shows the user what it signs or approves; and the
+//! payer's side of x402's `exact` scheme on Solana ([`x402`]). Pure
 //! code: no I/O, no clock, no service state (docs/design.md, "Crates").
 
 pub mod policy;
 pub mod solana;
+pub mod x402;

@@ -13,6 +13,7 @@ pub mod payments;
 pub mod rpc;
 pub mod service;
 pub mod soak;
+pub mod x402;
 
 /// Seconds since the Unix epoch, for certificate validity windows.
 pub fn unix_now() -> i64 {

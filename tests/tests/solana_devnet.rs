@@ -12,6 +12,7 @@ use aip_enclave::solana::{
 };
 use aip_tests::devnet::SolanaDevnet;
 use aip_tests::rpc::Rpc;
+use base64::Engine as _;
 use solana_address::Address;
 
 const USDC: u64 = 1_000_000;
@@ -369,4 +370,51 @@ fn a_signed_but_unsent_payment_is_released_only_after_its_blockhash_expires() {
         "an expired transaction cannot land"
     );
     assert_eq!(rpc.token_balance(&usdc_account(&merchant)).unwrap(), None);
+}
+
+/// Simulation checks signatures only when asked (`sigVerify`, off by default as on Solana's
+/// RPC): x402's facilitator simulates the payer's transaction before adding its own signature.
+#[test]
+fn a_partially_signed_transaction_simulates_unless_signatures_are_verified() {
+    let devnet = SolanaDevnet::start();
+    let rpc = &devnet.rpc;
+    let session = funded_session(rpc, 0, 50 * USDC);
+    let sponsor = SigningKeypair::generate();
+    rpc.airdrop(&sponsor.address(), SOL).unwrap();
+    let merchant = SigningKeypair::generate().address();
+    rpc.usdc_airdrop(&merchant, 1).unwrap();
+    let (mut payment, _) = payment(
+        rpc,
+        session.address(),
+        merchant,
+        USDC,
+        FeePayer::Sponsor {
+            address: sponsor.address(),
+        },
+    );
+    payment.create_recipient_account = false;
+    let mut tx = Transaction::unsigned(payment.build().unwrap().into_message());
+    session.sign_transaction(&mut tx).unwrap();
+    let simulate = |verify: bool| {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(tx.to_bytes());
+        rpc.call(
+            "simulateTransaction",
+            serde_json::json!([encoded, {"encoding": "base64", "sigVerify": verify}]),
+        )
+        .map(|answer| answer["value"]["err"].clone())
+    };
+    assert_eq!(simulate(false).unwrap(), serde_json::Value::Null);
+    assert_eq!(
+        rpc.simulate(&tx.to_bytes()).unwrap(),
+        None,
+        "off by default"
+    );
+    let verified = simulate(true);
+    assert!(
+        verified.as_ref().map_or(true, |err| !err.is_null()),
+        "the sponsor has not signed: {verified:?}"
+    );
+    // Nothing was kept: the merchant still holds what it had.
+    let account = associated_token_address(&merchant, &USDC_MAINNET_MINT, TokenProgram::Token);
+    assert_eq!(rpc.token_balance(&account).unwrap(), Some(1));
 }

@@ -225,6 +225,10 @@ pub enum PaymentStatus {
     ApprovalRequired,
     /// Refused; nothing was signed and nothing is reserved.
     Denied,
+    /// An x402 payment signed by the payer and handed back for the resource server, whose
+    /// facilitator adds its fee-payer signature and submits it. Counted until the chain shows
+    /// it landed (`confirmed`) or its blockhash expired without it (`expired`).
+    Authorized,
 }
 
 /// The answer to a payment request (and to its retries with the same idempotency key).
@@ -496,4 +500,39 @@ mod tests {
         assert_ne!(a, possession_message("pk", b"blob", &limits(2, None, 5)));
         assert_ne!(a, possession_message("pk2", b"blob", &limits(1, None, 5)));
     }
+}
+
+/// `POST /v1/x402/pay`: pay a resource's 402 answer within the session's intent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct X402Pay {
+    pub agent_id: String,
+    pub session_key_id: String,
+    /// The 402 answer's `PaymentRequired` document, decoded (x402 v2).
+    pub payment_required: serde_json::Value,
+    /// Same key, same answer: never a second payment.
+    pub idempotency_key: String,
+}
+
+/// The answer to `POST /v1/x402/pay` (and to its retries with the same idempotency key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct X402PayAnswer {
+    pub payment_id: String,
+    pub status: PaymentStatus,
+    pub amount: u64,
+    /// The requirement's `payTo`.
+    pub recipient: String,
+    pub network: String,
+    /// The resource paid for (`resource.url`), as recorded in the ledger.
+    pub resource: String,
+    /// The facilitator that pays the network fee and submits.
+    pub fee_payer: String,
+    /// The payer's own signature (base58). The landed transaction's id is the facilitator's
+    /// signature, which only the settlement tells.
+    pub payer_signature: String,
+    /// The v2 `PaymentPayload`.
+    pub payment_payload: serde_json::Value,
+    /// The payload as the `PAYMENT-SIGNATURE` request header carries it (base64 JSON).
+    pub payment_signature_header: String,
+    pub receipt: SignedReceipt,
 }

@@ -317,8 +317,20 @@ impl Chain {
         self.processed.get(signature)
     }
 
-    pub fn simulate(&self, tx: VersionedTransaction) -> Simulation {
-        match self.svm.simulate_transaction(tx) {
+    /// Runs `tx` against the current state without keeping anything. Signatures are checked
+    /// only when `verify_signatures` (Solana's `sigVerify`, off unless asked): a partially
+    /// signed transaction, such as an x402 payment before its facilitator signs, simulates.
+    pub fn simulate(&self, tx: VersionedTransaction, verify_signatures: bool) -> Simulation {
+        let outcome = if verify_signatures || !self.svm.get_sigverify() {
+            self.svm.simulate_transaction(tx)
+        } else {
+            // LiteSVM turns verification off only by value; a copy of the state is simulated.
+            self.svm
+                .clone()
+                .with_sigverify(false)
+                .simulate_transaction(tx)
+        };
+        match outcome {
             Ok(info) => Simulation {
                 err: None,
                 logs: info.meta.logs,

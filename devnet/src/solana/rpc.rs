@@ -290,7 +290,11 @@ fn dispatch(chain: &mut Chain, method: &str, params: &Value) -> Result<Value, Rp
         }
         "simulateTransaction" => {
             let tx = transaction_param(params)?;
-            let simulation = chain.simulate(tx);
+            let verify = config(params, 1)
+                .get("sigVerify")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let simulation = chain.simulate(tx, verify);
             let value = json!({
                 "err": simulation.err,
                 "logs": simulation.logs,

@@ -27,6 +27,12 @@ pub enum ErrorCode {
     IdempotencyConflict,
     PaymentInProgress,
     ChainUnavailable,
+    X402VersionUnsupported,
+    X402SchemeUnsupported,
+    X402NetworkUnsupported,
+    X402AssetNotAllowed,
+    X402RequirementsInvalid,
+    X402NeedsAutonomy,
     Unavailable,
     Internal,
 }
@@ -54,6 +60,12 @@ impl ErrorCode {
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
             ErrorCode::PaymentInProgress => "payment_in_progress",
             ErrorCode::ChainUnavailable => "chain_unavailable",
+            ErrorCode::X402VersionUnsupported => "x402_version_unsupported",
+            ErrorCode::X402SchemeUnsupported => "x402_scheme_unsupported",
+            ErrorCode::X402NetworkUnsupported => "x402_network_unsupported",
+            ErrorCode::X402AssetNotAllowed => "x402_asset_not_allowed",
+            ErrorCode::X402RequirementsInvalid => "x402_requirements_invalid",
+            ErrorCode::X402NeedsAutonomy => "x402_needs_autonomy",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -80,6 +92,13 @@ impl ErrorCode {
             ErrorCode::TransactionMismatch => StatusCode::FORBIDDEN,
             ErrorCode::IdempotencyConflict => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::PaymentInProgress => StatusCode::CONFLICT,
+            // What the resource server asks for is not something this signer pays.
+            ErrorCode::X402VersionUnsupported
+            | ErrorCode::X402SchemeUnsupported
+            | ErrorCode::X402NetworkUnsupported
+            | ErrorCode::X402AssetNotAllowed
+            | ErrorCode::X402RequirementsInvalid => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::X402NeedsAutonomy => StatusCode::FORBIDDEN,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -4,6 +4,7 @@
 use super::error::{ApiError, ErrorCode};
 use crate::payments::PaymentError;
 use crate::policy::Rule;
+use crate::x402::X402Error;
 
 /// The API's answer code for a payment error.
 pub fn code(error: &PaymentError) -> ErrorCode {
@@ -26,6 +27,16 @@ pub fn code(error: &PaymentError) -> ErrorCode {
         PaymentError::InProgress(_) => ErrorCode::PaymentInProgress,
         PaymentError::Lit(_) => ErrorCode::LitThresholdUnmet,
         PaymentError::Chain(_) => ErrorCode::ChainUnavailable,
+        PaymentError::X402(error) => match error {
+            X402Error::Version(_) => ErrorCode::X402VersionUnsupported,
+            X402Error::NothingOffered | X402Error::Scheme(_) => ErrorCode::X402SchemeUnsupported,
+            X402Error::Network { .. } => ErrorCode::X402NetworkUnsupported,
+            X402Error::Asset { .. } => ErrorCode::X402AssetNotAllowed,
+            X402Error::Malformed { .. } | X402Error::UnknownExtra { .. } => {
+                ErrorCode::X402RequirementsInvalid
+            }
+        },
+        PaymentError::X402NeedsAutonomy(_) => ErrorCode::X402NeedsAutonomy,
         PaymentError::Record(_)
         | PaymentError::Ledger(_)
         | PaymentError::NotConfigured

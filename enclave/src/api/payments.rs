@@ -1,5 +1,5 @@
 //! The payment endpoints: session keys, sessions, smart payments and the device's part in
-//! them, analytics. Each handler authorizes, reads its body strictly, and hands over to
+//! them, x402 payments, analytics. Each handler authorizes, reads its body strictly, and hands over to
 //! [`crate::payments`]; the answer codes are that module's.
 
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use super::error::{ApiError, ErrorCode};
 use super::keys::KeyRecord;
 use super::scope::Scope;
 use super::state::ApiState;
-use crate::payments::{device, flow, keys, sessions};
+use crate::payments::{device, flow, keys, sessions, x402};
 use aip_wire::payments::{PaymentAnswer, PaymentStatus};
 
 type Answer = Result<(StatusCode, Json<Value>), ApiError>;
@@ -144,6 +144,20 @@ pub async fn smart_payment(
     let caller = state.authorize(&headers, Scope::CreatePayments)?;
     let request = read_json(body, state.max_body_bytes).await?;
     payment(&flow::smart_payment(&state.payments, actor(&caller), request).await?)
+}
+
+/// `POST /v1/x402/pay`: 200 with the payment payload, or the refusal's code.
+pub async fn x402_pay(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    let caller = state.authorize(&headers, Scope::CreatePayments)?;
+    let request = read_json(body, state.max_body_bytes).await?;
+    ok(
+        StatusCode::OK,
+        &x402::pay(&state.payments, actor(&caller), request).await?,
+    )
 }
 
 pub async fn submit_signed(

@@ -153,6 +153,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
             post(payments::create_session).get(payments::list_sessions),
         )
         .route("/v1/smart-payment", post(payments::smart_payment))
+        .route("/v1/x402/pay", post(payments::x402_pay))
         .route("/v1/payments/{id}", get(payments::get_payment))
         .route(
             "/v1/payments/{id}/submit-signed",

@@ -8,5 +8,5 @@
 pub mod quorum;
 pub mod rpc;
 
-pub use quorum::{Debit, History, RpcQuorum, Span};
-pub use rpc::{LandedStatus, RpcError, SignatureInfo, SolanaRpc};
+pub use quorum::{Cosigned, Debit, History, RpcQuorum, Span};
+pub use rpc::{LandedStatus, LandedTransaction, RpcError, SignatureInfo, SolanaRpc};

@@ -37,6 +37,17 @@ pub struct Debit {
     pub amount: u64,
 }
 
+/// Where a transaction known by one of its other signatures stands ([`RpcQuorum::cosigned`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cosigned {
+    Absent,
+    /// Landed under `id`; `failed` is the runtime's error if it failed.
+    Landed {
+        id: String,
+        failed: Option<String>,
+    },
+}
+
 /// The span of history a reconciliation reads (Unix seconds): after `cutoff`, up to `now`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
@@ -252,14 +263,28 @@ impl RpcQuorum {
             if known.contains(&signature) {
                 continue;
             }
-            let amounts = self
+            let served = self
                 .ask_all("getTransaction", |e| {
-                    e.token_debit(&signature, owner, mints)
+                    e.landed_transaction(&signature, owner, mints)
                 })
                 .await?;
             // A transaction listed but not yet served by any endpoint: read again next round.
-            unresolved |= amounts.iter().all(Option::is_none);
-            let amount = amounts.into_iter().flatten().max().unwrap_or(0);
+            unresolved |= served.iter().all(Option::is_none);
+            // Known by another of its signatures: an x402 payment, which the service knows by
+            // the payer's signature while its id is the facilitator's.
+            let cosigned = served
+                .iter()
+                .flatten()
+                .any(|t| t.signatures.iter().any(|s| known.contains(s)));
+            if cosigned {
+                continue;
+            }
+            let amount = served
+                .into_iter()
+                .flatten()
+                .map(|t| t.debit)
+                .max()
+                .unwrap_or(0);
             if amount > 0 {
                 debits.push(Debit {
                     signature,
@@ -280,6 +305,59 @@ impl RpcQuorum {
             newest_common,
             passed,
         })
+    }
+
+    /// Where the transaction carrying `signature` among its signatures (not as its id: an
+    /// x402 payment, whose id is the facilitator's signature) stands, looked for in `owner`'s
+    /// history in `span`. Landed when any endpoint serves it (a liar can only make it count);
+    /// absent only when every answering endpoint's history in the span was read whole and no
+    /// transaction in it carries the signature (the caller reads the block height before, so
+    /// that absence past the transaction's expiry is final). `known` transactions are not
+    /// fetched (they are other payments).
+    pub async fn cosigned(
+        &self,
+        owner: &str,
+        span: Span,
+        signature: &str,
+        known: &HashSet<String>,
+    ) -> Result<Cosigned, RpcError> {
+        const METHOD: &str = "getTransaction";
+        let lists = self
+            .ask_all("getSignaturesForAddress", |e| {
+                self.history_of(e, owner, span, None)
+            })
+            .await?;
+        let listed: std::collections::BTreeSet<&str> = lists
+            .iter()
+            .flatten()
+            .map(|(s, _)| s.as_str())
+            .filter(|s| !known.contains(*s))
+            .collect();
+        for id in listed {
+            let served = self
+                .ask_all(METHOD, |e| e.landed_transaction(id, owner, &[]))
+                .await?;
+            if let Some(landed) = served
+                .iter()
+                .flatten()
+                .find(|t| t.signatures.iter().any(|s| s == signature))
+            {
+                return Ok(Cosigned::Landed {
+                    id: id.to_owned(),
+                    failed: landed.failed.clone(),
+                });
+            }
+            if served.iter().all(Option::is_none) {
+                // Listed but not served yet: nothing can be concluded this round.
+                return Err(RpcError::NoQuorum {
+                    method: METHOD,
+                    answered: served.len(),
+                    agreeing: 0,
+                    quorum: self.quorum,
+                });
+            }
+        }
+        Ok(Cosigned::Absent)
     }
 
     /// One endpoint's successful transactions naming `owner` after `until` and since

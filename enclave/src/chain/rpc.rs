@@ -42,6 +42,17 @@ pub enum LandedStatus {
     Landed { slot: u64, err: Option<String> },
 }
 
+/// A landed transaction as one endpoint serves it ([`SolanaRpc::landed_transaction`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LandedTransaction {
+    /// Every signature, the transaction's id first.
+    pub signatures: Vec<String>,
+    /// The runtime's error, if it failed (its fee was still paid).
+    pub failed: Option<String>,
+    /// Base units of the asked mints the asked owner's token accounts lost in it.
+    pub debit: u64,
+}
+
 /// One entry of an address's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignatureInfo {
@@ -222,15 +233,16 @@ impl SolanaRpc {
             .collect()
     }
 
-    /// How many base units of `mints` the token accounts owned by `owner` lost in the
-    /// transaction (from its pre- and post-token balances); `None` if the cluster does not
-    /// know it.
-    pub async fn token_debit(
+    /// The landed transaction `signature` as this endpoint serves it: every signature it
+    /// carries, whether it failed, and how many base units of `mints` the token accounts owned
+    /// by `owner` lost in it (from its pre- and post-token balances); `None` if the cluster
+    /// does not know it.
+    pub async fn landed_transaction(
         &self,
         signature: &str,
         owner: &str,
         mints: &[String],
-    ) -> Result<Option<u64>, RpcError> {
+    ) -> Result<Option<LandedTransaction>, RpcError> {
         const METHOD: &str = "getTransaction";
         let result = self
             .call(
@@ -241,7 +253,35 @@ impl SolanaRpc {
         if result.is_null() {
             return Ok(None);
         }
+        let wire = result["transaction"][0]
+            .as_str()
+            .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
+            .ok_or(RpcError::Malformed {
+                method: METHOD,
+                what: "transaction is not base64",
+            })?;
+        let decoded =
+            crate::solana::Transaction::from_bytes(&wire).map_err(|_| RpcError::Malformed {
+                method: METHOD,
+                what: "transaction does not decode",
+            })?;
+        let signatures: Vec<String> = decoded
+            .signatures
+            .iter()
+            .map(|s| bs58::encode(s).into_string())
+            .collect();
+        // The endpoint's transaction must be the one asked for: its id is its first signature.
+        if signatures.first().map(String::as_str) != Some(signature) {
+            return Err(RpcError::Malformed {
+                method: METHOD,
+                what: "the transaction served is not the one asked for",
+            });
+        }
         let meta = &result["meta"];
+        let failed = match &meta["err"] {
+            Value::Null => None,
+            err => Some(err.to_string()),
+        };
         let amount = |entry: &Value| -> Result<u64, RpcError> {
             entry["uiTokenAmount"]["amount"]
                 .as_str()
@@ -271,7 +311,11 @@ impl SolanaRpc {
                 .unwrap_or(0);
             debit = debit.saturating_add(amount(before)?.saturating_sub(after));
         }
-        Ok(Some(debit))
+        Ok(Some(LandedTransaction {
+            signatures,
+            failed,
+            debit,
+        }))
     }
 
     /// Where `signature` stands.

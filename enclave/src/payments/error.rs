@@ -39,6 +39,12 @@ pub enum PaymentError {
     Lit(#[source] ReleaseError),
     #[error("the Solana cluster: {}", aip_wire::process::error_chain(.0))]
     Chain(#[source] RpcError),
+    /// The resource's payment requirements are not something this signer pays.
+    #[error("x402: {0}")]
+    X402(#[source] crate::x402::X402Error),
+    /// An x402 payment is answered at once or not at all: it cannot wait for the device.
+    #[error("{0}")]
+    X402NeedsAutonomy(String),
     #[error("the enclave's state could not be written; nothing was done")]
     Record(#[source] RecordError),
     #[error("this signer has no Solana RPC configured; it cannot pay")]

@@ -77,7 +77,7 @@ pub async fn smart_payment(
     reserve_and_continue(state, version, record, &signable, Approval::None).await
 }
 
-fn denied_again(record: &PaymentRecord) -> PaymentError {
+pub(super) fn denied_again(record: &PaymentRecord) -> PaymentError {
     match &record.denial {
         Some(denial) => PaymentError::Denied(denial.clone()),
         None => PaymentError::Internal("a denied payment record has no denial"),
@@ -91,8 +91,21 @@ pub(super) fn signable_of(record: &PaymentRecord) -> Result<Signable, PaymentErr
     ))?;
     let message = Message::from_bytes(&bytes)
         .map_err(|_| PaymentError::Internal("a stored payment message does not decode"))?;
-    Signable::new(message)
-        .map_err(|_| PaymentError::Internal("a stored payment message is refused"))
+    let signable = Signable::new(message)
+        .map_err(|_| PaymentError::Internal("a stored payment message is refused"))?;
+    match &record.x402 {
+        // Its fee payer is the facilitator, declared as when it was built.
+        Some(x402) => {
+            let sponsor = x402
+                .fee_payer
+                .parse()
+                .map_err(|_| PaymentError::Internal("a stored fee payer is not an address"))?;
+            signable
+                .sponsored_by(sponsor)
+                .map_err(|_| PaymentError::Internal("a stored x402 message is not sponsored"))
+        }
+        None => Ok(signable),
+    }
 }
 
 enum Reserved {
@@ -142,10 +155,24 @@ pub(super) async fn reserve_and_continue(
             let version = save(state, version, &record).await?;
             sign_autonomously(state, version, record).await
         }
+        // An x402 payment answers a request in flight: it cannot wait for the device.
+        Ok(Reserved::Interactive) if record.x402.is_some() => {
+            release_unsigned(state, version, record).await?;
+            Err(PaymentError::X402NeedsAutonomy(
+                "this session key has no autonomy left for this amount; an x402 payment cannot wait for the device to sign".into(),
+            ))
+        }
         Ok(Reserved::Interactive) => {
             record.stage = Stage::RequiresSignature;
             save(state, version, &record).await?;
             Ok(record.answer())
+        }
+        Err(PaymentError::ApprovalNeeded { threshold }) if record.x402.is_some() => {
+            record.stage = Stage::Aborted;
+            save(state, version, &record).await?;
+            Err(PaymentError::X402NeedsAutonomy(format!(
+                "the amount is above the intent's approval threshold of {threshold}; an x402 payment cannot wait for the user's approval"
+            )))
         }
         Err(PaymentError::ApprovalNeeded { .. }) => {
             record.stage = Stage::ApprovalRequired;
@@ -164,7 +191,7 @@ pub(super) async fn reserve_and_continue(
 }
 
 /// Continues a payment whose record is `Pending` (the enclave stopped mid-payment).
-async fn resume(
+pub(super) async fn resume(
     state: &PaymentContext,
     version: u64,
     mut record: PaymentRecord,

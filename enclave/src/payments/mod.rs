@@ -1,5 +1,6 @@
 //! AIP-1 payments: session keys ([`keys`]), agents' sessions ([`sessions`]), the smart payment
-//! ([`transaction`], [`flow`], [`fee_budget`], [`settle`], followed to the chain by [`track`]) and the device's part in it ([`device`]), over the persisted
+//! ([`transaction`], [`flow`], [`fee_budget`], [`settle`], followed to the chain by [`track`]), the device's part in it ([`device`]) and x402's
+//! `exact` payments ([`x402`]), over the persisted
 //! accounts ([`account`], [`registry`]) and payment records ([`record`]), kept no lower than
 //! the chain shows ([`reconcile`]). docs/design.md, "Keys and flows".
 
@@ -23,6 +24,7 @@ pub mod sessions;
 pub mod settle;
 pub mod track;
 pub mod transaction;
+pub mod x402;
 
 pub use context::PaymentContext;
 pub use error::PaymentError;

@@ -37,6 +37,8 @@ pub struct Payer {
     pub max_compute_unit_price: u64,
     /// What the fee payer may spend on fees and rent per rolling day, all keys together.
     pub fee_payer_lamports_per_day: u64,
+    /// The cluster's CAIP-2 id for x402 (`crate::config::SolanaConfig::x402_network`).
+    pub x402_network: Option<String>,
     /// Held while a gasless payment checks the fee payer's daily budget and reserves, so two
     /// payments cannot both take its last lamports.
     pub fee_budget: tokio::sync::Mutex<()>,

@@ -1,7 +1,7 @@
 //! A payment as the enclave persists it, under an id derived from the caller's API key and
 //! idempotency key: the same request again finds this record and gets the same answer.
 
-use aip_wire::payments::{DenialView, PaymentAnswer, PaymentStatus, SignedReceipt, SmartPayment};
+use aip_wire::payments::{DenialView, PaymentAnswer, PaymentStatus, SignedReceipt};
 
 use crate::policy::Denial;
 use base64::Engine as _;
@@ -74,6 +74,28 @@ pub struct PaymentRecord {
     pub signed: Option<SignedPart>,
     #[serde(default)]
     pub denial: Option<Denial>,
+    /// An x402 payment's terms (`super::x402`); its transaction is submitted by the facilitator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x402: Option<X402Part>,
+}
+
+/// What an x402 payment was for and who settles it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct X402Part {
+    /// The facilitator: the transaction's fee payer, which signs after the payer.
+    pub fee_payer: String,
+    /// The resource's URL: the payment's origin, in the ledger.
+    pub resource_url: String,
+    pub network: String,
+    /// The requirement paid and the resource, as the server sent them (the payload echoes
+    /// them).
+    pub accepted: serde_json::Value,
+    pub resource: serde_json::Value,
+    /// The id the transaction landed under (the facilitator's signature), once the chain
+    /// shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landed_as: Option<String>,
 }
 
 impl PaymentRecord {
@@ -100,6 +122,7 @@ impl PaymentRecord {
     pub fn answer(&self) -> PaymentAnswer {
         let message = self.message_bytes().unwrap_or_default();
         let status = match self.stage {
+            Stage::Signed if self.x402.is_some() => PaymentStatus::Authorized,
             Stage::Pending | Stage::Signed | Stage::Aborted => PaymentStatus::Submitted,
             Stage::ApprovalRequired => PaymentStatus::ApprovalRequired,
             Stage::RequiresSignature => PaymentStatus::RequiresSignature,
@@ -158,7 +181,7 @@ pub fn payment_id(caller: &str, idempotency_key: &str) -> String {
 
 /// SHA-256 of the request as sent, to tell a retry from a different request under the
 /// same idempotency key.
-pub fn request_sha256(request: &SmartPayment) -> String {
+pub fn request_sha256(request: &impl Serialize) -> String {
     hex::encode(Sha256::digest(
         serde_json::to_vec(request).unwrap_or_default(),
     ))

@@ -104,11 +104,7 @@ pub(super) async fn finish_signed(
     mut record: PaymentRecord,
     tx: Transaction,
 ) -> Result<PaymentAnswer, PaymentError> {
-    let signature = tx
-        .signatures
-        .first()
-        .map(|s| bs58::encode(s).into_string())
-        .ok_or(PaymentError::Internal("a transaction without signatures"))?;
+    let signature = followed_signature(&record, &tx)?;
     let (id, agent, last_valid) = (
         record.id.clone(),
         record.agent_id.clone(),
@@ -173,10 +169,19 @@ pub(super) async fn finish_signed(
                 "recipient": record.recipient,
                 "recipient_token_account": record.recipient_token_account,
                 "fee_lamports": record.fee_lamports,
-                "fee_payer": if record.service_fee_payer { "service" } else { "session" },
+                "fee_payer": match (&record.x402, record.service_fee_payer) {
+                    (Some(_), _) => "facilitator",
+                    (None, true) => "service",
+                    (None, false) => "session",
+                },
                 "signature": signature,
                 "message_sha256": message_sha256,
                 "autonomous": record.autonomous,
+                "x402": record.x402.as_ref().map(|x| json!({
+                    "resource": x.resource_url,
+                    "network": x.network,
+                    "fee_payer": x.fee_payer,
+                })),
             }),
         )
         .await?;
@@ -200,7 +205,29 @@ pub(super) async fn finish_signed(
         receipt,
     });
     let version = save(state, version, &record).await?;
+    if record.x402.is_some() {
+        // The facilitator signs and submits; `track` follows it on chain.
+        return Ok(record.answer());
+    }
     submit(state, version, record).await
+}
+
+/// The signature the payment is known by until it lands: the transaction's id (its first
+/// signature), except for an x402 payment, whose first signature is the facilitator's (added
+/// after this one): there it is the payer's own, which the landed transaction carries too.
+fn followed_signature(record: &PaymentRecord, tx: &Transaction) -> Result<String, PaymentError> {
+    let slot =
+        match record.x402 {
+            Some(_) if tx.message.header.num_required_signatures == 2 => 1,
+            Some(_) => return Err(PaymentError::Internal(
+                "an x402 transaction must have exactly the facilitator and the payer as signers",
+            )),
+            None => 0,
+        };
+    tx.signatures
+        .get(slot)
+        .map(|s| bs58::encode(s).into_string())
+        .ok_or(PaymentError::Internal("a transaction without signatures"))
 }
 
 /// Sends the signed transaction unless the cluster already has it; confirms if it landed.

@@ -19,7 +19,9 @@ use super::error::PaymentError;
 use super::keys::record as ledger_record;
 use super::record::{save, PaymentRecord, Stage};
 use super::settle::{confirm, release};
-use crate::chain::LandedStatus;
+use std::collections::HashSet;
+
+use crate::chain::{Cosigned, LandedStatus, Span};
 use crate::policy::{ReleaseProof, SpendState};
 use crate::state::records;
 
@@ -96,6 +98,9 @@ async fn track(state: &PaymentContext, id: &str) -> Result<Option<Settled>, Paym
     let signed = record.signed.clone().ok_or(PaymentError::Internal(
         "a signed reservation's payment has no signature",
     ))?;
+    if record.x402.is_some() {
+        return track_x402(state, version, record, &signed).await;
+    }
     match payer
         .rpc
         .status(&signed.signature)
@@ -132,6 +137,73 @@ async fn track(state: &PaymentContext, id: &str) -> Result<Option<Settled>, Paym
             expire(state, version, record, height).await?;
             Ok(Some(Settled::Expired))
         }
+    }
+}
+
+/// How far before its signing an x402 payment's landing is looked for: the enclave's clock and
+/// the cluster's block times need not agree to the second.
+const CLOCK_MARGIN_SECONDS: i64 = 300;
+
+/// An x402 payment: the facilitator submits it under its own signature, so the chain is asked
+/// for the transaction that carries the payer's (`RpcQuorum::cosigned`). Nothing is ever
+/// re-sent (the enclave cannot: the facilitator's signature is missing). Released only when
+/// the block height, read before the history, is past the transaction's last valid height
+/// and the history has no such transaction.
+async fn track_x402(
+    state: &PaymentContext,
+    version: u64,
+    mut record: PaymentRecord,
+    signed: &super::record::SignedPart,
+) -> Result<Option<Settled>, PaymentError> {
+    let payer = state.payer()?;
+    let height = payer
+        .rpc
+        .block_height()
+        .await
+        .map_err(PaymentError::Chain)?;
+    let account = state.accounts.get(&record.session_key_id).await?;
+    let known: HashSet<String> = account
+        .usages()
+        .flat_map(|usage| usage.records())
+        .filter_map(|r| r.state.signature())
+        .filter(|s| *s != signed.signature)
+        .map(str::to_owned)
+        .collect();
+    let signed_at = i64::try_from(signed.receipt.receipt.at_ms / 1000).unwrap_or(i64::MAX);
+    let span = Span {
+        cutoff: signed_at.saturating_sub(CLOCK_MARGIN_SECONDS),
+        now: state.now().0.saturating_add(CLOCK_MARGIN_SECONDS),
+    };
+    let found = payer
+        .rpc
+        .cosigned(
+            &account.public_key.to_string(),
+            span,
+            &signed.signature,
+            &known,
+        )
+        .await
+        .map_err(PaymentError::Chain)?;
+    match found {
+        Cosigned::Landed { id, failed } => {
+            confirm(state, &record).await?;
+            record.stage = if failed.is_none() {
+                Stage::Confirmed
+            } else {
+                Stage::FailedOnChain
+            };
+            if let Some(part) = record.x402.as_mut() {
+                part.landed_as = Some(id);
+            }
+            save(state, version, &record).await?;
+            Ok(Some(Settled::Confirmed))
+        }
+        Cosigned::Absent if height > record.last_valid_block_height => {
+            expire(state, version, record, height).await?;
+            Ok(Some(Settled::Expired))
+        }
+        // The facilitator may still submit it.
+        Cosigned::Absent => Ok(None),
     }
 }
 

@@ -142,6 +142,7 @@ pub(super) async fn build(
         stage: Stage::Pending,
         signed: None,
         denial: None,
+        x402: None,
     };
     Ok((record, signable))
 }

@@ -195,7 +195,8 @@ pub fn decide(
     check!(check_signers(
         intent,
         &explanation.signers,
-        &explanation.fee_payer
+        &explanation.fee_payer,
+        tx.sponsor()
     ));
     if let Some(allowed) = &intent.allowed_programs {
         if let Some(instruction) = explanation
@@ -212,7 +213,7 @@ pub fn decide(
             );
         }
     }
-    let spend = match sum_debits(intent, &explanation.debits) {
+    let spend = match sum_debits(intent, &explanation.debits, tx.sponsor()) {
         Ok(spend) => spend,
         Err(decision) => return decision,
     };
@@ -251,12 +252,15 @@ fn check_time(intent: &Intent, now: UnixSeconds) -> Result<(), Decision> {
     Ok(())
 }
 
-/// The session key must sign; the only other signer allowed is the service fee payer, which
-/// must then be the fee payer. In session mode the session key pays.
+/// The session key must sign; the only other signer allowed is the fee payer: the service's
+/// in service mode, the session key itself in session mode, or an outside sponsor the
+/// transaction was declared to have (`Signable::sponsored_by`: an x402 facilitator, whatever
+/// the intent's mode, since it costs the user nothing).
 fn check_signers(
     intent: &Intent,
     signers: &[Address],
     fee_payer: &Address,
+    sponsor: Option<&Address>,
 ) -> Result<(), Decision> {
     if !signers.contains(&intent.session_key) {
         return Err(deny(
@@ -267,9 +271,16 @@ fn check_signers(
             ),
         ));
     }
-    let expected_payer = match intent.fee_policy {
-        FeePolicy::Session => intent.session_key,
-        FeePolicy::Service { address } => address,
+    let expected_payer = match (sponsor, intent.fee_policy) {
+        (Some(sponsor), _) if *sponsor == intent.session_key => {
+            return Err(deny(
+                Rule::FeePayerNotAllowed,
+                "the session key cannot be its own transaction's sponsor",
+            ))
+        }
+        (Some(sponsor), _) => *sponsor,
+        (None, FeePolicy::Session) => intent.session_key,
+        (None, FeePolicy::Service { address }) => address,
     };
     if *fee_payer != expected_payer {
         return Err(deny(
@@ -289,17 +300,35 @@ fn check_signers(
     Ok(())
 }
 
-/// Sums what the session wallet spends; denies debits the intent does not cover.
-fn sum_debits(intent: &Intent, debits: &[Debit]) -> Result<Spend, Decision> {
+/// Sums what the session wallet spends; denies debits the intent does not cover. A sponsor's
+/// network fee is its own money: allowed, and counted nowhere.
+fn sum_debits(
+    intent: &Intent,
+    debits: &[Debit],
+    sponsor: Option<&Address>,
+) -> Result<Spend, Decision> {
     let overflow = || deny(Rule::PerTransactionCap, "the amounts overflow");
-    let service_payer = match intent.fee_policy {
-        FeePolicy::Service { address } => Some(address),
-        FeePolicy::Session => None,
+    let service_payer = match (sponsor, intent.fee_policy) {
+        (None, FeePolicy::Service { address }) => Some(address),
+        (Some(_), _) | (None, FeePolicy::Session) => None,
     };
     let mut amount: u64 = 0;
     let mut fee_lamports: u64 = 0;
     for debit in debits {
         let from_session = *debit.authority() == intent.session_key;
+        if let (
+            Some(sponsor),
+            Debit::Lamports {
+                account,
+                cause: LamportCause::Fee,
+                ..
+            },
+        ) = (sponsor, debit)
+        {
+            if account == sponsor {
+                continue;
+            }
+        }
         match debit {
             Debit::Lamports {
                 lamports,

@@ -29,6 +29,12 @@ pub enum FeePayer {
         #[serde(with = "crate::solana::as_text")]
         address: Address,
     },
+    /// An outside party pays the network fee and signs after the session key (an x402
+    /// facilitator): see [`Signable::sponsored_by`]. It creates no accounts.
+    Sponsor {
+        #[serde(with = "crate::solana::as_text")]
+        address: Address,
+    },
 }
 
 /// A token payment from the session wallet's associated token account.
@@ -114,7 +120,7 @@ impl TokenPayment {
     pub fn fee_payer_address(&self) -> Address {
         match self.fee_payer {
             FeePayer::Session => self.authority,
-            FeePayer::Service { address } => address,
+            FeePayer::Service { address } | FeePayer::Sponsor { address } => address,
         }
     }
 
@@ -123,8 +129,13 @@ impl TokenPayment {
         if self.amount == 0 {
             return Err(BuildError::ZeroAmount);
         }
-        if matches!(self.fee_payer, FeePayer::Service { address } if address == self.authority) {
+        if matches!(self.fee_payer, FeePayer::Service { address } | FeePayer::Sponsor { address } if address == self.authority)
+        {
             return Err(BuildError::FeePayerIsAuthority);
+        }
+        // A sponsor pays the network fee only: it funds no account.
+        if matches!(self.fee_payer, FeePayer::Sponsor { .. }) && self.create_recipient_account {
+            return Err(BuildError::SponsorCreatesAccount);
         }
         if self
             .memo
@@ -195,7 +206,13 @@ impl TokenPayment {
             &self.recent_blockhash,
         );
         let message = Message::from_bytes(&compiled.serialize()).map_err(BuildError::Decode)?;
-        Signable::new(message).map_err(BuildError::Refused)
+        let signable = Signable::new(message).map_err(BuildError::Refused)?;
+        match self.fee_payer {
+            FeePayer::Sponsor { address } => {
+                signable.sponsored_by(address).map_err(BuildError::Sponsor)
+            }
+            FeePayer::Session | FeePayer::Service { .. } => Ok(signable),
+        }
     }
 }
 

@@ -182,14 +182,40 @@ impl Refusal {
 pub enum BuildError {
     #[error("amount must be greater than zero")]
     ZeroAmount,
-    #[error("the service fee payer must differ from the session key")]
+    #[error("the fee payer must differ from the session key")]
     FeePayerIsAuthority,
+    #[error("a sponsored payment cannot create the recipient's token account (the sponsor pays the network fee only)")]
+    SponsorCreatesAccount,
+    #[error("the sponsored message was refused: {0}")]
+    Sponsor(#[source] SponsorError),
     #[error("memo is longer than {max} bytes")]
     MemoTooLong { max: usize },
     #[error("the built message did not decode: {0}")]
     Decode(#[source] DecodeError),
     #[error("the built message was refused: {0}")]
     Refused(#[source] Refusal),
+}
+
+/// A fee payer that is not the sponsor the caller named, or that the transaction would use for
+/// more than its network fee (x402's fee payer isolation, `scheme_exact_svm.md` §2.1.1).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SponsorError {
+    #[error("the fee payer is {actual}, not the sponsor {expected}")]
+    NotTheFeePayer { expected: Address, actual: Address },
+    #[error("instruction {index} names the sponsor {sponsor} (as an account or its program)")]
+    NamedByInstruction { index: usize, sponsor: Address },
+    #[error("the sponsor {sponsor} would be debited more than its network fee")]
+    Debited { sponsor: Address },
+}
+
+impl SponsorError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotTheFeePayer { .. } => "sponsor_not_fee_payer",
+            Self::NamedByInstruction { .. } => "sponsor_in_instruction",
+            Self::Debited { .. } => "sponsor_debited",
+        }
+    }
 }
 
 /// A signature could not be added.

@@ -433,6 +433,8 @@ fn serialize_refusals<S: serde::Serializer>(
 pub struct Signable {
     message: Message,
     explanation: Explanation,
+    /// An outside fee payer that signs after the session key ([`Self::sponsored_by`]).
+    sponsor: Option<Address>,
 }
 
 impl Signable {
@@ -445,7 +447,56 @@ impl Signable {
         Ok(Self {
             message,
             explanation,
+            sponsor: None,
         })
+    }
+
+    /// Declares the fee payer an outside sponsor (an x402 facilitator) that signs after the
+    /// session key and pays the network fee, so the policy accepts that fee payer and counts
+    /// none of its fees (they are not the user's money). Refused unless `sponsor` is the fee
+    /// payer, no instruction names it (as an account or a program: it can then authorise
+    /// nothing but the fee), and nothing debits it but that fee.
+    pub fn sponsored_by(self, sponsor: Address) -> Result<Self, crate::solana::SponsorError> {
+        use crate::solana::SponsorError;
+        if self.explanation.fee_payer != sponsor {
+            return Err(SponsorError::NotTheFeePayer {
+                expected: sponsor,
+                actual: self.explanation.fee_payer,
+            });
+        }
+        let named =
+            |index: &u8| self.message.account_keys.get(usize::from(*index)) == Some(&sponsor);
+        if let Some((index, _)) = self
+            .message
+            .instructions
+            .iter()
+            .enumerate()
+            .find(|(_, i)| named(&i.program_id_index) || i.accounts.iter().any(named))
+        {
+            return Err(SponsorError::NamedByInstruction { index, sponsor });
+        }
+        let debited = self.explanation.debits.iter().any(|debit| {
+            *debit.authority() == sponsor
+                && !matches!(
+                    debit,
+                    Debit::Lamports {
+                        cause: LamportCause::Fee,
+                        ..
+                    }
+                )
+        });
+        if debited {
+            return Err(SponsorError::Debited { sponsor });
+        }
+        Ok(Self {
+            sponsor: Some(sponsor),
+            ..self
+        })
+    }
+
+    /// The outside fee payer, if [`Self::sponsored_by`] declared one.
+    pub fn sponsor(&self) -> Option<&Address> {
+        self.sponsor.as_ref()
     }
 
     pub fn message(&self) -> &Message {

@@ -20,7 +20,7 @@ pub use build::{
     foreign_payment_reference, is_payment_reference, payment_reference, FeePayer, TokenPayment,
 };
 pub use classify::Action;
-pub use error::{BuildError, DecodeError, Refusal, SignError, TextEncodingError};
+pub use error::{BuildError, DecodeError, Refusal, SignError, SponsorError, TextEncodingError};
 pub use explain::{
     explain, explain_decoded, Debit, Explanation, LamportCause, Recipient, Signable,
 };

@@ -560,6 +560,10 @@ fn show_payment(answer: &PaymentAnswer) {
         PaymentStatus::Expired => println!(
             "{what}: expired before it landed; nothing was paid and its reservation was released"
         ),
+        PaymentStatus::Authorized => println!(
+            "{what}: signed for an x402 resource; its facilitator submits it ({})",
+            answer.signature.as_deref().unwrap_or("?")
+        ),
     }
     println!("payment id {}", answer.payment_id);
 }
