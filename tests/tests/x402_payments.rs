@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use aip_client::device::SessionKey;
 use aip_tests::payments::{fresh_address, limits, PayingStack, USDC};
 use aip_tests::service::{StackOptions, DEVNET_USDC_MINT};
-use aip_tests::x402::{Facilitator, NETWORK, X402_CONFIG};
+use aip_tests::x402::{Facilitator, ResourceServer, NETWORK, X402_CONFIG};
 use aip_wire::payments::{PaymentStatus, SessionKeyView, X402Pay};
 use base64::Engine as _;
 use serde_json::{json, Value};
@@ -134,7 +134,7 @@ async fn an_x402_payment_passes_x402s_own_verifier_and_settles_once_within_the_i
     assert_eq!(paying.usdc_of(&merchant), 1);
 
     // x402's own verifier accepts it against the devnet (it simulates it there)...
-    let verified = facilitator.verify(&paying, &answer.payment_payload, requirements);
+    let verified = facilitator.verify(&answer.payment_payload, requirements);
     assert_eq!(verified["isValid"], json!(true), "{verified}");
     assert_eq!(verified["payer"], json!(wallet.to_string()));
     // ...and rejects it when one byte of the transaction changes: the memo's last byte, the
@@ -155,7 +155,7 @@ async fn an_x402_payment_passes_x402s_own_verifier_and_settles_once_within_the_i
         ("signature", message_len - 70),
     ] {
         let changed = with_byte_changed(&answer.payment_payload, from_end);
-        let rejected = facilitator.verify(&paying, &changed, requirements);
+        let rejected = facilitator.verify(&changed, requirements);
         assert_eq!(rejected["isValid"], json!(false), "{what}: {rejected}");
     }
     // The same request again: the same payment, not a second one.
@@ -168,7 +168,7 @@ async fn an_x402_payment_passes_x402s_own_verifier_and_settles_once_within_the_i
     assert_eq!(spent_today(&paying, &view).await, 2_500_000);
 
     // x402's facilitator settles it: the merchant is paid once, on chain.
-    let settled = facilitator.settle(&paying, &answer.payment_payload, requirements);
+    let settled = facilitator.settle(&answer.payment_payload, requirements);
     assert_eq!(settled["success"], json!(true), "{settled}");
     let landed_id = settled["transaction"].as_str().unwrap().to_owned();
     assert_eq!(paying.usdc_of(&merchant), 1 + 2_500_000);
@@ -189,7 +189,7 @@ async fn an_x402_payment_passes_x402s_own_verifier_and_settles_once_within_the_i
     wait_status(&paying, &answer.payment_id, PaymentStatus::Confirmed).await;
     // Settling the same payload again (a facilitator without its duplicate cache, as the spec
     // warns) reports the same transaction: the cluster ran it once, nothing more moved.
-    let twice = facilitator.settle(&paying, &answer.payment_payload, requirements);
+    let twice = facilitator.settle(&answer.payment_payload, requirements);
     if twice["success"] == json!(true) {
         assert_eq!(twice["transaction"], json!(landed_id), "{twice}");
     }
@@ -354,7 +354,91 @@ async fn what_x402_asks_outside_the_intent_is_refused_and_an_unsettled_payment_i
     wait_status(&paying, &answer.payment_id, PaymentStatus::Expired).await;
     assert_eq!(spent_today(&paying, &view).await, 0);
     // Too late for the facilitator: its settlement fails and nothing moves.
-    let late = facilitator.settle(&paying, &answer.payment_payload, &good["accepts"][0]);
+    let late = facilitator.settle(&answer.payment_payload, &good["accepts"][0]);
     assert_eq!(late["success"], json!(false), "{late}");
     assert_eq!(paying.usdc_of(&merchant), 1);
+}
+
+/// `aipctl x402 pay --url`: the resource answers 402, the signer pays within the intent, the
+/// resource (x402's facilitator behind it) is fetched again with the payment and answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aipctl_pays_a_402_resource_through_the_signer_and_never_twice() {
+    let paying = x402_stack("x402-aipctl").await;
+    let dir = paying.stack.dir.clone();
+    let (cert, key) = paying.stack.client_pem();
+    std::fs::write(dir.join("client.pem"), cert).unwrap();
+    std::fs::write(dir.join("client.key"), key).unwrap();
+    let (_, view) = paying
+        .autonomous(
+            SessionKey::generate(),
+            limits(10 * USDC, Some(15 * USDC)),
+            100 * USDC,
+            100 * USDC,
+            "agent",
+        )
+        .await;
+    let merchant = fresh_address();
+    paying.rpc().usdc_airdrop(&merchant, 1).unwrap();
+    let facilitator = Facilitator::funded(&paying);
+    let resource = ResourceServer::start(
+        facilitator.clone(),
+        payment_required(&merchant, &facilitator.address, 1_500_000),
+        r#"{"forecast":"sunny"}"#,
+    )
+    .await;
+    let greedy = ResourceServer::start(
+        facilitator.clone(),
+        payment_required(&merchant, &facilitator.address, 50 * USDC),
+        r#"{"forecast":"priceless"}"#,
+    )
+    .await;
+    let aipctl = |url: String, key: &'static str| {
+        let stack = &paying.stack;
+        let mut command = std::process::Command::new(&stack.binaries.aipctl);
+        command
+            .args(["x402", "pay", "--url", &url, "--session-key", &view.id])
+            .args(["--agent", "agent", "--idempotency-key", key, "--json"])
+            .env("AIP_URL", format!("tcp:{}", stack.public))
+            .env("AIP_PIN", hex::encode(paying.pin))
+            .env("AIP_CLIENT_DIR", &stack.dir)
+            .env("AIP_API_KEY", &paying.api_key);
+        tokio::task::spawn_blocking(move || command.output().expect("run aipctl"))
+    };
+
+    let out = aipctl(resource.url.clone(), "forecast-1").await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["paid"], json!(true), "{printed}");
+    assert_eq!(printed["status"], json!(200));
+    assert_eq!(printed["body"], json!(r#"{"forecast":"sunny"}"#));
+    assert_eq!(printed["payment"]["amount"], json!(1_500_000));
+    assert_eq!(printed["settlement"]["success"], json!(true), "{printed}");
+    assert_eq!(paying.usdc_of(&merchant), 1 + 1_500_000, "paid on chain");
+
+    // The same idempotency key again: the same payment, and the resource's facilitator can
+    // only settle the one transaction the cluster already ran.
+    let out = aipctl(resource.url.clone(), "forecast-1").await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        again["payment"]["payer_signature"],
+        printed["payment"]["payer_signature"]
+    );
+    assert_eq!(paying.usdc_of(&merchant), 1 + 1_500_000, "not paid twice");
+
+    // A resource asking more than the intent allows: refused by the signer, nothing moves.
+    let out = aipctl(greedy.url.clone(), "greedy-1").await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("policy_denied"), "{stderr}");
+    assert_eq!(paying.usdc_of(&merchant), 1 + 1_500_000);
+    assert_eq!(spent_today(&paying, &view).await, 1_500_000);
 }

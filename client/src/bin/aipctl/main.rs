@@ -8,7 +8,8 @@
 //! `aipctl keys create --url --pin --client-dir [--api-key] --label --scope...`
 //! `aipctl ledger verify --url --pin --client-dir --api-key --signing-key HEX`
 //! `aipctl session-key create|enable-autonomy|show|revoke`, `aipctl session create|list`,
-//! `aipctl pay`, `aipctl payment show|sign|approve`, `aipctl analytics`, `aipctl service`
+//! `aipctl pay`, `aipctl payment show|sign|approve`, `aipctl x402 pay --url URL`,
+//! `aipctl analytics`, `aipctl service`
 //! (the payment endpoints; the device's password from AIP_SESSION_PASSWORD).
 //!
 //! Exit codes: 0 success, 1 an input file cannot be read, 2 usage, 3 refused (Lit refused
@@ -18,6 +19,7 @@
 mod payments;
 mod progress;
 mod service;
+mod x402;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -66,6 +68,9 @@ enum Command {
     /// A payment: show it, sign it on this device, approve it.
     #[command(subcommand)]
     Payment(payments::PaymentCommand),
+    /// Resources that answer HTTP 402 (x402), paid through the signer.
+    #[command(subcommand)]
+    X402(x402::X402Command),
     /// Payments and volume by agent.
     Analytics {
         #[command(flatten)]
@@ -144,6 +149,7 @@ fn main() -> ExitCode {
         Command::Session(command) => payments::session(command),
         Command::Pay(args) => payments::pay(args),
         Command::Payment(command) => payments::payment(command),
+        Command::X402(command) => x402::x402(command),
         Command::Analytics { connection, json } => payments::analytics(connection, json),
         Command::Service { connection, json } => payments::service_info(connection, json),
     }

@@ -254,9 +254,9 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-type Outcome = Result<(), (u8, String)>;
+pub(crate) type Outcome = Result<(), (u8, String)>;
 
-fn refused(error: SignerError) -> (u8, String) {
+pub(crate) fn refused(error: SignerError) -> (u8, String) {
     match error {
         SignerError::Unreachable(_) | SignerError::Tls(_) => {
             (EXIT_UNREACHABLE, aip_wire::process::error_chain(&error))
@@ -265,21 +265,21 @@ fn refused(error: SignerError) -> (u8, String) {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, (u8, String)> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, (u8, String)> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| (EXIT_UNREACHABLE, format!("no runtime: {e}")))
 }
 
-fn finish(outcome: Outcome) -> ExitCode {
+pub(crate) fn finish(outcome: Outcome) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err((code, message)) => fail(code, message),
     }
 }
 
-fn print<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T)) {
+pub(crate) fn print<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T)) {
     if json {
         println!("{}", serde_json::to_string(value).unwrap_or_default());
     } else {

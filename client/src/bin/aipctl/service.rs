@@ -49,6 +49,35 @@ fn write_root_key(dir: &Path) -> std::io::Result<String> {
     ))
 }
 
+/// [`Connection`] for commands whose `--url` names something else (`aipctl x402 pay`): the
+/// signer is `--signer` there, the same environment variables apply.
+#[derive(Args, Debug)]
+pub struct SignerConnection {
+    /// tcp:IP:PORT of the host's public port (or unix:PATH).
+    #[arg(long = "signer", env = "AIP_URL")]
+    signer_url: Endpoint,
+    /// SHA-256 (hex) of the signer's TLS key, from `aip-attest fetch`.
+    #[arg(long, env = "AIP_PIN")]
+    pin: String,
+    /// Directory with client.pem and client.key.
+    #[arg(long, env = "AIP_CLIENT_DIR")]
+    client_dir: PathBuf,
+    /// API key (or the AIP_API_KEY environment variable).
+    #[arg(long, env = "AIP_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+}
+
+impl From<SignerConnection> for Connection {
+    fn from(c: SignerConnection) -> Self {
+        Self {
+            url: c.signer_url,
+            pin: c.pin,
+            client_dir: c.client_dir,
+            api_key: c.api_key,
+        }
+    }
+}
+
 /// Where the signer is and how this client proves itself.
 #[derive(Args, Debug)]
 pub struct Connection {
