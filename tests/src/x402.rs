@@ -1,16 +1,16 @@
 //! x402's side of a payment, run for real: the reference facilitator (`@x402/svm`'s
 //! `ExactSvmScheme`, under Node, tests/x402/facilitator.mjs) verifying and settling the
-//! signer's payloads on the Solana devnet, and a small resource server that answers 402 until
-//! it is paid.
+//! signer's payloads on the Solana devnet, and a resource that answers 402 until it is paid
+//! (the same code behind a small HTTP server).
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use base64::Engine as _;
 use serde_json::{json, Value};
 use solana_address::Address;
 
 use crate::payments::PayingStack;
+use crate::service::DEVNET_USDC_MINT;
 
 /// The CAIP-2 id the test stacks give their Solana devnet (it stands in for Solana's devnet).
 pub const NETWORK: &str = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1";
@@ -106,116 +106,50 @@ impl Facilitator {
     }
 }
 
-/// A resource server for one resource: 402 with x402 v2 requirements (the `PAYMENT-REQUIRED`
-/// header) until a request carries a `PAYMENT-SIGNATURE` that x402's facilitator verifies and
-/// settles, then the resource with the settlement in `PAYMENT-RESPONSE`. Stops when dropped.
+/// A resource behind 402 (tests/x402/resource-server.mjs: x402's own facilitator code behind
+/// a small HTTP server), asking `amount` of the devnet's USDC for `pay_to`. Killed on drop.
 #[derive(Debug)]
 pub struct ResourceServer {
     pub url: String,
-    task: tokio::task::JoinHandle<()>,
+    /// The facilitator's fee payer (funded by the server from the devnet).
+    pub fee_payer: Address,
+    child: std::process::Child,
 }
 
 impl Drop for ResourceServer {
     fn drop(&mut self) {
-        self.task.abort();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
 impl ResourceServer {
-    /// Serves `body` at `/resource` for what `required` (a PaymentRequired document) asks.
-    pub async fn start(facilitator: Facilitator, required: Value, body: &'static str) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/resource", listener.local_addr().unwrap());
-        let shared = std::sync::Arc::new((facilitator, required));
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let shared = std::sync::Arc::clone(&shared);
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| {
-                        let shared = std::sync::Arc::clone(&shared);
-                        async move {
-                            let (facilitator, required) = &*shared;
-                            Ok::<_, std::convert::Infallible>(
-                                answer(facilitator.clone(), required.clone(), &request, body).await,
-                            )
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Self { url, task }
-    }
-}
-
-fn encode(value: &Value) -> String {
-    base64::engine::general_purpose::STANDARD.encode(value.to_string())
-}
-
-async fn answer(
-    facilitator: Facilitator,
-    required: Value,
-    request: &hyper::Request<hyper::body::Incoming>,
-    body: &'static str,
-) -> hyper::Response<http_body_util::Full<hyper::body::Bytes>> {
-    let respond = |status: u16, headers: Vec<(&str, String)>, text: String| {
-        let mut response = hyper::Response::builder().status(status);
-        for (name, value) in headers {
-            response = response.header(name, value);
-        }
-        response
-            .header("content-type", "application/json")
-            .body(http_body_util::Full::new(hyper::body::Bytes::from(text)))
-            .unwrap()
-    };
-    let ask = |error: &str| {
-        let mut document = required.clone();
-        document["error"] = json!(error);
-        respond(
-            402,
-            vec![("PAYMENT-REQUIRED", encode(&document))],
-            "{}".into(),
+    pub fn start(paying: &PayingStack, pay_to: &Address, amount: u64, body: &str) -> Self {
+        let dir = harness_dir();
+        let mut child = Command::new("node")
+            .arg(dir.join("resource-server.mjs"))
+            .args(["--rpc", paying.rpc().url(), "--pay-to", &pay_to.to_string()])
+            .args(["--amount", &amount.to_string(), "--asset", DEVNET_USDC_MINT])
+            .args(["--network", NETWORK, "--body", body])
+            .env(
+                "NODE_EXTRA_CA_CERTS",
+                paying.stack.devnet_ca.dir.join("ca.pem"),
+            )
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run node (tests/x402/resource-server.mjs)");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
         )
-    };
-    let Some(header) = request.headers().get("PAYMENT-SIGNATURE") else {
-        return ask("PAYMENT-SIGNATURE header is required");
-    };
-    let Some(payload) = header
-        .to_str()
-        .ok()
-        .and_then(|h| base64::engine::general_purpose::STANDARD.decode(h).ok())
-        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-    else {
-        return ask("the PAYMENT-SIGNATURE header does not decode");
-    };
-    // The requirement the payment says it accepted must be one this resource offers.
-    let requirements = payload["accepted"].clone();
-    let offered = required["accepts"]
-        .as_array()
-        .is_some_and(|a| a.contains(&requirements));
-    if !offered {
-        return ask("the payment accepted requirements this resource does not offer");
-    }
-    let settled = tokio::task::spawn_blocking(move || {
-        let verified = facilitator.verify(&payload, &requirements);
-        if verified["isValid"] != json!(true) {
-            return verified;
+        .unwrap();
+        let started: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("the resource server printed {line:?}: {e}"));
+        Self {
+            url: started["url"].as_str().unwrap().to_owned(),
+            fee_payer: started["fee_payer"].as_str().unwrap().parse().unwrap(),
+            child,
         }
-        facilitator.settle(&payload, &requirements)
-    })
-    .await
-    .unwrap();
-    if settled["success"] != json!(true) {
-        return ask(&format!("payment refused: {settled}"));
     }
-    respond(
-        200,
-        vec![("PAYMENT-RESPONSE", encode(&settled))],
-        body.to_owned(),
-    )
 }

@@ -379,19 +379,9 @@ async fn aipctl_pays_a_402_resource_through_the_signer_and_never_twice() {
         .await;
     let merchant = fresh_address();
     paying.rpc().usdc_airdrop(&merchant, 1).unwrap();
-    let facilitator = Facilitator::funded(&paying);
-    let resource = ResourceServer::start(
-        facilitator.clone(),
-        payment_required(&merchant, &facilitator.address, 1_500_000),
-        r#"{"forecast":"sunny"}"#,
-    )
-    .await;
-    let greedy = ResourceServer::start(
-        facilitator.clone(),
-        payment_required(&merchant, &facilitator.address, 50 * USDC),
-        r#"{"forecast":"priceless"}"#,
-    )
-    .await;
+    let resource = ResourceServer::start(&paying, &merchant, 1_500_000, r#"{"forecast":"sunny"}"#);
+    let greedy =
+        ResourceServer::start(&paying, &merchant, 50 * USDC, r#"{"forecast":"priceless"}"#);
     let aipctl = |url: String, key: &'static str| {
         let stack = &paying.stack;
         let mut command = std::process::Command::new(&stack.binaries.aipctl);
@@ -419,20 +409,14 @@ async fn aipctl_pays_a_402_resource_through_the_signer_and_never_twice() {
     assert_eq!(printed["settlement"]["success"], json!(true), "{printed}");
     assert_eq!(paying.usdc_of(&merchant), 1 + 1_500_000, "paid on chain");
 
-    // The same idempotency key again: the same payment, and the resource's facilitator can
-    // only settle the one transaction the cluster already ran.
+    // The same idempotency key again: the signer hands back the same payment, which the
+    // resource's facilitator refuses to settle a second time (x402's duplicate_settlement).
     let out = aipctl(resource.url.clone(), "forecast-1").await.unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let again: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        again["payment"]["payer_signature"],
-        printed["payment"]["payer_signature"]
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("duplicate_settlement"), "{stderr}");
     assert_eq!(paying.usdc_of(&merchant), 1 + 1_500_000, "not paid twice");
+    assert_eq!(spent_today(&paying, &view).await, 1_500_000, "counted once");
 
     // A resource asking more than the intent allows: refused by the signer, nothing moves.
     let out = aipctl(greedy.url.clone(), "greedy-1").await.unwrap();
