@@ -8,9 +8,9 @@ use aip_wire::http_pool::ConnectionPool;
 use aip_wire::https::{send_kept, HttpError};
 use aip_wire::ledger::LedgerHead;
 use aip_wire::payments::{
-    AgentTotals, Approve, CreateSession, EnableAutonomy, EncryptionTarget, PaymentAnswer,
-    RegisterDeviceBound, Revoked, SessionKeyView, SessionView, SmartPayment, SubmitSigned, X402Pay,
-    X402PayAnswer,
+    AgentTotals, Approve, CreateSession, DryRunAnswer, EnableAutonomy, EncryptionTarget,
+    PaymentAnswer, RegisterDeviceBound, Revoked, SessionKeyView, SessionView, SmartPayment,
+    SubmitSigned, X402Pay, X402PayAnswer,
 };
 use aip_wire::server_key::{pinned_config, ClientTlsError};
 use aip_wire::Endpoint;
@@ -256,6 +256,19 @@ impl Signer {
         request: &SmartPayment,
     ) -> Result<PaymentAnswer, SignerError> {
         self.post("/v1/smart-payment", request).await
+    }
+
+    /// What the policy would decide on `request` (sent with `dry_run: true`); nothing is
+    /// reserved, signed or recorded.
+    pub async fn smart_payment_dry_run(
+        &self,
+        request: &SmartPayment,
+    ) -> Result<DryRunAnswer, SignerError> {
+        let asked = SmartPayment {
+            dry_run: true,
+            ..request.clone()
+        };
+        self.post("/v1/smart-payment", &asked).await
     }
 
     /// Pays a resource's 402 answer (x402 `exact` on Solana) within the session's intent: the

@@ -287,6 +287,7 @@ pub fn payment(
         gasless: None,
         idempotency_key: idempotency_key.to_owned(),
         transaction: None,
+        dry_run: false,
     }
 }
 

@@ -204,6 +204,36 @@ pub struct SmartPayment {
     /// `amount` of `mint` and pass every check a built one does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaction: Option<String>,
+    /// Only decide: the answer is a [`DryRunAnswer`]; nothing is reserved, signed or recorded.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+}
+
+/// What the policy would decide on a smart payment (`dry_run: true`), at the moment of asking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DryRunAnswer {
+    pub decision: DryRunDecision,
+    /// For `deny`: the rule and why.
+    #[serde(default)]
+    pub denial: Option<DenialView>,
+    /// For `approval_required`: the amount above which the user approves.
+    #[serde(default)]
+    pub approval_threshold: Option<u64>,
+    /// What the transaction would pay, and its fees and rent in lamports.
+    pub amount: u64,
+    pub fee_lamports: u64,
+    /// Whether the enclave would sign it without the device (the delegation covers it).
+    pub autonomous: bool,
+    /// What the session has left now, before this payment.
+    pub remaining: RemainingView,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DryRunDecision {
+    Allow,
+    ApprovalRequired,
+    Deny,
 }
 
 /// What became of a payment.

@@ -17,7 +17,7 @@ use super::error::{ApiError, ErrorCode};
 use super::keys::KeyRecord;
 use super::scope::Scope;
 use super::state::ApiState;
-use crate::payments::{device, flow, keys, sessions, x402};
+use crate::payments::{device, dry_run, flow, keys, sessions, x402};
 use aip_wire::payments::{PaymentAnswer, PaymentStatus};
 
 type Answer = Result<(StatusCode, Json<Value>), ApiError>;
@@ -142,7 +142,13 @@ pub async fn smart_payment(
     body: Body,
 ) -> Answer {
     let caller = state.authorize(&headers, Scope::CreatePayments)?;
-    let request = read_json(body, state.max_body_bytes).await?;
+    let request: aip_wire::payments::SmartPayment = read_json(body, state.max_body_bytes).await?;
+    if request.dry_run {
+        return ok(
+            StatusCode::OK,
+            &dry_run::decide(&state.payments, actor(&caller), &request).await?,
+        );
+    }
     payment(&flow::smart_payment(&state.payments, actor(&caller), request).await?)
 }
 

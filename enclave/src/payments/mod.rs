@@ -9,6 +9,7 @@ pub mod actor;
 pub mod analytics;
 pub mod context;
 pub mod device;
+pub mod dry_run;
 pub mod error;
 pub mod fee_budget;
 pub mod flow;

@@ -180,6 +180,7 @@ pub fn request(session: &SoakSession, n: u64, recipient: &Address) -> SmartPayme
         gasless: None,
         idempotency_key: format!("soak-{n}"),
         transaction: None,
+        dry_run: false,
     }
 }
 

@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use aip_client::device::{DeviceKeyError, SessionKey};
 use aip_client::signer::{Signer, SignerError};
 use aip_wire::payments::{
-    parse_usd, CreateSession, FeeMode, Limits, PaymentAnswer, PaymentStatus, SmartPayment,
-    SubmitSigned,
+    parse_usd, CreateSession, DryRunAnswer, DryRunDecision, FeeMode, Limits, PaymentAnswer,
+    PaymentStatus, SmartPayment, SubmitSigned,
 };
 use aip_wire::session::usd;
 use base64::Engine as _;
@@ -181,6 +181,9 @@ pub struct PayArgs {
     key_file: Option<PathBuf>,
     #[arg(long, requires = "key_file")]
     approve: bool,
+    /// Only ask what the policy would decide: nothing is reserved, signed or recorded.
+    #[arg(long, conflicts_with = "key_file")]
+    dry_run: bool,
     #[arg(long)]
     json: bool,
 }
@@ -568,6 +571,42 @@ fn show_payment(answer: &PaymentAnswer) {
     println!("payment id {}", answer.payment_id);
 }
 
+fn show_dry_run(answer: &DryRunAnswer) {
+    let what = format!(
+        "${} (fees and rent {} lamports)",
+        usd(answer.amount),
+        answer.fee_lamports
+    );
+    match answer.decision {
+        DryRunDecision::Allow => println!(
+            "{what}: would be allowed{}",
+            if answer.autonomous {
+                ", signed by the enclave"
+            } else {
+                ", signed on the device"
+            }
+        ),
+        DryRunDecision::ApprovalRequired => println!(
+            "{what}: would need the user's approval (above ${})",
+            usd(answer.approval_threshold.unwrap_or_default())
+        ),
+        DryRunDecision::Deny => match &answer.denial {
+            Some(denial) => println!(
+                "{what}: would be denied by {}: {}",
+                denial.rule, denial.detail
+            ),
+            None => println!("{what}: would be denied"),
+        },
+    }
+    let left = |v: Option<u64>| v.map_or("no cap".to_owned(), |v| format!("${}", usd(v)));
+    println!(
+        "left today {}, this week {}, this month {}",
+        left(answer.remaining.day),
+        left(answer.remaining.week),
+        left(answer.remaining.month)
+    );
+}
+
 /// The device refuses to sign or approve: the message with its causes.
 fn refused_locally(error: DeviceKeyError) -> (u8, String) {
     (EXIT_REFUSED, aip_wire::process::error_chain(&error))
@@ -638,7 +677,15 @@ fn pay_outcome(args: PayArgs) -> Outcome {
         gasless: args.gasless,
         idempotency_key,
         transaction: None,
+        dry_run: args.dry_run,
     };
+    if request.dry_run {
+        let decision = runtime
+            .block_on(signer.smart_payment_dry_run(&request))
+            .map_err(refused)?;
+        print(args.json, &decision, show_dry_run);
+        return Ok(());
+    }
     let mut answer =
         step_async(&runtime, "paying", signer.smart_payment(&request)).map_err(refused)?;
     if let Some(path) = &args.key_file {
