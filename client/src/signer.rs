@@ -8,9 +8,9 @@ use aip_wire::http_pool::ConnectionPool;
 use aip_wire::https::{send_kept, HttpError};
 use aip_wire::ledger::LedgerHead;
 use aip_wire::payments::{
-    AgentTotals, Approve, CreateSession, DryRunAnswer, EnableAutonomy, EncryptionTarget,
-    PaymentAnswer, RegisterDeviceBound, Revoked, SessionKeyView, SessionView, SmartPayment,
-    SubmitSigned, X402Pay, X402PayAnswer,
+    AgentTotals, Approve, ConfirmPaymentIntent, CreatePaymentIntent, CreateSession, DryRunAnswer,
+    EnableAutonomy, EncryptionTarget, PaymentAnswer, PaymentIntentView, RegisterDeviceBound,
+    Revoked, SessionKeyView, SessionView, SmartPayment, SubmitSigned, X402Pay, X402PayAnswer,
 };
 use aip_wire::server_key::{pinned_config, ClientTlsError};
 use aip_wire::Endpoint;
@@ -269,6 +269,36 @@ impl Signer {
             ..request.clone()
         };
         self.post("/v1/smart-payment", &asked).await
+    }
+
+    /// A payment intent; the answer holds its client secret (shown only here).
+    pub async fn create_payment_intent(
+        &self,
+        request: &CreatePaymentIntent,
+    ) -> Result<PaymentIntentView, SignerError> {
+        self.post("/v1/payment-intents", request).await
+    }
+
+    pub async fn payment_intent(&self, id: &str) -> Result<PaymentIntentView, SignerError> {
+        self.get(&format!("/v1/payment-intents/{id}")).await
+    }
+
+    /// Pays the intent from `request.session_key_id` (the first confirmation binds it).
+    pub async fn confirm_payment_intent(
+        &self,
+        id: &str,
+        request: &ConfirmPaymentIntent,
+    ) -> Result<PaymentIntentView, SignerError> {
+        self.post(&format!("/v1/payment-intents/{id}/confirm"), request)
+            .await
+    }
+
+    pub async fn cancel_payment_intent(&self, id: &str) -> Result<PaymentIntentView, SignerError> {
+        self.post(
+            &format!("/v1/payment-intents/{id}/cancel"),
+            &serde_json::json!({}),
+        )
+        .await
     }
 
     /// Pays a resource's 402 answer (x402 `exact` on Solana) within the session's intent: the

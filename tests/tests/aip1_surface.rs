@@ -5,7 +5,10 @@
 
 use aip_client::device::SessionKey;
 use aip_tests::payments::{fresh_address, limits, payment, PayingStack, USDC};
-use aip_wire::payments::{DryRunDecision, FeeMode, Limits, PaymentStatus, SessionKeyView};
+use aip_wire::payments::{
+    ConfirmPaymentIntent, CreatePaymentIntent, DryRunDecision, FeeMode, Limits,
+    PaymentIntentStatus, PaymentStatus, SessionKeyView,
+};
 
 async fn ledger_len(paying: &PayingStack) -> usize {
     paying
@@ -125,4 +128,188 @@ async fn a_dry_run_decides_without_reserving_signing_or_recording_anything() {
     let paid = paying.signer.smart_payment(&nine).await.unwrap();
     assert_eq!(paid.status, PaymentStatus::Confirmed, "{paid:?}");
     assert_eq!(spent_today(&paying, &view, "agent").await, 15 * USDC);
+}
+
+fn intent(agent: &str, recipient: &solana_address::Address, amount: u64) -> CreatePaymentIntent {
+    CreatePaymentIntent {
+        amount,
+        mint: None,
+        agent_id: agent.to_owned(),
+        recipient: recipient.to_string(),
+        description: Some("Pro plan".into()),
+        metadata: Some([("order".to_owned(), "A-1".to_owned())].into()),
+        expires_in: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_intent_is_paid_once_within_the_session_and_its_secret_is_single_use() {
+    let paying = PayingStack::start("payment-intents").await;
+    let (_, view) = paying
+        .autonomous(
+            SessionKey::generate(),
+            limits(10 * USDC, Some(15 * USDC)),
+            100 * USDC,
+            100 * USDC,
+            "agent",
+        )
+        .await;
+    let (_, other_key) = paying
+        .autonomous(
+            SessionKey::generate(),
+            limits(10 * USDC, Some(15 * USDC)),
+            100 * USDC,
+            100 * USDC,
+            "agent",
+        )
+        .await;
+    let merchant = fresh_address();
+    let signer = &paying.signer;
+    let confirm = |secret: &str, key: &SessionKeyView| ConfirmPaymentIntent {
+        client_secret: secret.to_owned(),
+        session_key_id: key.id.clone(),
+    };
+
+    // Bad input changes nothing.
+    for (what, bad) in [
+        (
+            "zero amount",
+            CreatePaymentIntent {
+                amount: 0,
+                ..intent("agent", &merchant, USDC)
+            },
+        ),
+        (
+            "bad recipient",
+            CreatePaymentIntent {
+                recipient: "nope".into(),
+                ..intent("agent", &merchant, USDC)
+            },
+        ),
+        (
+            "10 s to expire",
+            CreatePaymentIntent {
+                expires_in: Some(10),
+                ..intent("agent", &merchant, USDC)
+            },
+        ),
+        (
+            "another mint",
+            CreatePaymentIntent {
+                mint: Some(fresh_address().to_string()),
+                ..intent("agent", &merchant, USDC)
+            },
+        ),
+    ] {
+        let refused = signer.create_payment_intent(&bad).await.unwrap_err();
+        assert_eq!(refused.code(), Some("bad_request"), "{what}: {refused}");
+    }
+
+    let created = signer
+        .create_payment_intent(&intent("agent", &merchant, 4 * USDC))
+        .await
+        .unwrap();
+    assert_eq!(created.status, PaymentIntentStatus::RequiresPayment);
+    let secret = created.client_secret.clone().expect("shown at creation");
+    assert!(secret.starts_with(&format!("{}_secret_", created.id)));
+    let shown = signer.payment_intent(&created.id).await.unwrap();
+    assert_eq!(shown.client_secret, None, "shown only at creation");
+    assert_eq!(shown.metadata["order"], "A-1");
+
+    // A wrong secret: refused, nothing paid.
+    let wrong = format!("{}x", &secret[..secret.len() - 1]);
+    let refused = signer
+        .confirm_payment_intent(&created.id, &confirm(&wrong, &view))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some("client_secret_invalid"), "{refused}");
+    assert_eq!(paying.usdc_of(&merchant), 0);
+
+    let paid = signer
+        .confirm_payment_intent(&created.id, &confirm(&secret, &view))
+        .await
+        .unwrap();
+    assert_eq!(paid.status, PaymentIntentStatus::Succeeded, "{paid:?}");
+    assert_eq!(paying.usdc_of(&merchant), 4 * USDC, "paid on chain");
+    let payment = signer
+        .payment(paid.payment_id.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(payment.status, PaymentStatus::Confirmed);
+    // Confirming again with the same keys is the same payment; with another key, refused.
+    let again = signer
+        .confirm_payment_intent(&created.id, &confirm(&secret, &view))
+        .await
+        .unwrap();
+    assert_eq!(again.payment_id, paid.payment_id);
+    let used = signer
+        .confirm_payment_intent(&created.id, &confirm(&secret, &other_key))
+        .await
+        .unwrap_err();
+    assert_eq!(used.code(), Some("client_secret_used"), "{used}");
+    let not_cancelable = signer.cancel_payment_intent(&created.id).await.unwrap_err();
+    assert_eq!(not_cancelable.code(), Some("intent_not_cancelable"));
+    assert_eq!(paying.usdc_of(&merchant), 4 * USDC, "once");
+
+    // A canceled intent cannot be confirmed.
+    let canceled = signer
+        .create_payment_intent(&intent("agent", &merchant, USDC))
+        .await
+        .unwrap();
+    let shown = signer.cancel_payment_intent(&canceled.id).await.unwrap();
+    assert_eq!(shown.status, PaymentIntentStatus::Canceled);
+    let refused = signer
+        .confirm_payment_intent(
+            &canceled.id,
+            &confirm(canceled.client_secret.as_deref().unwrap(), &view),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some("intent_canceled"), "{refused}");
+
+    // Above the session's per-payment cap: the policy refuses, the intent says why.
+    let greedy = signer
+        .create_payment_intent(&intent("agent", &merchant, 11 * USDC))
+        .await
+        .unwrap();
+    let refused = signer
+        .confirm_payment_intent(
+            &greedy.id,
+            &confirm(greedy.client_secret.as_deref().unwrap(), &view),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some("policy_denied"), "{refused}");
+    let shown = signer.payment_intent(&greedy.id).await.unwrap();
+    assert_eq!(shown.status, PaymentIntentStatus::Canceled);
+    assert_eq!(
+        shown.last_payment_error.unwrap().rule,
+        "per_transaction_cap"
+    );
+    assert_eq!(paying.usdc_of(&merchant), 4 * USDC);
+    assert_eq!(spent_today(&paying, &view, "agent").await, 4 * USDC);
+
+    // Another tenant does not see it; the secret is in no log and no ledger entry.
+    let stranger = paying
+        .client_in(&["create_payments"], Some("another-tenant"))
+        .await;
+    let hidden = stranger.payment_intent(&created.id).await.unwrap_err();
+    assert_eq!(hidden.code(), Some("not_found"), "{hidden}");
+    let ledger = signer
+        .raw("GET", "/v1/ledger?from=1&limit=1000", None)
+        .await
+        .unwrap()
+        .json()
+        .to_string();
+    assert!(ledger.contains(&created.id));
+    for secret in [&secret, canceled.client_secret.as_ref().unwrap()] {
+        assert!(
+            !ledger.contains(secret.as_str()),
+            "the ledger holds a client secret"
+        );
+        assert!(
+            !paying.stack.host_log().contains(secret.as_str()),
+            "a log holds a client secret"
+        );
+    }
 }

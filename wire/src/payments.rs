@@ -566,3 +566,100 @@ pub struct X402PayAnswer {
     pub payment_signature_header: String,
     pub receipt: SignedReceipt,
 }
+
+/// `POST /v1/payment-intents`: a payment to be confirmed later, Stripe-like (AIP-1).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePaymentIntent {
+    /// Base units of `mint`.
+    pub amount: u64,
+    /// Defaults to the signer's first USDC mint.
+    #[serde(default)]
+    pub mint: Option<String>,
+    /// The agent whose session pays on confirmation.
+    pub agent_id: String,
+    /// The wallet paid (the merchant's): the service keeps no merchant accounts.
+    pub recipient: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// At most 16 string values of at most 256 bytes each.
+    #[serde(default)]
+    pub metadata: Option<std::collections::BTreeMap<String, String>>,
+    /// Seconds until it can no longer be confirmed: 60 to 30 days, 24 hours by default.
+    #[serde(default)]
+    pub expires_in: Option<u64>,
+}
+
+/// `POST /v1/payment-intents/{id}/confirm`.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmPaymentIntent {
+    /// From the intent's creation; single-use: it binds the intent to this session key.
+    pub client_secret: String,
+    /// The customer's session key (its wallet pays, within the agent's session).
+    pub session_key_id: String,
+}
+
+impl std::fmt::Debug for ConfirmPaymentIntent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfirmPaymentIntent")
+            .field("client_secret", &"<redacted>")
+            .field("session_key_id", &self.session_key_id)
+            .finish()
+    }
+}
+
+/// Where a payment intent stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentIntentStatus {
+    RequiresPayment,
+    Processing,
+    Succeeded,
+    Canceled,
+    Expired,
+}
+
+/// A payment intent. `client_secret` is present only in the answer to its creation.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentIntentView {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    pub status: PaymentIntentStatus,
+    pub amount: u64,
+    pub mint: String,
+    pub agent_id: String,
+    pub recipient: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub metadata: std::collections::BTreeMap<String, String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// The session key that confirmed it, and its payment.
+    #[serde(default)]
+    pub session_key_id: Option<String>,
+    #[serde(default)]
+    pub payment_id: Option<String>,
+    /// Why its payment was refused or failed, when it was.
+    #[serde(default)]
+    pub last_payment_error: Option<DenialView>,
+}
+
+impl std::fmt::Debug for PaymentIntentView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PaymentIntentView")
+            .field("id", &self.id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("status", &self.status)
+            .field("amount", &self.amount)
+            .field("agent_id", &self.agent_id)
+            .field("recipient", &self.recipient)
+            .field("payment_id", &self.payment_id)
+            .finish_non_exhaustive()
+    }
+}

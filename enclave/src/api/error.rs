@@ -33,6 +33,11 @@ pub enum ErrorCode {
     X402AssetNotAllowed,
     X402RequirementsInvalid,
     X402NeedsAutonomy,
+    ClientSecretInvalid,
+    ClientSecretUsed,
+    IntentCanceled,
+    IntentExpired,
+    IntentNotCancelable,
     Unavailable,
     Internal,
 }
@@ -66,6 +71,11 @@ impl ErrorCode {
             ErrorCode::X402AssetNotAllowed => "x402_asset_not_allowed",
             ErrorCode::X402RequirementsInvalid => "x402_requirements_invalid",
             ErrorCode::X402NeedsAutonomy => "x402_needs_autonomy",
+            ErrorCode::ClientSecretInvalid => "client_secret_invalid",
+            ErrorCode::ClientSecretUsed => "client_secret_used",
+            ErrorCode::IntentCanceled => "intent_canceled",
+            ErrorCode::IntentExpired => "intent_expired",
+            ErrorCode::IntentNotCancelable => "intent_not_cancelable",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -98,7 +108,11 @@ impl ErrorCode {
             | ErrorCode::X402NetworkUnsupported
             | ErrorCode::X402AssetNotAllowed
             | ErrorCode::X402RequirementsInvalid => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::X402NeedsAutonomy => StatusCode::FORBIDDEN,
+            ErrorCode::X402NeedsAutonomy | ErrorCode::ClientSecretInvalid => StatusCode::FORBIDDEN,
+            ErrorCode::ClientSecretUsed
+            | ErrorCode::IntentCanceled
+            | ErrorCode::IntentExpired
+            | ErrorCode::IntentNotCancelable => StatusCode::CONFLICT,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -2,6 +2,7 @@
 //! rule and its figures in `error.details`.
 
 use super::error::{ApiError, ErrorCode};
+use crate::payments::intents::IntentError;
 use crate::payments::PaymentError;
 use crate::policy::Rule;
 use crate::x402::X402Error;
@@ -37,6 +38,14 @@ pub fn code(error: &PaymentError) -> ErrorCode {
             }
         },
         PaymentError::X402NeedsAutonomy(_) => ErrorCode::X402NeedsAutonomy,
+        PaymentError::Intent(error) => match error {
+            IntentError::Unknown(_) => ErrorCode::NotFound,
+            IntentError::SecretInvalid => ErrorCode::ClientSecretInvalid,
+            IntentError::SecretUsed => ErrorCode::ClientSecretUsed,
+            IntentError::Canceled => ErrorCode::IntentCanceled,
+            IntentError::Expired => ErrorCode::IntentExpired,
+            IntentError::NotCancelable => ErrorCode::IntentNotCancelable,
+        },
         PaymentError::Record(_)
         | PaymentError::Ledger(_)
         | PaymentError::NotConfigured

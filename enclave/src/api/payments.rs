@@ -17,7 +17,7 @@ use super::error::{ApiError, ErrorCode};
 use super::keys::KeyRecord;
 use super::scope::Scope;
 use super::state::ApiState;
-use crate::payments::{device, dry_run, flow, keys, sessions, x402};
+use crate::payments::{device, dry_run, flow, intents, keys, sessions, x402};
 use aip_wire::payments::{PaymentAnswer, PaymentStatus};
 
 type Answer = Result<(StatusCode, Json<Value>), ApiError>;
@@ -150,6 +150,58 @@ pub async fn smart_payment(
         );
     }
     payment(&flow::smart_payment(&state.payments, actor(&caller), request).await?)
+}
+
+/// `POST /v1/payment-intents`: 201 with the client secret (shown only here).
+pub async fn create_intent(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    let caller = state.authorize(&headers, Scope::CreatePayments)?;
+    let request = read_json(body, state.max_body_bytes).await?;
+    ok(
+        StatusCode::CREATED,
+        &intents::create(&state.payments, actor(&caller), request).await?,
+    )
+}
+
+pub async fn get_intent(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Answer {
+    let caller = state.authorize(&headers, Scope::CreatePayments)?;
+    ok(
+        StatusCode::OK,
+        &intents::get(&state.payments, actor(&caller), &id).await?,
+    )
+}
+
+pub async fn confirm_intent(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Body,
+) -> Answer {
+    let caller = state.authorize(&headers, Scope::CreatePayments)?;
+    let request = read_json(body, state.max_body_bytes).await?;
+    ok(
+        StatusCode::OK,
+        &intents::confirm(&state.payments, actor(&caller), &id, request).await?,
+    )
+}
+
+pub async fn cancel_intent(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Answer {
+    let caller = state.authorize(&headers, Scope::CreatePayments)?;
+    ok(
+        StatusCode::OK,
+        &intents::cancel(&state.payments, actor(&caller), &id).await?,
+    )
 }
 
 /// `POST /v1/x402/pay`: 200 with the payment payload, or the refusal's code.

@@ -42,6 +42,8 @@ pub enum PaymentError {
     /// The resource's payment requirements are not something this signer pays.
     #[error("x402: {0}")]
     X402(#[source] crate::x402::X402Error),
+    #[error("{0}")]
+    Intent(#[source] super::intents::IntentError),
     /// An x402 payment is answered at once or not at all: it cannot wait for the device.
     #[error("{0}")]
     X402NeedsAutonomy(String),

@@ -13,6 +13,7 @@ pub mod dry_run;
 pub mod error;
 pub mod fee_budget;
 pub mod flow;
+pub mod intents;
 pub mod interactive_expiry;
 pub mod key_usage;
 pub mod keys;

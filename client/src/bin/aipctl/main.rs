@@ -8,7 +8,8 @@
 //! `aipctl keys create --url --pin --client-dir [--api-key] --label --scope...`
 //! `aipctl ledger verify --url --pin --client-dir --api-key --signing-key HEX`
 //! `aipctl session-key create|enable-autonomy|show|revoke`, `aipctl session create|list`,
-//! `aipctl pay`, `aipctl payment show|sign|approve`, `aipctl x402 pay --url URL`,
+//! `aipctl pay [--dry-run]`, `aipctl payment show|sign|approve`, `aipctl intent
+//! create|show|confirm|cancel`, `aipctl x402 pay --url URL`,
 //! `aipctl analytics`, `aipctl service`
 //! (the payment endpoints; the device's password from AIP_SESSION_PASSWORD).
 //!
@@ -16,6 +17,7 @@
 //! the input or the shares do not release it; the signer refused the request; the ledger does
 //! not verify), 4 the signer is unreachable or TLS failed.
 
+mod intents;
 mod payments;
 mod progress;
 mod service;
@@ -68,6 +70,9 @@ enum Command {
     /// A payment: show it, sign it on this device, approve it.
     #[command(subcommand)]
     Payment(payments::PaymentCommand),
+    /// Payment intents: create, show, confirm from a session key, cancel.
+    #[command(subcommand)]
+    Intent(intents::IntentCommand),
     /// Resources that answer HTTP 402 (x402), paid through the signer.
     #[command(subcommand)]
     X402(x402::X402Command),
@@ -149,6 +154,7 @@ fn main() -> ExitCode {
         Command::Session(command) => payments::session(command),
         Command::Pay(args) => payments::pay(args),
         Command::Payment(command) => payments::payment(command),
+        Command::Intent(command) => intents::intent(command),
         Command::X402(command) => x402::x402(command),
         Command::Analytics { connection, json } => payments::analytics(connection, json),
         Command::Service { connection, json } => payments::service_info(connection, json),

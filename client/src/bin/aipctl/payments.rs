@@ -230,11 +230,11 @@ struct KeyFile {
     encrypted_blob: String,
 }
 
-fn usd_arg(text: &str) -> Result<u64, String> {
+pub(crate) fn usd_arg(text: &str) -> Result<u64, String> {
     parse_usd(text).ok_or_else(|| format!("{text:?} is not a USD amount (at most 6 decimals)"))
 }
 
-fn duration_arg(text: &str) -> Result<i64, String> {
+pub(crate) fn duration_arg(text: &str) -> Result<i64, String> {
     let (number, unit) = text.split_at(text.len().saturating_sub(1));
     let scale = match unit {
         "s" => 1,
