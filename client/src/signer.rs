@@ -8,9 +8,10 @@ use aip_wire::http_pool::ConnectionPool;
 use aip_wire::https::{send_kept, HttpError};
 use aip_wire::ledger::LedgerHead;
 use aip_wire::payments::{
-    AgentTotals, Approve, ConfirmPaymentIntent, CreatePaymentIntent, CreateSession, DryRunAnswer,
-    EnableAutonomy, EncryptionTarget, PaymentAnswer, PaymentIntentView, RegisterDeviceBound,
-    Revoked, SessionKeyView, SessionView, SmartPayment, SubmitSigned, X402Pay, X402PayAnswer,
+    AgentAnalytics, AgentTotals, Approve, ConfirmPaymentIntent, CreatePaymentIntent, CreateSession,
+    DryRunAnswer, EnableAutonomy, EncryptionTarget, PaymentAnswer, PaymentIntentView,
+    RegisterDeviceBound, Revoked, SessionKeyView, SessionView, SmartPayment, SubmitSigned, X402Pay,
+    X402PayAnswer,
 };
 use aip_wire::server_key::{pinned_config, ClientTlsError};
 use aip_wire::Endpoint;
@@ -326,10 +327,16 @@ impl Signer {
     }
 
     pub async fn agents(&self) -> Result<Vec<AgentTotals>, SignerError> {
-        #[derive(Deserialize)]
-        struct List {
-            agents: Vec<AgentTotals>,
-        }
-        Ok(self.get::<List>("/v1/analytics/agents").await?.agents)
+        Ok(self.analytics(None).await?.agents)
+    }
+
+    /// Payments by agent and intents' conversion over the last `period_days` days (or all
+    /// time), from the signer's ledger.
+    pub async fn analytics(&self, period_days: Option<u32>) -> Result<AgentAnalytics, SignerError> {
+        let path = match period_days {
+            Some(days) => format!("/v1/analytics/agents?period_days={days}"),
+            None => "/v1/analytics/agents".to_owned(),
+        };
+        self.get(&path).await
     }
 }

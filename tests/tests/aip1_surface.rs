@@ -302,6 +302,31 @@ async fn a_payment_intent_is_paid_once_within_the_session_and_its_secret_is_sing
         .json()
         .to_string();
     assert!(ledger.contains(&created.id));
+    // Analytics over today, from the ledger: one payment (the denied one was never signed),
+    // three intents created, one paid.
+    let report = signer.analytics(Some(1)).await.unwrap();
+    let agent = report
+        .agents
+        .iter()
+        .find(|a| a.agent_id == "agent")
+        .unwrap();
+    assert_eq!(
+        (agent.payments, agent.volume, agent.succeeded),
+        (1, 4 * USDC, 1)
+    );
+    assert_eq!(agent.success_rate, Some(1.0));
+    assert_eq!(
+        (report.intents.created, report.intents.paid),
+        (3, 1),
+        "{report:?}"
+    );
+    assert_eq!(report.intents.conversion_rate, Some(1.0 / 3.0));
+    assert_eq!(report.period_days, Some(1));
+    let refused = signer
+        .raw("GET", "/v1/analytics/agents?period_days=0", None)
+        .await
+        .unwrap();
+    assert_eq!(refused.error_code().as_deref(), Some("bad_request"));
     for secret in [&secret, canceled.client_secret.as_ref().unwrap()] {
         assert!(
             !ledger.contains(secret.as_str()),

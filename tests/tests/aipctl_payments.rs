@@ -170,8 +170,10 @@ async fn the_walkthrough_with_aipctl() {
     let revoked = cli.json(&["session-key", "revoke", "--id", &id, "--json"]);
     assert_eq!(revoked["session_key_id"], id.as_str());
     cli.refused(&args(&pay("1")), "session_revoked");
-    let agents = cli.json(&["analytics", "--json"]);
+    let report = cli.json(&["analytics", "--period-days", "1", "--json"]);
+    let agents = &report["agents"];
     assert_eq!(agents[0]["agent_id"], "shopping-agent");
+    assert_eq!(agents[0]["success_rate"], 1.0);
     assert_eq!(
         (agents[0]["payments"].as_u64(), agents[0]["volume"].as_u64()),
         (Some(2), Some(15 * USDC))

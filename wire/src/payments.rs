@@ -388,12 +388,40 @@ impl SignedReceipt {
     }
 }
 
-/// One agent's payments (`GET /v1/analytics/agents`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One agent's payments (`GET /v1/analytics/agents`): signed, and of those not known to have
+/// failed (their blockhash expired unlanded).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentTotals {
     pub agent_id: String,
     pub payments: u64,
+    /// Base units of the payments that did not fail.
     pub volume: u64,
+    pub succeeded: u64,
+    /// `succeeded / payments`; `None` without payments.
+    #[serde(default)]
+    pub success_rate: Option<f64>,
+}
+
+/// `GET /v1/analytics/agents[?period_days=N]`, computed from the signed ledger: over the last
+/// `period_days` UTC days (today included), or all time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentAnalytics {
+    #[serde(default)]
+    pub period_days: Option<u32>,
+    pub total_payments: u64,
+    pub total_volume: u64,
+    pub agents: Vec<AgentTotals>,
+    pub intents: IntentConversion,
+}
+
+/// Payment intents created in the period, and those whose payment was signed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntentConversion {
+    pub created: u64,
+    pub paid: u64,
+    /// `paid / created`; `None` without intents.
+    #[serde(default)]
+    pub conversion_rate: Option<f64>,
 }
 
 /// Parses a USD amount (`5`, `5.25`, `0.000001`) into USDC base units; the inverse of

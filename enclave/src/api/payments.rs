@@ -249,15 +249,38 @@ pub async fn get_payment(
     payment(&device::status(&state.payments, actor(&caller), &id).await?)
 }
 
-pub async fn agents(State(state): State<Arc<ApiState>>, headers: HeaderMap) -> Answer {
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyticsQuery {
+    /// The last N UTC days, today included (1 to 3650); all time if absent.
+    #[serde(default)]
+    pub period_days: Option<u32>,
+}
+
+pub async fn agents(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    query: Result<Query<AnalyticsQuery>, QueryRejection>,
+) -> Answer {
+    let Query(query) =
+        query.map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("query: {e}")))?;
     state.authorize(&headers, Scope::ReadAnalytics)?;
-    let totals = state
+    if query.period_days.is_some_and(|n| !(1..=3650).contains(&n)) {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "period_days must be 1 to 3650",
+        ));
+    }
+    let now_ms = u64::try_from(state.payments.now().0)
+        .unwrap_or_default()
+        .saturating_mul(1000);
+    let report = state
         .payments
         .analytics
         .lock()
         .map_err(|_| ApiError::new(ErrorCode::Internal, "analytics are unavailable"))?
-        .totals();
-    ok(StatusCode::OK, &json!({ "agents": totals }))
+        .report(query.period_days, now_ms);
+    ok(StatusCode::OK, &report)
 }
 
 /// The service's fee payer and the mints it pays in.

@@ -97,9 +97,10 @@ impl PaymentContext {
     }
 
     /// Counts a signed payment for its agent (once per payment id).
-    pub fn analytics_add(&self, payment_id: &str, agent_id: &str, amount: u64) {
+    /// Counts a ledger entry just written in the analytics.
+    pub fn analytics_entry(&self, entry: &aip_wire::ledger::LedgerEntry) {
         if let Ok(mut analytics) = self.analytics.lock() {
-            analytics.add(payment_id, agent_id, amount);
+            analytics.add_entry(entry);
         }
     }
 

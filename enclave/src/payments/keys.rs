@@ -133,7 +133,8 @@ pub(super) async fn record(
     kind: &str,
     body: serde_json::Value,
 ) -> Result<(), PaymentError> {
-    state.ledger.record(kind, &body).await?;
+    let entry = state.ledger.record(kind, &body).await?;
+    state.analytics_entry(&entry);
     Ok(())
 }
 

@@ -185,7 +185,7 @@ pub(super) async fn finish_signed(
             }),
         )
         .await?;
-    state.analytics_add(&record.id, &record.agent_id, record.amount);
+    state.analytics_entry(&entry);
     let receipt = state.ledger.sign_receipt(Receipt {
         payment_id: record.id.clone(),
         agent_id: record.agent_id.clone(),

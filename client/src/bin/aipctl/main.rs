@@ -76,10 +76,13 @@ enum Command {
     /// Resources that answer HTTP 402 (x402), paid through the signer.
     #[command(subcommand)]
     X402(x402::X402Command),
-    /// Payments and volume by agent.
+    /// Payments, volume and success rate by agent, and payment intents' conversion.
     Analytics {
         #[command(flatten)]
         connection: service::Connection,
+        /// The last N days (today included); all time if absent.
+        #[arg(long)]
+        period_days: Option<u32>,
         #[arg(long)]
         json: bool,
     },
@@ -156,7 +159,11 @@ fn main() -> ExitCode {
         Command::Payment(command) => payments::payment(command),
         Command::Intent(command) => intents::intent(command),
         Command::X402(command) => x402::x402(command),
-        Command::Analytics { connection, json } => payments::analytics(connection, json),
+        Command::Analytics {
+            connection,
+            period_days,
+            json,
+        } => payments::analytics(connection, period_days, json),
         Command::Service { connection, json } => payments::service_info(connection, json),
     }
 }

@@ -736,20 +736,29 @@ fn payment_outcome(command: PaymentCommand) -> Outcome {
     Ok(())
 }
 
-pub fn analytics(connection: Connection, json: bool) -> ExitCode {
+pub fn analytics(connection: Connection, period_days: Option<u32>, json: bool) -> ExitCode {
     finish((|| {
-        let list = runtime()?
-            .block_on(connection.signer()?.agents())
+        let report = runtime()?
+            .block_on(connection.signer()?.analytics(period_days))
             .map_err(refused)?;
-        print(json, &list, |list| {
-            for agent in list {
+        print(json, &report, |report| {
+            let percent =
+                |rate: Option<f64>| rate.map_or("-".to_owned(), |r| format!("{:.0}%", r * 100.0));
+            for agent in &report.agents {
                 println!(
-                    "{}: {} payment(s), ${}",
+                    "{}: {} payment(s), ${}, {} succeeded",
                     agent.agent_id,
                     agent.payments,
-                    usd(agent.volume)
+                    usd(agent.volume),
+                    percent(agent.success_rate)
                 );
             }
+            println!(
+                "intents: {} created, {} paid ({} converted)",
+                report.intents.created,
+                report.intents.paid,
+                percent(report.intents.conversion_rate)
+            );
         });
         Ok(())
     })())
