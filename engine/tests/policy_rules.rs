@@ -821,3 +821,53 @@ fn denials_name_dollars_windows_and_figures() {
         assert_eq!(in_user_units(&asset, units), text);
     }
 }
+
+#[test]
+fn an_either_intent_judges_each_transaction_by_its_fee_payer() {
+    let intent = Intent {
+        fee_policy: FeePolicy::Either {
+            address: service_payer(),
+        },
+        ..usdc_intent()
+    };
+    intent.invariant().unwrap();
+    let decide_for = |fee_payer: FeePayer| {
+        let mut p = payment(5 * USDC);
+        p.fee_payer = fee_payer;
+        decide(
+            &intent,
+            &Usage::default(),
+            &p.build().unwrap(),
+            T0.saturating_add(1),
+            Approval::None,
+        )
+    };
+    let Decision::Allow { spend } = decide_for(FeePayer::Session) else {
+        panic!("the session may pay")
+    };
+    assert!(!spend.service_fee);
+    assert_eq!(spend.fee_lamports, 5_000);
+    let Decision::Allow { spend } = decide_for(FeePayer::Service {
+        address: service_payer(),
+    }) else {
+        panic!("the service may pay")
+    };
+    assert!(spend.service_fee);
+    assert_eq!(spend.fee_lamports, 2 * 5_000);
+    // Anyone else is neither.
+    let Decision::Deny(denial) = decide_for(FeePayer::Service { address: addr(42) }) else {
+        panic!("a third payer")
+    };
+    assert_eq!(denial.rule, Rule::FeePayerNotAllowed);
+    // The service key cannot be the session key.
+    let bad = Intent {
+        fee_policy: FeePolicy::Either {
+            address: session_key(),
+        },
+        ..usdc_intent()
+    };
+    assert_eq!(
+        bad.invariant(),
+        Err(IntentError::ServiceFeePayerIsSessionKey)
+    );
+}

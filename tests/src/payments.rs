@@ -285,6 +285,7 @@ pub fn payment(
         mint: DEVNET_USDC_MINT.to_owned(),
         memo: None,
         gasless: None,
+        auto_detect_gasless: false,
         idempotency_key: idempotency_key.to_owned(),
         transaction: None,
         dry_run: false,

@@ -338,3 +338,89 @@ async fn a_payment_intent_is_paid_once_within_the_session_and_its_secret_is_sing
         );
     }
 }
+
+/// `fees: auto`: a wallet without the SOL for a payment's fees gets them paid by the service
+/// (gasless), one that has it pays them itself; read from the chain's balances.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auto_session_pays_fees_from_the_wallet_only_when_it_holds_the_sol() {
+    let paying = PayingStack::start("auto-gasless").await;
+    let rpc = paying.rpc();
+    // A session key whose wallet holds USDC and no SOL at all.
+    let key = SessionKey::generate();
+    let request = key
+        .register_request(
+            aip_tests::payments::PASSWORD,
+            limits(10 * USDC, Some(50 * USDC)),
+        )
+        .unwrap();
+    let view = paying.signer.register_device_bound(&request).await.unwrap();
+    let wallet: solana_address::Address = view.public_key.parse().unwrap();
+    rpc.usdc_airdrop(&wallet, 50 * USDC).unwrap();
+    paying.enable_autonomy(&key, &view, 50 * USDC).await;
+    paying
+        .session(
+            &view,
+            "agent",
+            limits(10 * USDC, Some(50 * USDC)),
+            FeeMode::Auto,
+        )
+        .await;
+    let recipient = fresh_address();
+    let service_before = rpc.balance(&paying.fee_payer).unwrap();
+    assert_eq!(rpc.balance(&wallet).unwrap(), 0);
+
+    let mut first = payment(&view, "agent", &recipient, USDC, "auto-1");
+    first.auto_detect_gasless = true;
+    let paid = paying.signer.smart_payment(&first).await.unwrap();
+    assert_eq!(paid.status, PaymentStatus::Confirmed, "{paid:?}");
+    assert_eq!(rpc.balance(&wallet).unwrap(), 0, "the wallet paid nothing");
+    assert!(
+        rpc.balance(&paying.fee_payer).unwrap() < service_before,
+        "the service paid"
+    );
+
+    // With SOL in the wallet, the wallet pays (the default for an auto session).
+    rpc.airdrop(&wallet, 1_000_000_000).unwrap();
+    let service_before = rpc.balance(&paying.fee_payer).unwrap();
+    let second = payment(&view, "agent", &recipient, USDC, "auto-2");
+    let paid = paying.signer.smart_payment(&second).await.unwrap();
+    assert_eq!(paid.status, PaymentStatus::Confirmed, "{paid:?}");
+    assert!(
+        rpc.balance(&wallet).unwrap() < 1_000_000_000,
+        "the wallet paid its fees"
+    );
+    assert_eq!(rpc.balance(&paying.fee_payer).unwrap(), service_before);
+    assert_eq!(paying.usdc_of(&recipient), 2 * USDC);
+
+    // Both counted against the fee caps the user signed, whoever paid; the ledger says who.
+    let export = paying
+        .signer
+        .raw("GET", "/v1/ledger?from=1&limit=1000", None)
+        .await
+        .unwrap()
+        .json();
+    let payers: Vec<String> = export["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "payment_signed")
+        .map(|e| serde_json::from_str::<serde_json::Value>(e["body"].as_str().unwrap()).unwrap())
+        .map(|b| b["fee_payer"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(payers, ["service", "session"]);
+
+    // auto_detect_gasless on a session whose fees are fixed: refused.
+    let (_, fixed) = paying
+        .autonomous(
+            SessionKey::generate(),
+            limits(10 * USDC, Some(50 * USDC)),
+            10 * USDC,
+            10 * USDC,
+            "agent",
+        )
+        .await;
+    let mut asked = payment(&fixed, "agent", &recipient, USDC, "fixed");
+    asked.auto_detect_gasless = true;
+    let refused = paying.signer.smart_payment(&asked).await.unwrap_err();
+    assert_eq!(refused.code(), Some("bad_request"), "{refused}");
+}

@@ -138,6 +138,10 @@ pub enum FeeMode {
     Session,
     /// The service's fee payer (gasless for the session wallet).
     Service,
+    /// The session wallet while it holds the SOL a payment needs (its fees and rent, and the
+    /// wallet's own rent-exempt minimum), else the service's fee payer: decided per payment
+    /// (`auto_detect_gasless`), within the same fee caps and the service's daily budget.
+    Auto,
 }
 
 /// `POST /v1/sessions`: an agent's spending session under a session key.
@@ -195,9 +199,13 @@ pub struct SmartPayment {
     pub mint: String,
     #[serde(default)]
     pub memo: Option<String>,
-    /// Defaults to the session's fee mode; must agree with it.
+    /// Defaults to the session's fee mode; must agree with it (an `auto` session takes either).
     #[serde(default)]
     pub gasless: Option<bool>,
+    /// For an `auto` session: the service pays the fees if the session wallet lacks the SOL
+    /// for them (the default there when `gasless` is absent).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_detect_gasless: bool,
     /// Same key, same answer: never a second payment.
     pub idempotency_key: String,
     /// An unsigned transaction (base64) to use instead of building one; it must pay exactly

@@ -166,6 +166,13 @@ impl RpcQuorum {
             .ok_or(self.nobody("getBlockHeight"))
     }
 
+    /// The lamports `address` holds: the least a quorum reports (an endpoint that lies can
+    /// only make a wallet look poorer, which makes the service, not the user, pay a fee).
+    pub async fn balance(&self, address: &str) -> Result<u64, RpcError> {
+        let answers = self.ask_all("getBalance", |e| e.balance(address)).await?;
+        answers.into_iter().min().ok_or(self.nobody("getBalance"))
+    }
+
     /// Whether `address` exists, when a quorum says so; `false` otherwise (a payment then
     /// creates the account idempotently and counts its rent: an endpoint that lies can only
     /// make a payment cost its rent, never skip an account that is missing).

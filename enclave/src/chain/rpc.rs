@@ -158,6 +158,18 @@ impl SolanaRpc {
             })
     }
 
+    /// The lamports `address` holds at the confirmed commitment.
+    pub async fn balance(&self, address: &str) -> Result<u64, RpcError> {
+        const METHOD: &str = "getBalance";
+        self.call(METHOD, json!([address, {"commitment": "confirmed"}]))
+            .await?["value"]
+            .as_u64()
+            .ok_or(RpcError::Malformed {
+                method: METHOD,
+                what: "balance",
+            })
+    }
+
     /// Whether an account exists (holds lamports) at the confirmed commitment.
     pub async fn account_exists(&self, address: &str) -> Result<bool, RpcError> {
         const METHOD: &str = "getAccountInfo";

@@ -215,6 +215,9 @@ pub fn intent_for(inputs: IntentInputs<'_>) -> Intent {
             FeeMode::Service => FeePolicy::Service {
                 address: inputs.service_fee_payer,
             },
+            FeeMode::Auto => FeePolicy::Either {
+                address: inputs.service_fee_payer,
+            },
         },
         fee_caps: fee_caps(limits),
     }

@@ -278,6 +278,7 @@ pub async fn confirm(
             mint: record.mint.clone(),
             memo: None,
             gasless: None,
+            auto_detect_gasless: false,
             idempotency_key: idempotency_key(id),
             transaction: None,
             dry_run: false,

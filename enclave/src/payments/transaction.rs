@@ -3,7 +3,7 @@
 //! and explained like any other, and checked to be exactly the payment requested. The record
 //! takes its figures from the transaction, never from the request.
 
-use aip_wire::payments::SmartPayment;
+use aip_wire::payments::{FeeMode, SmartPayment};
 use base64::Engine as _;
 use solana_address::Address;
 
@@ -38,17 +38,7 @@ pub(super) async fn build(
                 key: request.session_key_id.clone(),
                 agent: request.agent_id.clone(),
             })?;
-    let service = matches!(session.fees, aip_wire::payments::FeeMode::Service);
-    if request.gasless.is_some_and(|gasless| gasless != service) {
-        return Err(PaymentError::Invalid(format!(
-            "this session's fees are paid by {}; gasless must be {service} or absent",
-            if service {
-                "the service"
-            } else {
-                "the session wallet"
-            }
-        )));
-    }
+    let choice = fee_choice(session.fees, request)?;
     let recipient: Address = request
         .recipient
         .parse()
@@ -70,7 +60,7 @@ pub(super) async fn build(
         .account_exists(&recipient_account.to_string())
         .await
         .map_err(PaymentError::Chain)?;
-    let payment = TokenPayment {
+    let mut payment = TokenPayment {
         authority: account.public_key,
         recipient,
         mint,
@@ -81,16 +71,36 @@ pub(super) async fn build(
         create_recipient_account,
         compute_unit_limit: (price > 0).then_some(PAYMENT_COMPUTE_UNITS),
         compute_unit_price_micro_lamports: (price > 0).then_some(price),
-        fee_payer: if service {
-            FeePayer::Service {
-                address: payer.fee_payer.address(),
-            }
-        } else {
-            FeePayer::Session
-        },
+        fee_payer: FeePayer::Session,
         recent_blockhash,
         reference: Some(payment_reference(id)),
     };
+    let service = match choice {
+        FeeChoice::Session => false,
+        FeeChoice::Service => true,
+        // A caller's transaction names its own fee payer, never the service's.
+        FeeChoice::Detect if request.transaction.is_some() => false,
+        FeeChoice::Detect => {
+            let session_paid = payment
+                .build()
+                .map_err(|e| PaymentError::Invalid(format!("cannot build this payment: {e}")))?;
+            let needed = PaymentSummary::of(session_paid.explanation())
+                .map_err(|e| PaymentError::Invalid(format!("transaction: {e}")))?
+                .fee_lamports
+                .saturating_add(WALLET_RENT_EXEMPT_LAMPORTS);
+            let balance = payer
+                .rpc
+                .balance(&account.public_key.to_string())
+                .await
+                .map_err(PaymentError::Chain)?;
+            balance < needed
+        }
+    };
+    if service {
+        payment.fee_payer = FeePayer::Service {
+            address: payer.fee_payer.address(),
+        };
+    }
     let signable = match &request.transaction {
         None => payment
             .build()
@@ -178,4 +188,86 @@ fn summary_matching(
         })
         .map_err(|mismatch| PaymentError::Invalid(mismatch.to_string()))?;
     Ok(summary)
+}
+
+/// What a wallet with no data must keep to stay rent-exempt after paying (Solana refuses a
+/// transaction that leaves a fee payer below it, short of emptying it).
+const WALLET_RENT_EXEMPT_LAMPORTS: u64 = 890_880;
+
+/// Who pays a payment's fees, from the session's fee mode and the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FeeChoice {
+    Session,
+    Service,
+    /// The service if the session wallet lacks the SOL (`FeeMode::Auto`).
+    Detect,
+}
+
+fn fee_choice(mode: FeeMode, request: &SmartPayment) -> Result<FeeChoice, PaymentError> {
+    let refuse = |m: String| Err(PaymentError::Invalid(m));
+    match (mode, request.gasless, request.auto_detect_gasless) {
+        (FeeMode::Auto, Some(_), true) => {
+            refuse("gasless and auto_detect_gasless exclude each other".into())
+        }
+        (FeeMode::Auto, Some(true), false) => Ok(FeeChoice::Service),
+        (FeeMode::Auto, Some(false), false) => Ok(FeeChoice::Session),
+        (FeeMode::Auto, None, _) => Ok(FeeChoice::Detect),
+        (FeeMode::Session | FeeMode::Service, _, true) => {
+            refuse("auto_detect_gasless needs a session whose fees are auto (either payer)".into())
+        }
+        (FeeMode::Service, None | Some(true), false) => Ok(FeeChoice::Service),
+        (FeeMode::Session, None | Some(false), false) => Ok(FeeChoice::Session),
+        (FeeMode::Service, Some(false), false) => refuse(
+            "this session's fees are paid by the service; gasless must be true or absent".into(),
+        ),
+        (FeeMode::Session, Some(true), false) => refuse(
+            "this session's fees are paid by the session wallet; gasless must be false or absent"
+                .into(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(gasless: Option<bool>, auto: bool) -> SmartPayment {
+        SmartPayment {
+            agent_id: "a".into(),
+            session_key_id: "k".into(),
+            recipient: "r".into(),
+            amount: 1,
+            mint: "m".into(),
+            memo: None,
+            gasless,
+            auto_detect_gasless: auto,
+            idempotency_key: "i".into(),
+            transaction: None,
+            dry_run: false,
+        }
+    }
+
+    #[test]
+    fn who_pays_follows_the_session_mode_and_the_request() {
+        use FeeChoice::*;
+        let rows = [
+            (FeeMode::Session, None, false, Some(Session)),
+            (FeeMode::Session, Some(false), false, Some(Session)),
+            (FeeMode::Session, Some(true), false, None),
+            (FeeMode::Session, None, true, None),
+            (FeeMode::Service, None, false, Some(Service)),
+            (FeeMode::Service, Some(true), false, Some(Service)),
+            (FeeMode::Service, Some(false), false, None),
+            (FeeMode::Service, None, true, None),
+            (FeeMode::Auto, None, false, Some(Detect)),
+            (FeeMode::Auto, None, true, Some(Detect)),
+            (FeeMode::Auto, Some(true), false, Some(Service)),
+            (FeeMode::Auto, Some(false), false, Some(Session)),
+            (FeeMode::Auto, Some(true), true, None),
+        ];
+        for (mode, gasless, auto, expected) in rows {
+            let got = fee_choice(mode, &request(gasless, auto)).ok();
+            assert_eq!(got, expected, "{mode:?} gasless={gasless:?} auto={auto}");
+        }
+    }
 }

@@ -192,6 +192,19 @@ pub fn decide(
     }
     check!(check_time(intent, now));
     let explanation = tx.explanation();
+    // An intent whose fees either party may pay is judged, for this transaction, by the
+    // policy of the one that does.
+    let resolved;
+    let intent = match intent.fee_policy {
+        FeePolicy::Either { .. } => {
+            resolved = Intent {
+                fee_policy: intent.fee_policy.for_fee_payer(&explanation.fee_payer),
+                ..intent.clone()
+            };
+            &resolved
+        }
+        FeePolicy::Session | FeePolicy::Service { .. } => intent,
+    };
     check!(check_signers(
         intent,
         &explanation.signers,
@@ -281,6 +294,8 @@ fn check_signers(
         (Some(sponsor), _) => *sponsor,
         (None, FeePolicy::Session) => intent.session_key,
         (None, FeePolicy::Service { address }) => address,
+        // Resolved in `decide` before this is asked.
+        (None, FeePolicy::Either { .. }) => intent.session_key,
     };
     if *fee_payer != expected_payer {
         return Err(deny(
@@ -310,7 +325,7 @@ fn sum_debits(
     let overflow = || deny(Rule::PerTransactionCap, "the amounts overflow");
     let service_payer = match (sponsor, intent.fee_policy) {
         (None, FeePolicy::Service { address }) => Some(address),
-        (Some(_), _) | (None, FeePolicy::Session) => None,
+        (Some(_), _) | (None, FeePolicy::Session | FeePolicy::Either { .. }) => None,
     };
     let mut amount: u64 = 0;
     let mut fee_lamports: u64 = 0;

@@ -36,6 +36,26 @@ pub enum FeePolicy {
         #[serde(with = "crate::solana::as_text")]
         address: Address,
     },
+    /// Either, per transaction: whichever is its fee payer (the service detects whether the
+    /// session wallet holds the SOL a payment needs). Each transaction is then judged as
+    /// [`Self::Session`] or [`Self::Service`] ([`Self::for_fee_payer`]).
+    Either {
+        #[serde(with = "crate::solana::as_text")]
+        address: Address,
+    },
+}
+
+impl FeePolicy {
+    /// The policy one transaction is judged by, given its fee payer: `Either` becomes
+    /// `Service` when the service key pays, `Session` otherwise (a third payer is then refused
+    /// as not the session key).
+    pub fn for_fee_payer(self, fee_payer: &Address) -> Self {
+        match self {
+            Self::Either { address } if *fee_payer == address => Self::Service { address },
+            Self::Either { .. } => Self::Session,
+            fixed => fixed,
+        }
+    }
 }
 
 /// Amount caps in the asset's base units.
@@ -217,7 +237,7 @@ impl Intent {
                 return Err(IntentError::ProgramOutsideSignerAllowlist(*outside));
             }
         }
-        if let FeePolicy::Service { address } = self.fee_policy {
+        if let FeePolicy::Service { address } | FeePolicy::Either { address } = self.fee_policy {
             if address == self.session_key {
                 return Err(IntentError::ServiceFeePayerIsSessionKey);
             }

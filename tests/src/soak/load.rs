@@ -178,6 +178,7 @@ pub fn request(session: &SoakSession, n: u64, recipient: &Address) -> SmartPayme
         mint: DEVNET_USDC_MINT.to_owned(),
         memo: None,
         gasless: None,
+        auto_detect_gasless: false,
         idempotency_key: format!("soak-{n}"),
         transaction: None,
         dry_run: false,

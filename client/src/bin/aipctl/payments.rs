@@ -117,6 +117,8 @@ pub enum Fees {
     Service,
     /// The session wallet pays (within the limits' fee caps).
     Session,
+    /// The session wallet while it holds the SOL, else the service (per payment).
+    Auto,
 }
 
 #[derive(Subcommand, Debug)]
@@ -173,6 +175,9 @@ pub struct PayArgs {
     memo: Option<String>,
     #[arg(long)]
     gasless: Option<bool>,
+    /// For a session whose fees are `auto`: the service pays if the wallet lacks the SOL.
+    #[arg(long, conflicts_with = "gasless")]
+    auto_gasless: bool,
     /// Defaults to a fresh random key (no retry protection across invocations).
     #[arg(long)]
     idempotency_key: Option<String>,
@@ -509,6 +514,7 @@ fn session_outcome(command: SessionCommand) -> Outcome {
                 fees: match fees {
                     Fees::Service => FeeMode::Service,
                     Fees::Session => FeeMode::Session,
+                    Fees::Auto => FeeMode::Auto,
                 },
             };
             let view = runtime
@@ -675,6 +681,7 @@ fn pay_outcome(args: PayArgs) -> Outcome {
         mint,
         memo: args.memo,
         gasless: args.gasless,
+        auto_detect_gasless: args.auto_gasless,
         idempotency_key,
         transaction: None,
         dry_run: args.dry_run,
