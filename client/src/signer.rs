@@ -272,6 +272,14 @@ impl Signer {
         self.post("/v1/smart-payment", &asked).await
     }
 
+    /// A price adjusted to the buyer's country's price level (PPP), within `request`'s bounds.
+    pub async fn suggest_price(
+        &self,
+        request: &aip_engine::pricing::PricingRequest,
+    ) -> Result<aip_engine::pricing::PricingSuggestion, SignerError> {
+        self.post("/v1/pricing/suggest", request).await
+    }
+
     /// A payment intent; the answer holds its client secret (shown only here).
     pub async fn create_payment_intent(
         &self,

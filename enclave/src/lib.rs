@@ -22,4 +22,4 @@ pub mod state;
 pub mod trusted_time;
 pub mod wipe;
 
-pub use aip_engine::{policy, solana, x402};
+pub use aip_engine::{policy, pricing, solana, x402};

@@ -9,5 +9,6 @@
 //! code: no I/O, no clock, no service state (docs/design.md, "Crates").
 
 pub mod policy;
+pub mod pricing;
 pub mod solana;
 pub mod x402;

@@ -424,3 +424,60 @@ async fn an_auto_session_pays_fees_from_the_wallet_only_when_it_holds_the_sol() 
     let refused = paying.signer.smart_payment(&asked).await.unwrap_err();
     assert_eq!(refused.code(), Some("bad_request"), "{refused}");
 }
+
+/// `POST /v1/pricing/suggest` over the real API: a known country, an unknown one, bounds, and
+/// bad input refused with a code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ppp_pricing_suggests_within_the_sellers_bounds() {
+    use aip_enclave::pricing::{PppConfig, PricingRequest, UserProfile};
+    let paying = PayingStack::start("pricing").await;
+    let ask = |country: Option<&str>, config: Option<PppConfig>| PricingRequest {
+        base_price: 99.0,
+        agent_id: Some("agent".into()),
+        product_id: None,
+        currency: None,
+        user_profile: Some(UserProfile {
+            location_country: country.map(str::to_owned),
+        }),
+        ppp_config: config,
+    };
+    let brazil = paying
+        .signer
+        .suggest_price(&ask(Some("BR"), None))
+        .await
+        .unwrap();
+    assert_eq!(brazil.suggested_amount, 48.30); // 9900 × 0.48792… = 4830.44 cents
+    assert!(brazil.ppp_adjusted);
+    assert!(brazil.reasoning.contains("Brazil"), "{}", brazil.reasoning);
+    let bounded = paying
+        .signer
+        .suggest_price(&ask(
+            Some("BR"),
+            Some(PppConfig {
+                max_discount_percent: Some(30.0),
+                ..PppConfig::default()
+            }),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(bounded.suggested_amount, 69.30);
+    let unknown = paying
+        .signer
+        .suggest_price(&ask(Some("XX"), None))
+        .await
+        .unwrap();
+    assert_eq!(
+        (unknown.suggested_amount, unknown.ppp_adjusted),
+        (99.0, false)
+    );
+    let refused = paying
+        .signer
+        .raw(
+            "POST",
+            "/v1/pricing/suggest",
+            Some(br#"{"base_price": -5}"#.to_vec()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.error_code().as_deref(), Some("bad_request"));
+}

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod ledger_export;
 pub mod payment_error;
 pub mod payments;
+pub mod pricing;
 pub mod rate;
 pub mod routes;
 pub mod scope;

@@ -154,6 +154,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         )
         .route("/v1/smart-payment", post(payments::smart_payment))
         .route("/v1/x402/pay", post(payments::x402_pay))
+        .route("/v1/pricing/suggest", post(super::pricing::suggest))
         .route("/v1/payment-intents", post(payments::create_intent))
         .route("/v1/payment-intents/{id}", get(payments::get_intent))
         .route(

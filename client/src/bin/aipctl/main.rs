@@ -9,7 +9,7 @@
 //! `aipctl ledger verify --url --pin --client-dir --api-key --signing-key HEX`
 //! `aipctl session-key create|enable-autonomy|show|revoke`, `aipctl session create|list`,
 //! `aipctl pay [--dry-run]`, `aipctl payment show|sign|approve`, `aipctl intent
-//! create|show|confirm|cancel`, `aipctl x402 pay --url URL`,
+//! create|show|confirm|cancel`, `aipctl pricing suggest`, `aipctl x402 pay --url URL`,
 //! `aipctl analytics`, `aipctl service`
 //! (the payment endpoints; the device's password from AIP_SESSION_PASSWORD).
 //!
@@ -19,6 +19,7 @@
 
 mod intents;
 mod payments;
+mod pricing;
 mod progress;
 mod service;
 mod x402;
@@ -73,6 +74,9 @@ enum Command {
     /// Payment intents: create, show, confirm from a session key, cancel.
     #[command(subcommand)]
     Intent(intents::IntentCommand),
+    /// PPP pricing: a price adjusted to the buyer's country.
+    #[command(subcommand)]
+    Pricing(pricing::PricingCommand),
     /// Resources that answer HTTP 402 (x402), paid through the signer.
     #[command(subcommand)]
     X402(x402::X402Command),
@@ -158,6 +162,7 @@ fn main() -> ExitCode {
         Command::Pay(args) => payments::pay(args),
         Command::Payment(command) => payments::payment(command),
         Command::Intent(command) => intents::intent(command),
+        Command::Pricing(command) => pricing::pricing(command),
         Command::X402(command) => x402::x402(command),
         Command::Analytics {
             connection,
