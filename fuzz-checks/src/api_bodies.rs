@@ -5,16 +5,19 @@
 use std::path::Path;
 
 use aip_engine::policy::intent::Intent;
+use aip_engine::pricing::PricingRequest;
+use aip_engine::x402::PaymentRequired;
 use aip_wire::payments::{
-    Approve, CreateSession, EnableAutonomy, Limits, PaymentAnswer, RegisterDeviceBound,
-    SessionKeyView, SessionView, SmartPayment, SubmitSigned,
+    Approve, ConfirmPaymentIntent, CreatePaymentIntent, CreateSession, EnableAutonomy, Limits,
+    PaymentAnswer, RegisterDeviceBound, SessionKeyView, SessionView, SmartPayment, SubmitSigned,
+    X402Pay,
 };
 use ed25519_dalek::SigningKey;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// The types, by the selector byte (modulo their count).
-pub const KINDS: [&str; 11] = [
+pub const KINDS: [&str; 16] = [
     "RegisterDeviceBound",
     "EnableAutonomy",
     "CreateSession",
@@ -26,6 +29,11 @@ pub const KINDS: [&str; 11] = [
     "SessionView",
     "SessionKeyView",
     "Intent",
+    "X402Pay",
+    "PaymentRequired",
+    "CreatePaymentIntent",
+    "ConfirmPaymentIntent",
+    "PricingRequest",
 ];
 
 /// Parses `json` as `T`; if it parses, the value survives a round trip through JSON
@@ -67,8 +75,32 @@ pub fn parse(kind: usize, json: &[u8]) -> bool {
         }),
         8 => round_trip::<SessionView>(json).map(|s| limits_hold(&s.limits)),
         9 => round_trip::<SessionKeyView>(json).map(|k| limits_hold(&k.limits)),
-        _ => round_trip::<Intent>(json).map(|intent| {
+        10 => round_trip::<Intent>(json).map(|intent| {
             let _ = intent.invariant();
+        }),
+        11 => round_trip::<X402Pay>(json).map(drop),
+        // A resource server's 402 document: choosing among its requirements never panics,
+        // and what is chosen builds (or is refused) without panicking either.
+        12 => round_trip::<PaymentRequired>(json).map(|required| {
+            let mint: solana_address::Address = MINT.parse().expect("the example mint");
+            if let Ok(chosen) = aip_engine::x402::select(&required, NETWORK, &[mint]) {
+                let key: solana_address::Address = KEY.parse().expect("the example key");
+                let made = aip_engine::x402::ExactSvmPayment::new(
+                    &chosen,
+                    key,
+                    6,
+                    solana_hash::Hash::new_from_array([1; 32]),
+                    [2; 16],
+                );
+                let _ = made.payment.build();
+            }
+        }),
+        13 => round_trip::<CreatePaymentIntent>(json).map(drop),
+        14 => round_trip::<ConfirmPaymentIntent>(json).map(drop),
+        _ => round_trip::<PricingRequest>(json).map(|request| {
+            if let Ok(suggestion) = aip_engine::pricing::suggest(&request) {
+                assert!(suggestion.suggested_amount >= 0.0, "a negative price");
+            }
         }),
     }
     .is_some()
@@ -84,6 +116,7 @@ pub fn check(data: &[u8]) {
 const LIMITS: &str = r#"{"max_per_transaction":10000000,"max_per_day":100000000,"max_per_week":null,"max_per_month":300000000,"require_approval_above":50000000,"expires_at":1893456000,"max_fee_lamports_per_transaction":3000000,"max_fee_lamports_per_day":10000000}"#;
 const KEY: &str = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
 const MINT: &str = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v";
+const NETWORK: &str = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1";
 
 /// One valid body of each type, by [`KINDS`] index.
 pub fn examples() -> Vec<(usize, String)> {
@@ -148,7 +181,36 @@ pub fn examples() -> Vec<(usize, String)> {
                 r#"{{"session_key":"{KEY}","asset":{{"kind":"tokens","mints":["{MINT}"],"decimals":6}},"caps":{{"per_transaction":10000000,"day":100000000,"week":null,"month":null}},"require_approval_above":null,"max_payments":{{"day":20,"week":null,"month":null}},"starts_at":1700000000,"expires_at":1700604800,"revoked_at":null,"allowed_recipients":null,"allowed_programs":null,"fee_policy":{{"mode":"session"}},"fee_caps":{{"per_transaction":3000000,"day":10000000,"week":null,"month":null}}}}"#
             ),
         ),
+        (
+            11,
+            format!(
+                r#"{{"agent_id":"agent","session_key_id":"sk_1","payment_required":{},"idempotency_key":"k"}}"#,
+                payment_required()
+            ),
+        ),
+        (12, payment_required()),
+        (
+            13,
+            format!(
+                r#"{{"amount":5000000,"agent_id":"agent","recipient":"{KEY}","description":"Pro","metadata":{{"order":"A-1"}},"expires_in":3600}}"#
+            ),
+        ),
+        (
+            14,
+            r#"{"client_secret":"pi_1_secret_ab","session_key_id":"sk_1"}"#.to_owned(),
+        ),
+        (
+            15,
+            r#"{"base_price":99.0,"user_profile":{"location_country":"BR"},"ppp_config":{"enabled":true,"min_factor":0.3,"max_factor":1.0,"floor_price":10.0,"max_discount_percent":60.0}}"#.to_owned(),
+        ),
     ]
+}
+
+/// An x402 v2 402 document for the example mint on the test network.
+fn payment_required() -> String {
+    format!(
+        r#"{{"x402Version":2,"resource":{{"url":"https://api.example/weather"}},"accepts":[{{"scheme":"exact","network":"{NETWORK}","amount":"1000","asset":"{MINT}","payTo":"{KEY}","maxTimeoutSeconds":60,"extra":{{"feePayer":"2wKupLR9q6wXYppw8Gr2NvWxKBUqm4PPJKkQfoxHDBg4"}}}}]}}"#
+    )
 }
 
 /// The examples, each behind its selector byte.
