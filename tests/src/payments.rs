@@ -248,6 +248,40 @@ impl PayingStack {
         }
     }
 
+    /// What `agent`'s session on `session_key` has spent today, as the signer reports it.
+    pub async fn spent_today(&self, session_key: &str, agent: &str) -> u64 {
+        self.signer
+            .sessions(Some(session_key))
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|s| s.agent_id == agent)
+            .unwrap_or_else(|| panic!("no session for {agent}"))
+            .spent
+            .day
+    }
+
+    /// The signed ledger's entries (up to 1000) as the export gives them.
+    pub async fn ledger_entries(&self) -> Vec<serde_json::Value> {
+        let export = self
+            .signer
+            .raw("GET", "/v1/ledger?from=1&limit=1000", None)
+            .await
+            .unwrap()
+            .json();
+        export["entries"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The bodies of the ledger's entries of `kind`, in order.
+    pub async fn ledger_bodies(&self, kind: &str) -> Vec<serde_json::Value> {
+        self.ledger_entries()
+            .await
+            .iter()
+            .filter(|e| e["kind"] == kind)
+            .map(|e| serde_json::from_str(e["body"].as_str().unwrap()).unwrap())
+            .collect()
+    }
+
     /// USDC (base units) in `owner`'s associated token account.
     pub fn usdc_of(&self, owner: &Address) -> u64 {
         let account = associated_token_address(owner, &USDC_MAINNET_MINT, TokenProgram::Token);

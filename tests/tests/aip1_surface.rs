@@ -10,31 +10,6 @@ use aip_wire::payments::{
     PaymentIntentStatus, PaymentStatus, SessionKeyView,
 };
 
-async fn ledger_len(paying: &PayingStack) -> usize {
-    paying
-        .signer
-        .raw("GET", "/v1/ledger?from=1&limit=1000", None)
-        .await
-        .unwrap()
-        .json()["entries"]
-        .as_array()
-        .unwrap()
-        .len()
-}
-
-async fn spent_today(paying: &PayingStack, view: &SessionKeyView, agent: &str) -> u64 {
-    paying
-        .signer
-        .sessions(Some(&view.id))
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|s| s.agent_id == agent)
-        .unwrap()
-        .spent
-        .day
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dry_run_decides_without_reserving_signing_or_recording_anything() {
     let paying = PayingStack::start("dry-run").await;
@@ -59,7 +34,7 @@ async fn a_dry_run_decides_without_reserving_signing_or_recording_anything() {
         )
         .await;
     let recipient = fresh_address();
-    let entries = ledger_len(&paying).await;
+    let entries = paying.ledger_entries().await.len();
 
     let six = payment(&view, "agent", &recipient, 6 * USDC, "six");
     let allowed = paying.signer.smart_payment_dry_run(&six).await.unwrap();
@@ -98,8 +73,12 @@ async fn a_dry_run_decides_without_reserving_signing_or_recording_anything() {
     assert_eq!(refused.code(), Some("bad_request"), "{refused}");
 
     // Nothing was reserved, recorded or sent.
-    assert_eq!(spent_today(&paying, &view, "agent").await, 0);
-    assert_eq!(ledger_len(&paying).await, entries, "no ledger entry");
+    assert_eq!(paying.spent_today(&view.id, "agent").await, 0);
+    assert_eq!(
+        paying.ledger_entries().await.len(),
+        entries,
+        "no ledger entry"
+    );
     assert_eq!(paying.usdc_of(&recipient), 0);
     // The same idempotency key pays for real afterwards: no record stood in its way.
     let paid = paying.signer.smart_payment(&six).await.unwrap();
@@ -127,7 +106,7 @@ async fn a_dry_run_decides_without_reserving_signing_or_recording_anything() {
     );
     let paid = paying.signer.smart_payment(&nine).await.unwrap();
     assert_eq!(paid.status, PaymentStatus::Confirmed, "{paid:?}");
-    assert_eq!(spent_today(&paying, &view, "agent").await, 15 * USDC);
+    assert_eq!(paying.spent_today(&view.id, "agent").await, 15 * USDC);
 }
 
 fn intent(agent: &str, recipient: &solana_address::Address, amount: u64) -> CreatePaymentIntent {
@@ -287,7 +266,7 @@ async fn a_payment_intent_is_paid_once_within_the_session_and_its_secret_is_sing
         "per_transaction_cap"
     );
     assert_eq!(paying.usdc_of(&merchant), 4 * USDC);
-    assert_eq!(spent_today(&paying, &view, "agent").await, 4 * USDC);
+    assert_eq!(paying.spent_today(&view.id, "agent").await, 4 * USDC);
 
     // Another tenant does not see it; the secret is in no log and no ledger entry.
     let stranger = paying
@@ -295,12 +274,7 @@ async fn a_payment_intent_is_paid_once_within_the_session_and_its_secret_is_sing
         .await;
     let hidden = stranger.payment_intent(&created.id).await.unwrap_err();
     assert_eq!(hidden.code(), Some("not_found"), "{hidden}");
-    let ledger = signer
-        .raw("GET", "/v1/ledger?from=1&limit=1000", None)
-        .await
-        .unwrap()
-        .json()
-        .to_string();
+    let ledger = serde_json::Value::from(paying.ledger_entries().await).to_string();
     assert!(ledger.contains(&created.id));
     // Analytics over today, from the ledger: one payment (the denied one was never signed),
     // three intents created, one paid.
@@ -393,18 +367,10 @@ async fn an_auto_session_pays_fees_from_the_wallet_only_when_it_holds_the_sol() 
     assert_eq!(paying.usdc_of(&recipient), 2 * USDC);
 
     // Both counted against the fee caps the user signed, whoever paid; the ledger says who.
-    let export = paying
-        .signer
-        .raw("GET", "/v1/ledger?from=1&limit=1000", None)
+    let payers: Vec<String> = paying
+        .ledger_bodies("payment_signed")
         .await
-        .unwrap()
-        .json();
-    let payers: Vec<String> = export["entries"]
-        .as_array()
-        .unwrap()
         .iter()
-        .filter(|e| e["kind"] == "payment_signed")
-        .map(|e| serde_json::from_str::<serde_json::Value>(e["body"].as_str().unwrap()).unwrap())
         .map(|b| b["fee_payer"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(payers, ["service", "session"]);

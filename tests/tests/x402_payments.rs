@@ -55,12 +55,6 @@ fn pay(view: &SessionKeyView, agent: &str, required: &Value, key: &str) -> X402P
     }
 }
 
-async fn spent_today(paying: &PayingStack, view: &SessionKeyView) -> u64 {
-    paying.signer.sessions(Some(&view.id)).await.unwrap()[0]
-        .spent
-        .day
-}
-
 async fn wait_status(paying: &PayingStack, id: &str, wanted: PaymentStatus) {
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
@@ -130,7 +124,7 @@ async fn an_x402_payment_passes_x402s_own_verifier_and_settles_once_within_the_i
         "echoed verbatim"
     );
     // Counted from the moment it is signed; nothing moved yet.
-    assert_eq!(spent_today(&paying, &view).await, 2_500_000);
+    assert_eq!(paying.spent_today(&view.id, "agent").await, 2_500_000);
     assert_eq!(paying.usdc_of(&merchant), 1);
 
     // x402's own verifier accepts it against the devnet (it simulates it there)...
@@ -165,7 +159,7 @@ async fn an_x402_payment_passes_x402s_own_verifier_and_settles_once_within_the_i
         .await
         .unwrap();
     assert_eq!(again.payer_signature, answer.payer_signature);
-    assert_eq!(spent_today(&paying, &view).await, 2_500_000);
+    assert_eq!(paying.spent_today(&view.id, "agent").await, 2_500_000);
 
     // x402's facilitator settles it: the merchant is paid once, on chain.
     let settled = facilitator.settle(&answer.payment_payload, requirements);
@@ -211,21 +205,16 @@ async fn an_x402_payment_passes_x402s_own_verifier_and_settles_once_within_the_i
         ))
         .await;
     assert_eq!(after.status, PaymentStatus::Confirmed, "{after:?}");
-    assert_eq!(spent_today(&paying, &view).await, 2_500_000 + USDC);
+    assert_eq!(
+        paying.spent_today(&view.id, "agent").await,
+        2_500_000 + USDC
+    );
 
     // The ledger names the resource the payment was for.
-    let export = paying
-        .signer
-        .raw("GET", "/v1/ledger?from=1&limit=1000", None)
+    let signed: Vec<Value> = paying
+        .ledger_bodies("payment_signed")
         .await
-        .unwrap()
-        .json();
-    let signed: Vec<Value> = export["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["kind"] == "payment_signed")
-        .map(|e| serde_json::from_str::<Value>(e["body"].as_str().unwrap()).unwrap())
+        .into_iter()
         .filter(|body| body["payment_id"] == json!(answer.payment_id))
         .collect();
     assert_eq!(signed.len(), 1, "{signed:?}");
@@ -337,8 +326,8 @@ async fn what_x402_asks_outside_the_intent_is_refused_and_an_unsettled_payment_i
         .unwrap_err();
     assert_eq!(refused.code(), Some("x402_needs_autonomy"), "{refused}");
     // Nothing was reserved by any refusal, and nothing moved.
-    assert_eq!(spent_today(&paying, &view).await, 0);
-    assert_eq!(spent_today(&paying, &interactive).await, 0);
+    assert_eq!(paying.spent_today(&view.id, "agent").await, 0);
+    assert_eq!(paying.spent_today(&interactive.id, "agent").await, 0);
     assert_eq!(paying.usdc_of(&merchant), 1);
 
     // A payment that no facilitator settles counts until its blockhash expires, then is
@@ -349,10 +338,10 @@ async fn what_x402_asks_outside_the_intent_is_refused_and_an_unsettled_payment_i
         .await
         .unwrap();
     assert_eq!(answer.status, PaymentStatus::Authorized);
-    assert_eq!(spent_today(&paying, &view).await, USDC);
+    assert_eq!(paying.spent_today(&view.id, "agent").await, USDC);
     paying.rpc().expire_blockhash().unwrap();
     wait_status(&paying, &answer.payment_id, PaymentStatus::Expired).await;
-    assert_eq!(spent_today(&paying, &view).await, 0);
+    assert_eq!(paying.spent_today(&view.id, "agent").await, 0);
     // Too late for the facilitator: its settlement fails and nothing moves.
     let late = facilitator.settle(&answer.payment_payload, &good["accepts"][0]);
     assert_eq!(late["success"], json!(false), "{late}");
@@ -416,7 +405,11 @@ async fn aipctl_pays_a_402_resource_through_the_signer_and_never_twice() {
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("duplicate_settlement"), "{stderr}");
     assert_eq!(paying.usdc_of(&merchant), 1 + 1_500_000, "not paid twice");
-    assert_eq!(spent_today(&paying, &view).await, 1_500_000, "counted once");
+    assert_eq!(
+        paying.spent_today(&view.id, "agent").await,
+        1_500_000,
+        "counted once"
+    );
 
     // A resource asking more than the intent allows: refused by the signer, nothing moves.
     let out = aipctl(greedy.url.clone(), "greedy-1").await.unwrap();
@@ -424,5 +417,5 @@ async fn aipctl_pays_a_402_resource_through_the_signer_and_never_twice() {
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("policy_denied"), "{stderr}");
     assert_eq!(paying.usdc_of(&merchant), 1 + 1_500_000);
-    assert_eq!(spent_today(&paying, &view).await, 1_500_000);
+    assert_eq!(paying.spent_today(&view.id, "agent").await, 1_500_000);
 }

@@ -80,6 +80,16 @@ impl Account {
         format!("{ACCOUNT_PREFIX}{id}")
     }
 
+    /// `agent`'s session on this key, or `UnknownSession`.
+    pub fn session_of(&self, agent: &str) -> Result<&AgentSession, super::PaymentError> {
+        self.sessions
+            .get(agent)
+            .ok_or_else(|| super::PaymentError::UnknownSession {
+                key: self.id.clone(),
+                agent: agent.to_owned(),
+            })
+    }
+
     /// Every usage the account keeps: each session's, then the key's own.
     pub fn usages(&self) -> impl Iterator<Item = &crate::policy::Usage> {
         self.sessions

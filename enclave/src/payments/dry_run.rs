@@ -9,7 +9,7 @@ use super::actor::Actor;
 use super::context::PaymentContext;
 use super::error::PaymentError;
 use super::fee_budget::FeeBudget;
-use super::flow::valid_id;
+use super::flow::admit;
 use super::record::{payment_id, request_sha256};
 use crate::policy::Approval;
 
@@ -19,28 +19,13 @@ pub async fn decide(
     actor: Actor<'_>,
     request: &SmartPayment,
 ) -> Result<DryRunAnswer, PaymentError> {
-    state.payer()?;
-    if !state.reconciled() {
-        return Err(PaymentError::NotReconciled);
-    }
-    if !valid_id(&request.idempotency_key) || !valid_id(&request.agent_id) {
-        return Err(PaymentError::Invalid(
-            "idempotency_key and agent_id must be 1..128 printable ASCII characters".into(),
-        ));
-    }
+    admit(state, &request.idempotency_key, &request.agent_id)?;
     let id = payment_id(actor.key_id, &request.idempotency_key);
     let (record, signable) =
         super::transaction::build(state, actor, &id, &request_sha256(request), request).await?;
     let at = state.now();
     let account = state.accounts.get(&request.session_key_id).await?;
-    let session =
-        account
-            .sessions
-            .get(&request.agent_id)
-            .ok_or_else(|| PaymentError::UnknownSession {
-                key: request.session_key_id.clone(),
-                agent: request.agent_id.clone(),
-            })?;
+    let session = account.session_of(&request.agent_id)?;
     let remaining = account.session_view(session, at).remaining;
     // The trial reservation is the payment's own logic on a copy; the copy is dropped. Its id
     // is not the payment's, so a live reservation of a payment in flight does not stand in

@@ -28,6 +28,26 @@ pub fn valid_id(text: &str) -> bool {
     !text.is_empty() && text.len() <= MAX_ID_LEN && text.bytes().all(|b| b.is_ascii_graphic())
 }
 
+/// Whether the enclave may take a payment request now (it pays, and usage was reconciled with
+/// the chain since it started) and its ids are usable: the checks every payment path starts
+/// with (smart payments, their dry runs, x402).
+pub(super) fn admit(
+    state: &PaymentContext,
+    idempotency_key: &str,
+    agent_id: &str,
+) -> Result<(), PaymentError> {
+    state.payer()?;
+    if !state.reconciled() {
+        return Err(PaymentError::NotReconciled);
+    }
+    if !valid_id(idempotency_key) || !valid_id(agent_id) {
+        return Err(PaymentError::Invalid(
+            "idempotency_key and agent_id must be 1..128 printable ASCII characters".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The outcome of a smart payment: an answer, or a refusal whose record is kept so a retry
 /// is refused the same way.
 pub async fn smart_payment(
@@ -36,15 +56,7 @@ pub async fn smart_payment(
     request: SmartPayment,
 ) -> Result<PaymentAnswer, PaymentError> {
     let caller = actor.key_id;
-    state.payer()?;
-    if !state.reconciled() {
-        return Err(PaymentError::NotReconciled);
-    }
-    if !valid_id(&request.idempotency_key) || !valid_id(&request.agent_id) {
-        return Err(PaymentError::Invalid(
-            "idempotency_key and agent_id must be 1..128 printable ASCII characters".into(),
-        ));
-    }
+    admit(state, &request.idempotency_key, &request.agent_id)?;
     let id = payment_id(caller, &request.idempotency_key);
     let _in_flight = InFlight::take(state, &id)?;
     let sha = request_sha256(&request);

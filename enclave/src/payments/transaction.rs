@@ -30,14 +30,7 @@ pub(super) async fn build(
     let payer = state.payer()?;
     let caller = actor.key_id;
     let account = actor.account(state, &request.session_key_id).await?;
-    let session =
-        account
-            .sessions
-            .get(&request.agent_id)
-            .ok_or_else(|| PaymentError::UnknownSession {
-                key: request.session_key_id.clone(),
-                agent: request.agent_id.clone(),
-            })?;
+    let session = account.session_of(&request.agent_id)?;
     let choice = fee_choice(session.fees, request)?;
     let recipient: Address = request
         .recipient

@@ -16,7 +16,7 @@ use super::account::USDC_DECIMALS;
 use super::actor::Actor;
 use super::context::{InFlight, PaymentContext};
 use super::error::PaymentError;
-use super::flow::{denied_again, reserve_and_continue, valid_id};
+use super::flow::{admit, denied_again, reserve_and_continue};
 use super::record::{payment_id, request_sha256, PaymentRecord, Stage, X402Part};
 use crate::policy::Approval;
 use crate::solana::{Described, PaymentSummary, Signable};
@@ -30,15 +30,7 @@ pub async fn pay(
     actor: Actor<'_>,
     request: X402Pay,
 ) -> Result<X402PayAnswer, PaymentError> {
-    state.payer()?;
-    if !state.reconciled() {
-        return Err(PaymentError::NotReconciled);
-    }
-    if !valid_id(&request.idempotency_key) || !valid_id(&request.agent_id) {
-        return Err(PaymentError::Invalid(
-            "idempotency_key and agent_id must be 1..128 printable ASCII characters".into(),
-        ));
-    }
+    admit(state, &request.idempotency_key, &request.agent_id)?;
     let id = payment_id(actor.key_id, &request.idempotency_key);
     let _in_flight = InFlight::take(state, &id)?;
     let sha = request_sha256(&request);
@@ -87,12 +79,7 @@ async fn build(
 ) -> Result<(PaymentRecord, Signable), PaymentError> {
     let payer = state.payer()?;
     let account = actor.account(state, &request.session_key_id).await?;
-    if !account.sessions.contains_key(&request.agent_id) {
-        return Err(PaymentError::UnknownSession {
-            key: request.session_key_id.clone(),
-            agent: request.agent_id.clone(),
-        });
-    }
+    account.session_of(&request.agent_id)?;
     let required: PaymentRequired = serde_json::from_value(request.payment_required.clone())
         .map_err(|e| {
             PaymentError::Invalid(format!(
