@@ -192,24 +192,12 @@ pub fn decide(
     }
     check!(check_time(intent, now));
     let explanation = tx.explanation();
-    // An intent whose fees either party may pay is judged, for this transaction, by the
-    // policy of the one that does.
-    let resolved;
-    let intent = match intent.fee_policy {
-        FeePolicy::Either { .. } => {
-            resolved = Intent {
-                fee_policy: intent.fee_policy.for_fee_payer(&explanation.fee_payer),
-                ..intent.clone()
-            };
-            &resolved
-        }
-        FeePolicy::Session | FeePolicy::Service { .. } => intent,
-    };
+    let payer = Payer::of(intent.fee_policy, &explanation.fee_payer, tx.sponsor());
     check!(check_signers(
         intent,
         &explanation.signers,
         &explanation.fee_payer,
-        tx.sponsor()
+        payer
     ));
     if let Some(allowed) = &intent.allowed_programs {
         if let Some(instruction) = explanation
@@ -226,7 +214,7 @@ pub fn decide(
             );
         }
     }
-    let spend = match sum_debits(intent, &explanation.debits, tx.sponsor()) {
+    let spend = match sum_debits(intent, &explanation.debits, payer) {
         Ok(spend) => spend,
         Err(decision) => return decision,
     };
@@ -265,15 +253,45 @@ fn check_time(intent: &Intent, now: UnixSeconds) -> Result<(), Decision> {
     Ok(())
 }
 
-/// The session key must sign; the only other signer allowed is the fee payer: the service's
-/// in service mode, the session key itself in session mode, or an outside sponsor the
-/// transaction was declared to have (`Signable::sponsored_by`: an x402 facilitator, whatever
-/// the intent's mode, since it costs the user nothing).
+/// Who pays this transaction's fees, resolved once from the intent's fee policy, the
+/// transaction's fee payer and a declared sponsor; [`check_signers`] and [`sum_debits`] judge
+/// by it.
+#[derive(Debug, Clone, Copy)]
+enum Payer {
+    /// The session key pays; its fees and rent count.
+    Session,
+    /// The service key pays (gasless); its fees and rent count, the session wallet pays no
+    /// lamports at all.
+    Service(Address),
+    /// An outside sponsor the transaction was declared to have (`Signable::sponsored_by`: an
+    /// x402 facilitator, whatever the intent's mode, since it costs the user nothing): it pays
+    /// only the network fee, which counts nowhere.
+    Sponsor(Address),
+}
+
+impl Payer {
+    /// `FeePolicy::Either` is judged by whichever of its two payers this transaction names:
+    /// the service key makes it a service-mode transaction, anything else a session-mode one
+    /// (so a third payer is refused as not the session key).
+    fn of(policy: FeePolicy, fee_payer: &Address, sponsor: Option<&Address>) -> Self {
+        match (sponsor, policy) {
+            (Some(sponsor), _) => Self::Sponsor(*sponsor),
+            (None, FeePolicy::Session) => Self::Session,
+            (None, FeePolicy::Service { address }) => Self::Service(address),
+            (None, FeePolicy::Either { address }) if *fee_payer == address => {
+                Self::Service(address)
+            }
+            (None, FeePolicy::Either { .. }) => Self::Session,
+        }
+    }
+}
+
+/// The session key must sign; the only other signer allowed is the fee payer [`Payer`] names.
 fn check_signers(
     intent: &Intent,
     signers: &[Address],
     fee_payer: &Address,
-    sponsor: Option<&Address>,
+    payer: Payer,
 ) -> Result<(), Decision> {
     if !signers.contains(&intent.session_key) {
         return Err(deny(
@@ -284,18 +302,15 @@ fn check_signers(
             ),
         ));
     }
-    let expected_payer = match (sponsor, intent.fee_policy) {
-        (Some(sponsor), _) if *sponsor == intent.session_key => {
+    let expected_payer = match payer {
+        Payer::Sponsor(sponsor) if sponsor == intent.session_key => {
             return Err(deny(
                 Rule::FeePayerNotAllowed,
                 "the session key cannot be its own transaction's sponsor",
             ))
         }
-        (Some(sponsor), _) => *sponsor,
-        (None, FeePolicy::Session) => intent.session_key,
-        (None, FeePolicy::Service { address }) => address,
-        // Resolved in `decide` before this is asked.
-        (None, FeePolicy::Either { .. }) => intent.session_key,
+        Payer::Sponsor(address) | Payer::Service(address) => address,
+        Payer::Session => intent.session_key,
     };
     if *fee_payer != expected_payer {
         return Err(deny(
@@ -317,15 +332,12 @@ fn check_signers(
 
 /// Sums what the session wallet spends; denies debits the intent does not cover. A sponsor's
 /// network fee is its own money: allowed, and counted nowhere.
-fn sum_debits(
-    intent: &Intent,
-    debits: &[Debit],
-    sponsor: Option<&Address>,
-) -> Result<Spend, Decision> {
+fn sum_debits(intent: &Intent, debits: &[Debit], payer: Payer) -> Result<Spend, Decision> {
     let overflow = || deny(Rule::PerTransactionCap, "the amounts overflow");
-    let service_payer = match (sponsor, intent.fee_policy) {
-        (None, FeePolicy::Service { address }) => Some(address),
-        (Some(_), _) | (None, FeePolicy::Session | FeePolicy::Either { .. }) => None,
+    let (service_payer, sponsor) = match payer {
+        Payer::Service(address) => (Some(address), None),
+        Payer::Sponsor(address) => (None, Some(address)),
+        Payer::Session => (None, None),
     };
     let mut amount: u64 = 0;
     let mut fee_lamports: u64 = 0;
@@ -340,7 +352,7 @@ fn sum_debits(
             },
         ) = (sponsor, debit)
         {
-            if account == sponsor {
+            if *account == sponsor {
                 continue;
             }
         }

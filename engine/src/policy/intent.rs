@@ -38,24 +38,11 @@ pub enum FeePolicy {
     },
     /// Either, per transaction: whichever is its fee payer (the service detects whether the
     /// session wallet holds the SOL a payment needs). Each transaction is then judged as
-    /// [`Self::Session`] or [`Self::Service`] ([`Self::for_fee_payer`]).
+    /// [`Self::Session`] or [`Self::Service`] by the fee payer it names (`decide`).
     Either {
         #[serde(with = "crate::solana::as_text")]
         address: Address,
     },
-}
-
-impl FeePolicy {
-    /// The policy one transaction is judged by, given its fee payer: `Either` becomes
-    /// `Service` when the service key pays, `Session` otherwise (a third payer is then refused
-    /// as not the session key).
-    pub fn for_fee_payer(self, fee_payer: &Address) -> Self {
-        match self {
-            Self::Either { address } if *fee_payer == address => Self::Service { address },
-            Self::Either { .. } => Self::Session,
-            fixed => fixed,
-        }
-    }
 }
 
 /// Amount caps in the asset's base units.
