@@ -98,6 +98,15 @@ impl Account {
             .chain(std::iter::once(&self.key_usage))
     }
 
+    /// Every transaction signature the account's usage records hold: payments the service
+    /// already knows of, which a read of the wallet's history need not fetch or count again.
+    pub fn known_signatures(&self) -> std::collections::HashSet<String> {
+        self.usages()
+            .flat_map(|usage| usage.records())
+            .filter_map(|r| r.state.signature().map(str::to_owned))
+            .collect()
+    }
+
     /// [`Self::usages`], to change them.
     pub fn usages_mut(&mut self) -> impl Iterator<Item = &mut crate::policy::Usage> {
         self.sessions

@@ -49,13 +49,14 @@ impl Analytics {
         };
         let day = entry.at_ms / DAY_MS;
         let text = |key: &str| body[key].as_str().map(str::to_owned);
+        // What the payment entries name: the payment, its agent and its amount.
+        let payment = text("payment_id")
+            .zip(text("agent_id"))
+            .zip(body["amount"].as_u64())
+            .map(|((id, agent), amount)| (id, agent, amount));
         match entry.kind.as_str() {
             "payment_signed" => {
-                let (Some(id), Some(agent), Some(amount)) = (
-                    text("payment_id"),
-                    text("agent_id"),
-                    body["amount"].as_u64(),
-                ) else {
+                let Some((id, agent, amount)) = payment else {
                     return;
                 };
                 if !self.signed.insert(id.clone()) {
@@ -70,11 +71,7 @@ impl Analytics {
             }
             // Only a payment the signer signed can fail (an unsigned one expiring is no payment).
             "payment_expired" if !body["signature"].is_null() => {
-                let (Some(id), Some(agent), Some(amount)) = (
-                    text("payment_id"),
-                    text("agent_id"),
-                    body["amount"].as_u64(),
-                ) else {
+                let Some((id, agent, amount)) = payment else {
                     return;
                 };
                 if !self.signed.contains(&id) || !self.failed.insert(id) {

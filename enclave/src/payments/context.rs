@@ -96,7 +96,6 @@ impl PaymentContext {
             .await
     }
 
-    /// Counts a signed payment for its agent (once per payment id).
     /// Counts a ledger entry just written in the analytics.
     pub fn analytics_entry(&self, entry: &aip_wire::ledger::LedgerEntry) {
         if let Ok(mut analytics) = self.analytics.lock() {

@@ -7,8 +7,6 @@
 //! made it cannot be known, so each counts it: the caps hold whichever it was) and to the
 //! delegation's committed total. Usage is then never below what the chain shows.
 
-use std::collections::HashSet;
-
 use serde_json::json;
 
 use super::context::PaymentContext;
@@ -40,11 +38,7 @@ pub(super) async fn reconcile_account(
     let account = state.accounts.get(id).await?;
     let wallet = account.public_key.to_string();
     let mints: Vec<String> = payer.usdc_mints.iter().map(ToString::to_string).collect();
-    let known: HashSet<String> = account
-        .usages()
-        .flat_map(|usage| usage.records())
-        .filter_map(|r| r.state.signature().map(str::to_owned))
-        .collect();
+    let known = account.known_signatures();
     let now = state.now();
     let span = Span {
         cutoff: now.saturating_sub(Window::Month.seconds()).0,

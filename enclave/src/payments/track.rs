@@ -19,8 +19,6 @@ use super::error::PaymentError;
 use super::keys::record as ledger_record;
 use super::record::{save, PaymentRecord, Stage};
 use super::settle::{confirm, release};
-use std::collections::HashSet;
-
 use crate::chain::{Cosigned, LandedStatus, Span};
 use crate::policy::{ReleaseProof, SpendState};
 use crate::state::records;
@@ -162,13 +160,8 @@ async fn track_x402(
         .await
         .map_err(PaymentError::Chain)?;
     let account = state.accounts.get(&record.session_key_id).await?;
-    let known: HashSet<String> = account
-        .usages()
-        .flat_map(|usage| usage.records())
-        .filter_map(|r| r.state.signature())
-        .filter(|s| *s != signed.signature)
-        .map(str::to_owned)
-        .collect();
+    // The payer's own signature is among them: it is no transaction's id, so it skips nothing.
+    let known = account.known_signatures();
     let signed_at = i64::try_from(signed.receipt.receipt.at_ms / 1000).unwrap_or(i64::MAX);
     let span = Span {
         cutoff: signed_at.saturating_sub(CLOCK_MARGIN_SECONDS),

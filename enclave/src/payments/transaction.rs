@@ -68,15 +68,20 @@ pub(super) async fn build(
         recent_blockhash,
         reference: Some(payment_reference(id)),
     };
-    let service = match choice {
-        FeeChoice::Session => false,
-        FeeChoice::Service => true,
+    let built = |payment: &TokenPayment| {
+        payment
+            .build()
+            .map_err(|e| PaymentError::Invalid(format!("cannot build this payment: {e}")))
+    };
+    // Detection builds the wallet-paid payment to learn its cost; it is kept when the wallet
+    // can pay it.
+    let (service, session_paid) = match choice {
+        FeeChoice::Session => (false, None),
+        FeeChoice::Service => (true, None),
         // A caller's transaction names its own fee payer, never the service's.
-        FeeChoice::Detect if request.transaction.is_some() => false,
+        FeeChoice::Detect if request.transaction.is_some() => (false, None),
         FeeChoice::Detect => {
-            let session_paid = payment
-                .build()
-                .map_err(|e| PaymentError::Invalid(format!("cannot build this payment: {e}")))?;
+            let session_paid = built(&payment)?;
             let needed = PaymentSummary::of(session_paid.explanation())
                 .map_err(|e| PaymentError::Invalid(format!("transaction: {e}")))?
                 .fee_lamports
@@ -86,7 +91,11 @@ pub(super) async fn build(
                 .balance(&account.public_key.to_string())
                 .await
                 .map_err(PaymentError::Chain)?;
-            balance < needed
+            if balance < needed {
+                (true, None)
+            } else {
+                (false, Some(session_paid))
+            }
         }
     };
     if service {
@@ -95,9 +104,10 @@ pub(super) async fn build(
         };
     }
     let signable = match &request.transaction {
-        None => payment
-            .build()
-            .map_err(|e| PaymentError::Invalid(format!("cannot build this payment: {e}")))?,
+        None => match session_paid {
+            Some(signable) => signable,
+            None => built(&payment)?,
+        },
         // The service's fee payer signs only what the service built: a caller's transaction
         // could spend its lamports in ways no budget foresees.
         Some(_) if service => {
@@ -115,7 +125,7 @@ pub(super) async fn build(
             signable
         }
     };
-    let summary = summary_matching(&signable, request, &recipient, &mint)?;
+    let summary = summary_matching(&signable, request.amount, &recipient, &mint)?;
     let price = signable
         .explanation()
         .fees
@@ -164,9 +174,9 @@ fn given_transaction(base64_tx: &str) -> Result<Signable, PaymentError> {
 /// The payment the transaction makes, which must be the one requested: exactly `amount` of
 /// `mint` to `recipient` (its token account for the mint). The record, receipt and ledger
 /// take their figures from here.
-fn summary_matching(
+pub(super) fn summary_matching(
     signable: &Signable,
-    request: &SmartPayment,
+    amount: u64,
     recipient: &Address,
     mint: &Address,
 ) -> Result<PaymentSummary, PaymentError> {
@@ -174,7 +184,7 @@ fn summary_matching(
         .map_err(|e| PaymentError::Invalid(format!("transaction: {e}")))?;
     summary
         .check(&Described {
-            amount: request.amount,
+            amount,
             recipient,
             mint: Some(mint),
             authority: None,

@@ -19,7 +19,7 @@ use super::error::PaymentError;
 use super::flow::{admit, denied_again, reserve_and_continue};
 use super::record::{payment_id, request_sha256, PaymentRecord, Stage, X402Part};
 use crate::policy::Approval;
-use crate::solana::{Described, PaymentSummary, Signable};
+use crate::solana::Signable;
 use crate::state::records;
 use crate::x402::{self, ExactSvmPayment, PaymentRequired, NONCE_BYTES};
 
@@ -126,16 +126,12 @@ async fn build(
         .payment
         .build()
         .map_err(|e| PaymentError::Invalid(format!("cannot build this x402 payment: {e}")))?;
-    let summary = PaymentSummary::of(signable.explanation())
-        .map_err(|e| PaymentError::Invalid(format!("transaction: {e}")))?;
-    summary
-        .check(&Described {
-            amount: selected.amount,
-            recipient: &selected.pay_to,
-            mint: Some(&selected.asset),
-            authority: None,
-        })
-        .map_err(|e| PaymentError::Invalid(format!("transaction: {e}")))?;
+    let summary = super::transaction::summary_matching(
+        &signable,
+        selected.amount,
+        &selected.pay_to,
+        &selected.asset,
+    )?;
     let record = PaymentRecord {
         id: id.to_owned(),
         caller: actor.key_id.to_owned(),
