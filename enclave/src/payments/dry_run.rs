@@ -3,14 +3,14 @@
 //! the key's reservation and the fee payer's budget tried on a copy of the account), with
 //! nothing reserved, signed, recorded or sent.
 
-use aip_wire::payments::{DenialView, DryRunAnswer, DryRunDecision, SmartPayment};
+use aip_wire::payments::{DryRunAnswer, DryRunDecision, SmartPayment};
 
 use super::actor::Actor;
 use super::context::PaymentContext;
 use super::error::PaymentError;
 use super::fee_budget::FeeBudget;
 use super::flow::admit;
-use super::record::{payment_id, request_sha256};
+use super::record::{denial_view, payment_id, request_sha256};
 use crate::policy::Approval;
 
 /// What the policy would answer `request` now.
@@ -42,14 +42,9 @@ pub async fn decide(
         Err(PaymentError::ApprovalNeeded { threshold }) => {
             (DryRunDecision::ApprovalRequired, None, Some(threshold))
         }
-        Err(PaymentError::Denied(denial)) => (
-            DryRunDecision::Deny,
-            Some(DenialView {
-                rule: denial.rule.as_str().to_owned(),
-                detail: denial.detail,
-            }),
-            None,
-        ),
+        Err(PaymentError::Denied(denial)) => {
+            (DryRunDecision::Deny, Some(denial_view(&denial)), None)
+        }
         Err(other) => return Err(other),
     };
     Ok(DryRunAnswer {

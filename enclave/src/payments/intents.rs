@@ -26,8 +26,8 @@ use super::context::PaymentContext;
 use super::error::PaymentError;
 use super::flow::valid_id;
 use super::keys::record as ledger_record;
-use super::record::{payment_id, PaymentRecord, Stage};
-use crate::state::records;
+use super::record::{denial_view, payment_id, PaymentRecord, Stage};
+use crate::state::records::{self, RecordError};
 
 /// Prefix of the intent records in the host's store.
 const INTENT_PREFIX: &str = "payment-intents/";
@@ -203,14 +203,7 @@ pub async fn cancel(
             return Err(PaymentError::Intent(IntentError::NotCancelable));
         }
         record.canceled_at = Some(state.now().0);
-        records::write(
-            &state.store,
-            &state.state_key,
-            &record_name(id),
-            Some(version),
-            &record,
-        )
-        .await?;
+        write(state, version, &record).await?;
         ledger_record(state, "payment_intent_canceled", json!({ "intent_id": id })).await?;
     }
     view(state, &record).await
@@ -243,15 +236,7 @@ pub async fn confirm(
             record.session_key_id = Some(request.session_key_id.clone());
             record.payment_id = Some(payment_id(actor.key_id, &idempotency_key(id)));
             // Two confirmations at once: the store takes one write at this version.
-            records::write(
-                &state.store,
-                &state.state_key,
-                &record_name(id),
-                Some(version),
-                &record,
-            )
-            .await
-            .map_err(|_| PaymentError::InProgress(id.to_owned()))?;
+            write(state, version, &record).await?;
             ledger_record(
                 state,
                 "payment_intent_confirmed",
@@ -286,6 +271,21 @@ pub async fn confirm(
     )
     .await?;
     view(state, &record).await
+}
+
+/// Writes the intent as the version after `version`. Losing that race means another request
+/// is acting on the intent (`payment_in_progress`); anything else is the store's failure.
+async fn write(
+    state: &PaymentContext,
+    version: u64,
+    record: &IntentRecord,
+) -> Result<(), PaymentError> {
+    let name = record_name(&record.id);
+    match records::write(&state.store, &state.state_key, &name, Some(version), record).await {
+        Ok(_) => Ok(()),
+        Err(RecordError::Conflict { .. }) => Err(PaymentError::InProgress(record.id.clone())),
+        Err(other) => Err(other.into()),
+    }
 }
 
 async fn read(
@@ -376,13 +376,7 @@ fn status(
         | Stage::ApprovalRequired => (S::Processing, None),
         // Nothing was signed: confirming again with the same keys starts it over.
         Stage::Aborted => (S::RequiresPayment, None),
-        Stage::Denied => (
-            S::Canceled,
-            denial.map(|d| DenialView {
-                rule: d.rule.as_str().to_owned(),
-                detail: d.detail.clone(),
-            }),
-        ),
+        Stage::Denied => (S::Canceled, denial.map(denial_view)),
         Stage::FailedOnChain => (
             S::Canceled,
             error(

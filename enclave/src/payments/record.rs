@@ -148,11 +148,16 @@ impl PaymentRecord {
             transaction: unsigned,
             approval_digest: hex::encode(aip_wire::payments::approval_digest(&message)),
             receipt: self.signed.as_ref().map(|s| s.receipt.clone()),
-            denial: self.denial.as_ref().map(|d| DenialView {
-                rule: d.rule.as_str().to_owned(),
-                detail: d.detail.clone(),
-            }),
+            denial: self.denial.as_ref().map(denial_view),
         }
+    }
+}
+
+/// A policy denial as the API shows it: its rule's code and why.
+pub(super) fn denial_view(denial: &Denial) -> DenialView {
+    DenialView {
+        rule: denial.rule.as_str().to_owned(),
+        detail: denial.detail.clone(),
     }
 }
 
