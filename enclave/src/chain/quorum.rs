@@ -278,11 +278,12 @@ impl RpcQuorum {
             // A transaction listed but not yet served by any endpoint: read again next round.
             unresolved |= served.iter().all(Option::is_none);
             // Known by another of its signatures: an x402 payment, which the service knows by
-            // the payer's signature while its id is the facilitator's.
-            let cosigned = served
-                .iter()
-                .flatten()
-                .any(|t| t.signatures.iter().any(|s| known.contains(s)));
+            // the payer's signature while its id is the facilitator's. Only when every endpoint
+            // that serves it says so: one endpoint alone could otherwise hide a real debit by
+            // adding a known signature to the transaction it serves.
+            let mut serving = served.iter().flatten().peekable();
+            let cosigned = serving.peek().is_some()
+                && serving.all(|t| t.signatures.iter().any(|s| known.contains(s)));
             if cosigned {
                 continue;
             }
