@@ -33,6 +33,10 @@ pub enum RpcLie {
     /// Answers itself, hiding the history, under a certificate of another CA: a host that
     /// redirects the egress connection to a server of its own.
     Impostor,
+    /// Serves every transaction it is asked for with this signature added to it (the
+    /// message's first unsigned account made a signer, so the bytes still decode): a debit
+    /// dressed as a payment the signer already knows, so that reconciliation would skip it.
+    Tag([u8; 64]),
 }
 
 #[derive(Debug)]
@@ -89,9 +93,10 @@ impl LyingRpc {
                             continue;
                         }
                         RpcLie::Impostor => impostor.clone(),
-                        RpcLie::Honest | RpcLie::HideHistory | RpcLie::DropSends => {
-                            acceptor.clone()
-                        }
+                        RpcLie::Honest
+                        | RpcLie::HideHistory
+                        | RpcLie::DropSends
+                        | RpcLie::Tag(_) => acceptor.clone(),
                     };
                     let shared = Arc::clone(&serving);
                     let shared_for_cut = Arc::clone(&serving);
@@ -199,7 +204,10 @@ async fn answer(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<Fu
     .unwrap_or(Value::Null);
     let rewritten = match shared.mode() {
         RpcLie::HideHistory | RpcLie::Impostor => hide_history(&request, upstream, shared),
-        RpcLie::Honest | RpcLie::Down | RpcLie::DropSends => upstream,
+        RpcLie::Tag(signature) if request["method"] == "getTransaction" => {
+            tag_transaction(upstream, &signature, shared)
+        }
+        RpcLie::Honest | RpcLie::Down | RpcLie::DropSends | RpcLie::Tag(_) => upstream,
     };
     json_response(&rewritten)
 }
@@ -240,5 +248,38 @@ fn hide_history(request: &Value, mut answer: Value, shared: &Shared) -> Value {
         shared.lies.fetch_add(1, Ordering::SeqCst);
         answer["result"] = lie;
     }
+    answer
+}
+
+/// `answer` (a base64 `getTransaction` result) with `signature` added: the signature count
+/// and the message's required signatures each one more, so the first unsigned account reads
+/// as a signer and the new signature as its. The message changes, so no signature in it
+/// verifies any more; only a reader that checks them notices.
+fn tag_transaction(mut answer: Value, signature: &[u8; 64], shared: &Shared) -> Value {
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let Some(wire) = answer["result"]["transaction"][0]
+        .as_str()
+        .and_then(|t| engine.decode(t).ok())
+    else {
+        return answer;
+    };
+    // One-byte signature count (fewer than 128), then the signatures, then the message (a
+    // version prefix byte first when it is versioned), whose first byte is the count of
+    // required signatures.
+    let count = usize::from(wire.first().copied().unwrap_or(0x80));
+    let message_at = 1 + 64 * count;
+    if count >= 0x80 || wire.len() <= message_at + 1 {
+        return answer;
+    }
+    let header_at = message_at + usize::from(wire[message_at] & 0x80 != 0);
+    let mut tagged = vec![wire[0] + 1];
+    tagged.extend_from_slice(&wire[1..message_at]);
+    tagged.extend_from_slice(signature);
+    let mut message = wire[message_at..].to_vec();
+    message[header_at - message_at] += 1;
+    tagged.extend_from_slice(&message);
+    shared.lies.fetch_add(1, Ordering::SeqCst);
+    answer["result"]["transaction"][0] = json!(engine.encode(tagged));
     answer
 }

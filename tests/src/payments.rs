@@ -220,12 +220,24 @@ impl PayingStack {
         &self,
         request: &SmartPayment,
     ) -> aip_wire::payments::PaymentAnswer {
+        self.smart_payment_when_ready(request).await.unwrap()
+    }
+
+    /// The signer's answer to `request` once it takes payments: `unavailable` (clock not yet
+    /// anchored, usage not yet reconciled since a start) is waited out, any other answer is
+    /// returned. A session's usage can show the chain's debits a moment before the round
+    /// that counted them opens payments, so a test that expects a refusal after a restart
+    /// asks through this.
+    pub async fn smart_payment_when_ready(
+        &self,
+        request: &SmartPayment,
+    ) -> Result<aip_wire::payments::PaymentAnswer, aip_client::signer::SignerError> {
         for _ in 0..200 {
             match self.signer.smart_payment(request).await {
                 Err(error) if error.code() == Some("unavailable") => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                other => return other.unwrap(),
+                other => return other,
             }
         }
         panic!("the enclave never became ready to pay");
@@ -280,6 +292,34 @@ impl PayingStack {
             .filter(|e| e["kind"] == kind)
             .map(|e| serde_json::from_str(e["body"].as_str().unwrap()).unwrap())
             .collect()
+    }
+
+    /// The device pays `amount` USDC from its session wallet to `to` without the signer: it
+    /// builds and signs the transfer itself and sends it to the cluster (the wallet gets SOL
+    /// for the fee first). The signature, as the cluster reports it.
+    pub fn pay_outside_the_signer(&self, device: &SessionKey, to: &Address, amount: u64) -> String {
+        let wallet = Address::new_from_array(device.public_key());
+        self.rpc().airdrop(&wallet, 10_000_000).unwrap();
+        let (blockhash, _) = self.rpc().latest_blockhash().unwrap();
+        let transfer = aip_enclave::solana::TokenPayment {
+            authority: wallet,
+            recipient: *to,
+            mint: USDC_MAINNET_MINT,
+            decimals: aip_enclave::solana::programs::USDC_DECIMALS,
+            program: TokenProgram::Token,
+            amount,
+            memo: None,
+            create_recipient_account: true,
+            compute_unit_limit: Some(60_000),
+            compute_unit_price_micro_lamports: None,
+            fee_payer: aip_enclave::solana::FeePayer::Session,
+            recent_blockhash: blockhash,
+            reference: None,
+        };
+        let unsigned =
+            aip_enclave::solana::Transaction::unsigned(transfer.build().unwrap().into_message());
+        let signed = device.sign_transaction(&unsigned.to_bytes()).unwrap();
+        self.rpc().send(&signed).unwrap()
     }
 
     /// USDC (base units) in `owner`'s associated token account.

@@ -147,6 +147,9 @@ pub struct StackOptions {
     pub history_page_size: usize,
     /// Put a [`LyingRpc`] in front of every RPC endpoint (honest until told otherwise).
     pub lying_rpc: bool,
+    /// RPC endpoints over the one devnet chain; the enclave's quorum is two of them (the
+    /// least it accepts). Not used with `split_processes` (three relays).
+    pub rpc_endpoints: usize,
     /// Extra lines for the enclave configuration's `[solana]` section.
     pub solana_config: &'static str,
     /// The host serves the enclave its configuration (`serve --config-from`), as on Nitro.
@@ -162,9 +165,12 @@ pub struct StackOptions {
 /// The allowed sets in the configuration until the policy that pins it exists.
 const UNPINNED_SETS: &str = r#"{"entries":[]}"#;
 
-/// RPC endpoints the Solana devnet serves for a stack (all over one chain); the enclave's
-/// quorum is all of them.
+/// RPC endpoints the Solana devnet serves for a stack by default (all over one chain); the
+/// enclave's quorum is all of them.
 pub const RPC_ENDPOINTS: usize = 2;
+
+/// The enclave's RPC quorum in every stack: the least its configuration accepts.
+const RPC_QUORUM: usize = 2;
 
 impl Default for StackOptions {
     fn default() -> Self {
@@ -175,6 +181,7 @@ impl Default for StackOptions {
             hostile: false,
             history_page_size: 1000,
             lying_rpc: false,
+            rpc_endpoints: RPC_ENDPOINTS,
             solana_config: "",
             config_from_host: false,
             split_processes: false,
@@ -289,7 +296,7 @@ impl Stack {
         let chain_endpoints = if options.split_processes {
             1
         } else {
-            RPC_ENDPOINTS
+            options.rpc_endpoints
         };
         let solana = options
             .solana
@@ -299,11 +306,6 @@ impl Stack {
         let mut rpc_proxies = Vec::new();
         let mut rpc_relays = Vec::new();
         if let Some(solana) = &solana {
-            let quorum = if options.split_processes {
-                2
-            } else {
-                RPC_ENDPOINTS
-            };
             let rpc: Vec<String> = if options.split_processes {
                 rpc_relays = (0..3)
                     .map(|_| RpcRelay::start(host_port(&solana.urls[0])))
@@ -324,7 +326,7 @@ impl Stack {
                     .collect()
             };
             enclave_config.push_str(&format!(
-                "\n[solana]\nrpc = [{}]\nrpc_quorum = {quorum}\nhistory_page_size = {}\nusdc_mints = [\"{DEVNET_USDC_MINT}\"]\n{}\n",
+                "\n[solana]\nrpc = [{}]\nrpc_quorum = {RPC_QUORUM}\nhistory_page_size = {}\nusdc_mints = [\"{DEVNET_USDC_MINT}\"]\n{}\n",
                 quote(&rpc),
                 options.history_page_size,
                 options.solana_config,

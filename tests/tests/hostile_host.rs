@@ -311,8 +311,7 @@ async fn a_lying_rpc_endpoint_cannot_hide_debits_and_none_stops_payments() {
     paying.wait_spent_today(&view.id, 80 * USDC).await;
     assert!(liar.lies() > 0, "the endpoint did lie");
     let over = paying
-        .signer
-        .smart_payment(&payment(&view, "agent", &recipient, 30 * USDC, "after-1"))
+        .smart_payment_when_ready(&payment(&view, "agent", &recipient, 30 * USDC, "after-1"))
         .await
         .unwrap_err();
     assert_eq!(over.code(), Some("policy_denied"), "{over}");
@@ -443,6 +442,74 @@ async fn a_rewritten_configuration_gets_no_state_key() {
     assert!(fetched.is_err());
 }
 
+/// One of three RPC endpoints (quorum two) serves every transaction with a signature the
+/// signer knows added to it (one of its own payments'), so that the device's transfer made
+/// outside the signer would read as that payment and reconciliation would skip it. Every
+/// signature served must verify over its message, so that endpoint's answers are discarded;
+/// the honest two count the transfer before a restarted enclave pays again, and the day's cap
+/// of 100 holds on chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_debit_dressed_as_a_known_payment_by_one_endpoint_still_counts() {
+    let mut paying = PayingStack::start_options(
+        "tagging-rpc",
+        StackOptions {
+            lying_rpc: true,
+            rpc_endpoints: 3,
+            ..StackOptions::default()
+        },
+    )
+    .await;
+    let (device, view) = paying
+        .autonomous(
+            SessionKey::generate(),
+            limits(50 * USDC, Some(100 * USDC)),
+            1000 * USDC,
+            500 * USDC,
+            "agent",
+        )
+        .await;
+    let recipient = fresh_address();
+    let paid = paying
+        .pay_when_ready(&payment(&view, "agent", &recipient, 40 * USDC, "signed"))
+        .await;
+    assert_eq!(paid.status, PaymentStatus::Confirmed, "{paid:?}");
+    let known: [u8; 64] = bs58::decode(paid.signature.as_deref().unwrap())
+        .into_vec()
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let liar = paying.stack.rpc_proxies[2].clone();
+    liar.set(RpcLie::Tag(known));
+
+    paying.stack.stop_host();
+    let outside = paying.pay_outside_the_signer(&device, &recipient, 30 * USDC);
+    paying.stack.start_host();
+    paying.reconnect().await;
+    paying.wait_spent_today(&view.id, 70 * USDC).await;
+    assert!(liar.lies() > 0, "the endpoint did lie");
+    let reconciled = paying.ledger_bodies("chain_reconciled").await;
+    assert!(
+        reconciled
+            .iter()
+            .any(|body| body["signatures"] == serde_json::json!([outside])),
+        "{reconciled:?}"
+    );
+    let over = paying
+        .smart_payment_when_ready(&payment(&view, "agent", &recipient, 40 * USDC, "over"))
+        .await
+        .unwrap_err();
+    assert_eq!(over.code(), Some("policy_denied"), "{over}");
+    let last = paying
+        .pay_when_ready(&payment(&view, "agent", &recipient, 30 * USDC, "last"))
+        .await;
+    assert_eq!(last.status, PaymentStatus::Confirmed, "{last:?}");
+    assert_eq!(
+        paying.usdc_of(&recipient),
+        100 * USDC,
+        "the cap held on chain"
+    );
+}
+
 /// The host rolls back one blob only: a session key's account record, to its sealed version
 /// from before 80 USDC of payments, while the ledger stays current (so a backend that kept
 /// the ledger head sees nothing wrong). Records cannot be relabelled (the version is in the
@@ -493,8 +560,7 @@ async fn one_account_record_rolled_back_alone_is_reconciled_with_the_chain() {
     paying.reconnect().await;
     paying.wait_spent_today(&view.id, 80 * USDC).await;
     let over = paying
-        .signer
-        .smart_payment(&payment(&view, "agent", &recipient, 30 * USDC, "over"))
+        .smart_payment_when_ready(&payment(&view, "agent", &recipient, 30 * USDC, "over"))
         .await
         .unwrap_err();
     assert_eq!(over.code(), Some("policy_denied"), "{over}");

@@ -178,8 +178,7 @@ async fn an_expiry_interrupted_between_its_writes_is_finished_when_read() {
     assert_eq!(session.spent.day, 0, "{session:?}");
     // The same request again answers the same, and signs nothing new.
     let again = paying
-        .signer
-        .smart_payment(&payment(&view, "agent", &recipient, 6 * USDC, "a"))
+        .smart_payment_when_ready(&payment(&view, "agent", &recipient, 6 * USDC, "a"))
         .await
         .unwrap();
     assert_eq!(again.status, PaymentStatus::Expired);

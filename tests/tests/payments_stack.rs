@@ -624,8 +624,7 @@ async fn rollback_is_reconciled_with_the_chain() {
     paying.reconnect_with(false).await;
     paying.wait_spent_today(&view.id, 80 * USDC).await;
     let over = paying
-        .signer
-        .smart_payment(&payment(&view, "agent", &recipient, 30 * USDC, "after-1"))
+        .smart_payment_when_ready(&payment(&view, "agent", &recipient, 30 * USDC, "after-1"))
         .await;
     assert_eq!(
         code(over),
@@ -718,8 +717,7 @@ async fn a_busy_key_folds_what_the_chain_passed_and_a_rollback_still_counts_it()
     // Folded, the payments still count in full ...
     paying.wait_spent_today(&view.id, PAYMENTS * USDC).await;
     let over = paying
-        .signer
-        .smart_payment(&payment(&view, "agent", &recipient, USDC, "over"))
+        .smart_payment_when_ready(&payment(&view, "agent", &recipient, USDC, "over"))
         .await;
     assert_eq!(code(over), "policy_denied", "40 spent + 1 exceeds 40.5");
 
@@ -731,8 +729,7 @@ async fn a_busy_key_folds_what_the_chain_passed_and_a_rollback_still_counts_it()
     paying.reconnect_with(false).await;
     paying.wait_spent_today(&view.id, PAYMENTS * USDC).await;
     let over = paying
-        .signer
-        .smart_payment(&payment(
+        .smart_payment_when_ready(&payment(
             &view,
             "agent",
             &recipient,

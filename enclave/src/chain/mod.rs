@@ -5,8 +5,10 @@
 //! blockhash, its time, given signed transactions, and asked whether they landed and what a
 //! wallet spent. No single endpoint's word decides anything (`quorum`).
 
+pub mod landed;
 pub mod quorum;
 pub mod rpc;
 
+pub use landed::{LandedTransaction, ServedTransactionError};
 pub use quorum::{Cosigned, Debit, History, RpcQuorum, Span};
-pub use rpc::{LandedStatus, LandedTransaction, RpcError, SignatureInfo, SolanaRpc};
+pub use rpc::{LandedStatus, RpcError, SignatureInfo, SolanaRpc};

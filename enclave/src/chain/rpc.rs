@@ -26,6 +26,12 @@ pub enum RpcError {
         code: i64,
         message: String,
     },
+    #[error("Solana RPC {method} served a transaction that cannot be taken")]
+    Served {
+        method: &'static str,
+        #[source]
+        source: super::landed::ServedTransactionError,
+    },
     #[error("Solana RPC {method} answered something unexpected: {what}")]
     Malformed {
         method: &'static str,
@@ -40,17 +46,6 @@ pub enum LandedStatus {
     Absent,
     /// Included; `err` is the runtime's error if the transaction failed (fees were still paid).
     Landed { slot: u64, err: Option<String> },
-}
-
-/// A landed transaction as one endpoint serves it ([`SolanaRpc::landed_transaction`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LandedTransaction {
-    /// Every signature, the transaction's id first.
-    pub signatures: Vec<String>,
-    /// The runtime's error, if it failed (its fee was still paid).
-    pub failed: Option<String>,
-    /// Base units of the asked mints the asked owner's token accounts lost in it.
-    pub debit: u64,
 }
 
 /// One entry of an address's history.
@@ -254,7 +249,7 @@ impl SolanaRpc {
         signature: &str,
         owner: &str,
         mints: &[String],
-    ) -> Result<Option<LandedTransaction>, RpcError> {
+    ) -> Result<Option<super::LandedTransaction>, RpcError> {
         const METHOD: &str = "getTransaction";
         let result = self
             .call(
@@ -262,72 +257,10 @@ impl SolanaRpc {
                 json!([signature, {"encoding": "base64", "commitment": "confirmed", "maxSupportedTransactionVersion": 0}]),
             )
             .await?;
-        if result.is_null() {
-            return Ok(None);
-        }
-        let wire = result["transaction"][0]
-            .as_str()
-            .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
-            .ok_or(RpcError::Malformed {
-                method: METHOD,
-                what: "transaction is not base64",
-            })?;
-        let decoded =
-            crate::solana::Transaction::from_bytes(&wire).map_err(|_| RpcError::Malformed {
-                method: METHOD,
-                what: "transaction does not decode",
-            })?;
-        let signatures: Vec<String> = decoded
-            .signatures
-            .iter()
-            .map(|s| bs58::encode(s).into_string())
-            .collect();
-        // The endpoint's transaction must be the one asked for: its id is its first signature.
-        if signatures.first().map(String::as_str) != Some(signature) {
-            return Err(RpcError::Malformed {
-                method: METHOD,
-                what: "the transaction served is not the one asked for",
-            });
-        }
-        let meta = &result["meta"];
-        let failed = match &meta["err"] {
-            Value::Null => None,
-            err => Some(err.to_string()),
-        };
-        let amount = |entry: &Value| -> Result<u64, RpcError> {
-            entry["uiTokenAmount"]["amount"]
-                .as_str()
-                .and_then(|a| a.parse().ok())
-                .ok_or(RpcError::Malformed {
-                    method: METHOD,
-                    what: "token amount",
-                })
-        };
-        let ours = |entry: &&Value| {
-            entry["owner"].as_str() == Some(owner)
-                && entry["mint"]
-                    .as_str()
-                    .is_some_and(|m| mints.iter().any(|x| x == m))
-        };
-        let empty = Vec::new();
-        let pre = meta["preTokenBalances"].as_array().unwrap_or(&empty);
-        let post = meta["postTokenBalances"].as_array().unwrap_or(&empty);
-        let mut debit: u64 = 0;
-        for before in pre.iter().filter(ours) {
-            let index = before["accountIndex"].as_u64();
-            let after = post
-                .iter()
-                .find(|p| p["accountIndex"].as_u64() == index)
-                .map(amount)
-                .transpose()?
-                .unwrap_or(0);
-            debit = debit.saturating_add(amount(before)?.saturating_sub(after));
-        }
-        Ok(Some(LandedTransaction {
-            signatures,
-            failed,
-            debit,
-        }))
+        super::landed::read(&result, signature, owner, mints).map_err(|source| RpcError::Served {
+            method: METHOD,
+            source,
+        })
     }
 
     /// Where `signature` stands.

@@ -32,9 +32,18 @@ pub async fn pay(
 ) -> Result<X402PayAnswer, PaymentError> {
     admit(state, &request.idempotency_key, &request.agent_id)?;
     let id = payment_id(actor.key_id, &request.idempotency_key);
-    let _in_flight = InFlight::take(state, &id)?;
     let sha = request_sha256(&request);
     let name = PaymentRecord::record_name(&id);
+    // Signed already: the same payload, handed back without the in-flight hold (tracking
+    // holds the payment while it reads the chain; a retry need not wait for that).
+    if let Some((_, record)) =
+        records::read::<PaymentRecord>(&state.store, &state.state_key, &name).await?
+    {
+        if record.request_sha256 == sha && record.x402.is_some() && record.signed.is_some() {
+            return answer(&record);
+        }
+    }
+    let _in_flight = InFlight::take(state, &id)?;
     let existing: Option<(u64, PaymentRecord)> =
         records::read(&state.store, &state.state_key, &name).await?;
     let expected = match existing {
