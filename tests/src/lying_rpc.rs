@@ -37,6 +37,11 @@ pub enum RpcLie {
     /// message's first unsigned account made a signer, so the bytes still decode): a debit
     /// dressed as a payment the signer already knows, so that reconciliation would skip it.
     Tag([u8; 64]),
+    /// Answers honestly but says every address holds these lamports.
+    Balance(u64),
+    /// Answers honestly but says every transaction that landed failed (in its status and in
+    /// the transaction's metadata).
+    ReportFailed,
 }
 
 #[derive(Debug)]
@@ -96,7 +101,9 @@ impl LyingRpc {
                         RpcLie::Honest
                         | RpcLie::HideHistory
                         | RpcLie::DropSends
-                        | RpcLie::Tag(_) => acceptor.clone(),
+                        | RpcLie::Tag(_)
+                        | RpcLie::Balance(_)
+                        | RpcLie::ReportFailed => acceptor.clone(),
                     };
                     let shared = Arc::clone(&serving);
                     let shared_for_cut = Arc::clone(&serving);
@@ -207,7 +214,16 @@ async fn answer(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<Fu
         RpcLie::Tag(signature) if request["method"] == "getTransaction" => {
             tag_transaction(upstream, &signature, shared)
         }
-        RpcLie::Honest | RpcLie::Down | RpcLie::DropSends | RpcLie::Tag(_) => upstream,
+        RpcLie::Balance(lamports) if request["method"] == "getBalance" => {
+            shared.lies.fetch_add(1, Ordering::SeqCst);
+            let mut answer = upstream;
+            answer["result"]["value"] = json!(lamports);
+            answer
+        }
+        RpcLie::ReportFailed => report_failed(&request, upstream, shared),
+        RpcLie::Honest | RpcLie::Down | RpcLie::DropSends | RpcLie::Tag(_) | RpcLie::Balance(_) => {
+            upstream
+        }
     };
     json_response(&rewritten)
 }
@@ -281,5 +297,27 @@ fn tag_transaction(mut answer: Value, signature: &[u8; 64], shared: &Shared) -> 
     tagged.extend_from_slice(&message);
     shared.lies.fetch_add(1, Ordering::SeqCst);
     answer["result"]["transaction"][0] = json!(engine.encode(tagged));
+    answer
+}
+
+/// `answer` with every landed transaction's error set to a custom program error.
+fn report_failed(request: &Value, mut answer: Value, shared: &Shared) -> Value {
+    let failure = json!({"InstructionError": [0, {"Custom": 1}]});
+    match request["method"].as_str() {
+        Some("getSignatureStatuses") => {
+            if let Some(statuses) = answer["result"]["value"].as_array_mut() {
+                for status in statuses.iter_mut().filter(|s| !s.is_null()) {
+                    status["err"] = failure.clone();
+                    status["status"] = json!({"Err": failure});
+                    shared.lies.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }
+        Some("getTransaction") if !answer["result"].is_null() => {
+            answer["result"]["meta"]["err"] = failure;
+            shared.lies.fetch_add(1, Ordering::SeqCst);
+        }
+        _ => {}
+    }
     answer
 }

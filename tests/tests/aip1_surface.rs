@@ -4,7 +4,9 @@
 //! not only the enclave's answer.
 
 use aip_client::device::SessionKey;
+use aip_tests::lying_rpc::RpcLie;
 use aip_tests::payments::{fresh_address, limits, payment, PayingStack, USDC};
+use aip_tests::service::StackOptions;
 use aip_wire::payments::{
     ConfirmPaymentIntent, CreatePaymentIntent, DryRunDecision, FeeMode, Limits,
     PaymentIntentStatus, PaymentStatus, SessionKeyView,
@@ -314,10 +316,20 @@ async fn a_payment_intent_is_paid_once_within_the_session_and_its_secret_is_sing
 }
 
 /// `fees: auto`: a wallet without the SOL for a payment's fees gets them paid by the service
-/// (gasless), one that has it pays them itself; read from the chain's balances.
+/// (gasless), one that has it pays them itself; read from the chain's balances. The balance
+/// is the least the RPC quorum reports, so one lying endpoint can only make the service pay
+/// (within the session's fee caps), never make the empty wallet the fee payer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_auto_session_pays_fees_from_the_wallet_only_when_it_holds_the_sol() {
-    let paying = PayingStack::start("auto-gasless").await;
+    let paying = PayingStack::start_options(
+        "auto-gasless",
+        StackOptions {
+            lying_rpc: true,
+            ..StackOptions::default()
+        },
+    )
+    .await;
+    let liar = paying.stack.rpc_proxies[1].clone();
     let rpc = paying.rpc();
     // A session key whose wallet holds USDC and no SOL at all.
     let key = SessionKey::generate();
@@ -343,15 +355,19 @@ async fn an_auto_session_pays_fees_from_the_wallet_only_when_it_holds_the_sol() 
     let service_before = rpc.balance(&paying.fee_payer).unwrap();
     assert_eq!(rpc.balance(&wallet).unwrap(), 0);
 
+    // One endpoint says the empty wallet holds 10 SOL: the other's 0 decides.
+    liar.set(RpcLie::Balance(10_000_000_000));
     let mut first = payment(&view, "agent", &recipient, USDC, "auto-1");
     first.auto_detect_gasless = true;
     let paid = paying.signer.smart_payment(&first).await.unwrap();
     assert_eq!(paid.status, PaymentStatus::Confirmed, "{paid:?}");
+    assert!(liar.lies() > 0, "the endpoint did lie");
     assert_eq!(rpc.balance(&wallet).unwrap(), 0, "the wallet paid nothing");
     assert!(
         rpc.balance(&paying.fee_payer).unwrap() < service_before,
         "the service paid"
     );
+    liar.set(RpcLie::Honest);
 
     // With SOL in the wallet, the wallet pays (the default for an auto session).
     rpc.airdrop(&wallet, 1_000_000_000).unwrap();
@@ -366,14 +382,27 @@ async fn an_auto_session_pays_fees_from_the_wallet_only_when_it_holds_the_sol() 
     assert_eq!(rpc.balance(&paying.fee_payer).unwrap(), service_before);
     assert_eq!(paying.usdc_of(&recipient), 2 * USDC);
 
-    // Both counted against the fee caps the user signed, whoever paid; the ledger says who.
+    // One endpoint says the funded wallet is empty: the service pays, which costs the user
+    // nothing (and the fee still counts against the session's fee caps).
+    liar.set(RpcLie::Balance(0));
+    let wallet_before = rpc.balance(&wallet).unwrap();
+    let service_before = rpc.balance(&paying.fee_payer).unwrap();
+    let third = payment(&view, "agent", &recipient, USDC, "auto-3");
+    let paid = paying.signer.smart_payment(&third).await.unwrap();
+    assert_eq!(paid.status, PaymentStatus::Confirmed, "{paid:?}");
+    assert_eq!(rpc.balance(&wallet).unwrap(), wallet_before);
+    assert!(rpc.balance(&paying.fee_payer).unwrap() < service_before);
+    assert_eq!(paying.usdc_of(&recipient), 3 * USDC);
+    liar.set(RpcLie::Honest);
+
+    // Each counted against the fee caps the user signed, whoever paid; the ledger says who.
     let payers: Vec<String> = paying
         .ledger_bodies("payment_signed")
         .await
         .iter()
         .map(|b| b["fee_payer"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(payers, ["service", "session"]);
+    assert_eq!(payers, ["service", "session", "service"]);
 
     // auto_detect_gasless on a session whose fees are fixed: refused.
     let (_, fixed) = paying

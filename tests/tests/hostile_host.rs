@@ -335,6 +335,41 @@ async fn a_lying_rpc_endpoint_cannot_hide_debits_and_none_stops_payments() {
     );
     assert_eq!(paying.usdc_of(&recipient), 90 * USDC, "it did land");
 
+    // "Failed" needs every landed report: with one endpoint saying every transaction failed,
+    // a payment that landed clean is not reported failed (a backend might pay again), nor
+    // confirmed; it stays submitted and counted.
+    liar.set(RpcLie::ReportFailed);
+    let said_failed = paying
+        .pay_when_ready(&payment(
+            &view,
+            "agent",
+            &recipient,
+            5 * USDC,
+            "said-failed",
+        ))
+        .await;
+    assert_eq!(
+        said_failed.status,
+        PaymentStatus::Submitted,
+        "{said_failed:?}"
+    );
+    let lies = liar.lies();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while liar.lies() < lies + 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the status was never asked again"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let tracked = paying
+        .signer
+        .payment(&said_failed.payment_id)
+        .await
+        .unwrap();
+    assert_eq!(tracked.status, PaymentStatus::Submitted, "{tracked:?}");
+    assert_eq!(paying.usdc_of(&recipient), 95 * USDC, "it did land");
+
     // Every endpoint down or blocked, or answered by the host's own server (TLS under a CA
     // the enclave does not trust): nothing is signed blind.
     for (lie, cause) in [
@@ -358,7 +393,7 @@ async fn a_lying_rpc_endpoint_cannot_hide_debits_and_none_stops_payments() {
         assert_eq!(blind.code(), Some("chain_unavailable"), "{lie:?}: {blind}");
         assert_eq!(
             paying.usdc_of(&recipient),
-            90 * USDC,
+            95 * USDC,
             "{lie:?}: nothing landed"
         );
         assert!(
@@ -367,14 +402,27 @@ async fn a_lying_rpc_endpoint_cannot_hide_debits_and_none_stops_payments() {
         );
     }
 
-    // Honest again: the cap's last 10 pays, and that is all.
+    // Honest again: the one said to have failed is confirmed, the cap's last 5 pays, and
+    // that is all.
     for proxy in &paying.stack.rpc_proxies {
         proxy.set(RpcLie::Honest);
     }
     let last = paying
-        .pay_when_ready(&payment(&view, "agent", &recipient, 10 * USDC, "after-2"))
+        .pay_when_ready(&payment(&view, "agent", &recipient, 5 * USDC, "after-2"))
         .await;
     assert_eq!(last.status, PaymentStatus::Confirmed, "{last:?}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while paying
+        .signer
+        .payment(&said_failed.payment_id)
+        .await
+        .unwrap()
+        .status
+        != PaymentStatus::Confirmed
+    {
+        assert!(Instant::now() < deadline, "never confirmed once all agreed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let beyond = paying
         .signer
         .smart_payment(&payment(&view, "agent", &recipient, USDC, "after-3"))

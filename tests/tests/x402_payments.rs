@@ -9,6 +9,7 @@
 use std::time::{Duration, Instant};
 
 use aip_client::device::SessionKey;
+use aip_tests::lying_rpc::RpcLie;
 use aip_tests::payments::{fresh_address, limits, PayingStack, USDC};
 use aip_tests::service::{StackOptions, DEVNET_USDC_MINT};
 use aip_tests::x402::{Facilitator, ResourceServer, NETWORK, X402_CONFIG};
@@ -22,6 +23,8 @@ async fn x402_stack(name: &str) -> PayingStack {
         name,
         StackOptions {
             solana_config: X402_CONFIG,
+            // Honest until a test says otherwise.
+            lying_rpc: true,
             ..StackOptions::default()
         },
     )
@@ -160,6 +163,29 @@ async fn an_x402_payment_passes_x402s_own_verifier_and_settles_once_within_the_i
         .unwrap();
     assert_eq!(again.payer_signature, answer.payer_signature);
     assert_eq!(paying.spent_today(&view.id, "agent").await, 2_500_000);
+
+    // Before it is settled, one endpoint serves the wallet's earlier transactions (its
+    // funding) with the payer's signature added: tracking would take one of them for the
+    // payment's landing. A served signature must verify over its message, so none is
+    // believed; the payment stays authorized through several tracking rounds.
+    let liar = paying.stack.rpc_proxies[1].clone();
+    let payer_signature: [u8; 64] = bs58::decode(&answer.payer_signature)
+        .into_vec()
+        .unwrap()
+        .try_into()
+        .unwrap();
+    liar.set(RpcLie::Tag(payer_signature));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let tracked = paying.signer.payment(&answer.payment_id).await.unwrap();
+        assert_eq!(tracked.status, PaymentStatus::Authorized, "{tracked:?}");
+        if liar.lies() >= 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "tracking never read the history");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    liar.set(RpcLie::Honest);
 
     // x402's facilitator settles it: the merchant is paid once, on chain.
     let settled = facilitator.settle(&answer.payment_payload, requirements);

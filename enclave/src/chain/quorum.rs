@@ -4,8 +4,10 @@
 //!
 //! - a wallet's debits: the union of what the endpoints report, each at its largest amount
 //!   and latest time (an endpoint can only add usage by lying, never hide it);
-//! - "landed": only when a quorum says so; "absent": only when a quorum says so; anything
-//!   else is an error, so nothing is released or confirmed on one endpoint's word;
+//! - "landed": only when a quorum says so, and "failed" or not only when every landed report
+//!   agrees; "absent": only when a quorum says so; anything else is an error, so nothing is
+//!   released, confirmed or reported failed on one endpoint's word;
+//! - a served transaction: only when every signature in it verifies (`super::landed`);
 //! - the cluster's time (the clock's anchor): the smallest of the quorum's block times;
 //! - a blockhash: the one most endpoints report (a wrong one only delays a payment);
 //! - the block height (to prove a transaction expired): the smallest a quorum reports;
@@ -19,6 +21,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use futures::future::join_all;
 use solana_hash::Hash;
 
+use super::landed::LandedTransaction;
 use super::rpc::{LandedStatus, RpcError, SolanaRpc};
 
 #[derive(Debug, Clone)]
@@ -212,12 +215,22 @@ impl RpcQuorum {
             .filter(|s| matches!(s, LandedStatus::Landed { .. }))
             .collect();
         if landed.len() >= self.quorum {
-            // A failed transaction counts as failed if any endpoint says so (it moved nothing
-            // but its fee either way; "confirmed" needs every landed report to be clean).
-            let failed = landed
+            // How it landed is what a backend acts on (a failed payment may be paid again), so
+            // every landed report must agree whether it failed; until they do, the payment
+            // stays counted and unsettled.
+            let failing = landed
                 .iter()
-                .find(|s| matches!(s, LandedStatus::Landed { err: Some(_), .. }));
-            return Ok((*failed.unwrap_or(&landed[0])).clone());
+                .filter(|s| matches!(s, LandedStatus::Landed { err: Some(_), .. }))
+                .count();
+            if failing == 0 || failing == landed.len() {
+                return Ok(landed[0].clone());
+            }
+            return Err(RpcError::NoQuorum {
+                method: "getSignatureStatuses",
+                answered,
+                agreeing: failing.max(landed.len() - failing),
+                quorum: self.quorum,
+            });
         }
         let absent = answered - landed.len();
         if absent >= self.quorum {
@@ -317,7 +330,8 @@ impl RpcQuorum {
 
     /// Where the transaction carrying `signature` among its signatures (not as its id: an
     /// x402 payment, whose id is the facilitator's signature) stands, looked for in `owner`'s
-    /// history in `span`. Landed when any endpoint serves it (a liar can only make it count);
+    /// history in `span`. Landed when any endpoint serves it (it verifies: a liar can only make
+    /// a signed payment that never landed count), failed or not when all serving ones agree;
     /// absent only when every answering endpoint's history in the span was read whole and no
     /// transaction in it carries the signature (the caller reads the block height before, so
     /// that absence past the transaction's expiry is final). `known` transactions are not
@@ -345,14 +359,28 @@ impl RpcQuorum {
             let served = self
                 .ask_all(METHOD, |e| e.landed_transaction(id, owner, &[]))
                 .await?;
-            if let Some(landed) = served
+            let carrying: Vec<&LandedTransaction> = served
                 .iter()
                 .flatten()
-                .find(|t| t.signatures.iter().any(|s| s == signature))
-            {
+                .filter(|t| t.signatures.iter().any(|s| s == signature))
+                .collect();
+            if let Some(first) = carrying.first() {
+                // Served transactions verify, so this is the payment; whether it failed is the
+                // endpoints' word (their metadata), and must be every serving endpoint's.
+                if carrying
+                    .iter()
+                    .any(|t| t.failed.is_some() != first.failed.is_some())
+                {
+                    return Err(RpcError::NoQuorum {
+                        method: METHOD,
+                        answered: served.len(),
+                        agreeing: 0,
+                        quorum: self.quorum,
+                    });
+                }
                 return Ok(Cosigned::Landed {
                     id: id.to_owned(),
-                    failed: landed.failed.clone(),
+                    failed: first.failed.clone(),
                 });
             }
             if served.iter().all(Option::is_none) {

@@ -12,6 +12,7 @@ use super::record::{save, PaymentRecord, SignedPart, Stage};
 use crate::chain::LandedStatus;
 use crate::policy::{Denial, ReleaseProof, Rule, SpendState, UsageError};
 use crate::solana::Transaction;
+use crate::state::records::{self, RecordError};
 
 /// Releases the payment's reservation (nothing was signed) and marks the payment aborted, so
 /// a retry starts over.
@@ -91,9 +92,30 @@ pub(super) async fn finish_released(
         return Ok(record);
     }
     record.stage = Stage::Expired;
-    save(state, version, &record).await?;
-    tracing::info!(payment = %record.id, "a payment whose reservation was released is marked expired");
-    Ok(record)
+    let name = PaymentRecord::record_name(&record.id);
+    match records::write(
+        &state.store,
+        &state.state_key,
+        &name,
+        Some(version),
+        &record,
+    )
+    .await
+    {
+        Ok(_) => {
+            tracing::info!(payment = %record.id, "a payment whose reservation was released is marked expired");
+            Ok(record)
+        }
+        // Moved on meanwhile (the expiry that released it finished its second write, or
+        // another read did this): what is stored now is the answer.
+        Err(RecordError::Conflict { .. }) => {
+            records::read::<PaymentRecord>(&state.store, &state.state_key, &name)
+                .await?
+                .map(|(_, current)| current)
+                .ok_or(PaymentError::Internal("a payment record vanished"))
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Records the signature (refused if the reservation was released meanwhile), appends the
