@@ -90,21 +90,37 @@ pub fn binaries() -> Binaries {
     binaries
 }
 
-/// The first of `count` consecutive ports free on loopback now (Lit nodes listen on a base
-/// port and the next ones, so a restarted network keeps its addresses).
+/// `count` (at most [`PORT_BLOCK`]) consecutive loopback ports that were free a moment ago,
+/// for a service that is told its ports (the host; the Lit devnet, whose nodes listen on a base
+/// port and the next ones, so that a restarted network keeps its addresses).
+///
+/// They come from below the kernel's ephemeral range (32768 and up on Linux): a port picked
+/// there, released, and bound again later by the service can be taken meanwhile by any
+/// outgoing connection's source port or any `bind(0)` (a CI run once lost the host's metrics
+/// port that way). Ports are handed out in blocks, from a start that depends on the process id
+/// so that test binaries do not start on the same block, and each block once per process.
 fn consecutive_free_ports(count: u16) -> u16 {
-    for _ in 0..100 {
-        let first = free_port().port();
-        if first.checked_add(count).is_none() {
-            continue;
-        }
-        let all_free = (1..count).all(|i| TcpListener::bind(("127.0.0.1", first + i)).is_ok());
-        if all_free {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 10_000;
+    const BLOCKS: u32 = (32_768 - FIRST) / PORT_BLOCK as u32;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    assert!(
+        count <= PORT_BLOCK,
+        "at most {PORT_BLOCK} consecutive ports"
+    );
+    let start = std::process::id().wrapping_mul(7_919) % BLOCKS;
+    for _ in 0..BLOCKS {
+        let block = start.wrapping_add(NEXT.fetch_add(1, Ordering::SeqCst)) % BLOCKS;
+        let first = u16::try_from(FIRST + block * u32::from(PORT_BLOCK)).expect("below 32768");
+        if (0..count).all(|i| TcpListener::bind(("127.0.0.1", first + i)).is_ok()) {
             return first;
         }
     }
-    panic!("no {count} consecutive free ports on loopback");
+    panic!("no {count} consecutive free ports on loopback below 32768");
 }
+
+/// Ports per block [`consecutive_free_ports`] hands out.
+const PORT_BLOCK: u16 = 4;
 
 /// The stack's Lit network on ports from `port_base`, with `extra` arguments (faults).
 fn start_lit(dir: &Path, port_base: u16, extra: &[&str]) -> LitDevnet {
@@ -114,11 +130,9 @@ fn start_lit(dir: &Path, port_base: u16, extra: &[&str]) -> LitDevnet {
     LitDevnet::start_attested(dir, &args)
 }
 
+/// A loopback port that was free a moment ago ([`consecutive_free_ports`]).
 fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
+    SocketAddr::from(([127, 0, 0, 1], consecutive_free_ports(1)))
 }
 
 fn output(command: &mut Command) -> String {
