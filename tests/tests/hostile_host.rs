@@ -26,6 +26,25 @@ fn hostile() -> StackOptions {
     }
 }
 
+/// A paying stack started with `options` and one autonomous session key for "agent": 50 USDC
+/// a payment, 100 a day, 1000 in its wallet, 500 of autonomy.
+async fn paying_agent(
+    name: &str,
+    options: StackOptions,
+) -> (PayingStack, SessionKey, aip_wire::payments::SessionKeyView) {
+    let paying = PayingStack::start_options(name, options).await;
+    let (device, view) = paying
+        .autonomous(
+            SessionKey::generate(),
+            limits(50 * USDC, Some(100 * USDC)),
+            1000 * USDC,
+            500 * USDC,
+            "agent",
+        )
+        .await;
+    (paying, device, view)
+}
+
 /// A client of `stack` with `api_key` (or none), pinned to `pin`.
 fn client(stack: &Stack, pin: [u8; 32], api_key: Option<&str>) -> Signer {
     let (cert, key) = stack.client_pem();
@@ -259,7 +278,7 @@ async fn time_hints_far_ahead_do_not_reset_the_daily_cap() {
 /// payments stop (nothing lands) instead of going on blind.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lying_rpc_endpoint_cannot_hide_debits_and_none_stops_payments() {
-    let mut paying = PayingStack::start_options(
+    let (mut paying, _, view) = paying_agent(
         "lying-rpc",
         StackOptions {
             lying_rpc: true,
@@ -268,15 +287,6 @@ async fn a_lying_rpc_endpoint_cannot_hide_debits_and_none_stops_payments() {
         },
     )
     .await;
-    let (_, view) = paying
-        .autonomous(
-            SessionKey::generate(),
-            limits(50 * USDC, Some(100 * USDC)),
-            1000 * USDC,
-            500 * USDC,
-            "agent",
-        )
-        .await;
     let wallet: solana_address::Address = view.public_key.parse().unwrap();
     paying.stack.stop_host();
     let snapshot = paying.stack.dir.join("before-payments.db");
@@ -498,7 +508,7 @@ async fn a_rewritten_configuration_gets_no_state_key() {
 /// of 100 holds on chain.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_debit_dressed_as_a_known_payment_by_one_endpoint_still_counts() {
-    let mut paying = PayingStack::start_options(
+    let (mut paying, device, view) = paying_agent(
         "tagging-rpc",
         StackOptions {
             lying_rpc: true,
@@ -507,15 +517,6 @@ async fn a_debit_dressed_as_a_known_payment_by_one_endpoint_still_counts() {
         },
     )
     .await;
-    let (device, view) = paying
-        .autonomous(
-            SessionKey::generate(),
-            limits(50 * USDC, Some(100 * USDC)),
-            1000 * USDC,
-            500 * USDC,
-            "agent",
-        )
-        .await;
     let recipient = fresh_address();
     let paid = paying
         .pay_when_ready(&payment(&view, "agent", &recipient, 40 * USDC, "signed"))
@@ -565,16 +566,7 @@ async fn a_debit_dressed_as_a_known_payment_by_one_endpoint_still_counts() {
 /// the usage: the day's cap of 100 holds on chain.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_account_record_rolled_back_alone_is_reconciled_with_the_chain() {
-    let mut paying = PayingStack::start("one-blob").await;
-    let (_, view) = paying
-        .autonomous(
-            SessionKey::generate(),
-            limits(50 * USDC, Some(100 * USDC)),
-            1000 * USDC,
-            500 * USDC,
-            "agent",
-        )
-        .await;
+    let (mut paying, _, view) = paying_agent("one-blob", StackOptions::default()).await;
     let record = format!("session-keys/{}", view.id);
     let store_path = paying.stack.dir.join("store.db");
     let (old_version, old_bytes) = BlobStore::open(&store_path)
