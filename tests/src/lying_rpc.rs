@@ -44,6 +44,16 @@ pub enum RpcLie {
     ReportFailed,
 }
 
+impl RpcLie {
+    /// [`RpcLie::Tag`] with `signature` (base58, as the signer's answers give it).
+    pub fn tag(signature: &str) -> Self {
+        let bytes = bs58::decode(signature)
+            .into_vec()
+            .expect("a base58 signature");
+        Self::Tag(bytes.try_into().expect("a 64-byte signature"))
+    }
+}
+
 #[derive(Debug)]
 struct Shared {
     mode: Mutex<RpcLie>,

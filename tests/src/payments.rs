@@ -243,6 +243,27 @@ impl PayingStack {
         panic!("the enclave never became ready to pay");
     }
 
+    /// Waits (up to `within`) until the payment `id` reads as `wanted`.
+    pub async fn wait_status(
+        &self,
+        id: &str,
+        wanted: aip_wire::payments::PaymentStatus,
+        within: Duration,
+    ) {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let answer = self.signer.payment(id).await.unwrap();
+            if answer.status == wanted {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never {wanted:?}: {answer:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
     /// Waits (up to a minute) until the first session of `session_key` shows `amount` spent
     /// today: the chain reconciliation after a start.
     pub async fn wait_spent_today(&self, session_key: &str, amount: u64) {
@@ -294,30 +315,49 @@ impl PayingStack {
             .collect()
     }
 
-    /// The device pays `amount` USDC from its session wallet to `to` without the signer: it
-    /// builds and signs the transfer itself and sends it to the cluster (the wallet gets SOL
-    /// for the fee first). The signature, as the cluster reports it.
-    pub fn pay_outside_the_signer(&self, device: &SessionKey, to: &Address, amount: u64) -> String {
-        let wallet = Address::new_from_array(device.public_key());
-        self.rpc().airdrop(&wallet, 10_000_000).unwrap();
-        let (blockhash, _) = self.rpc().latest_blockhash().unwrap();
+    /// An unsigned transaction paying `amount` USDC from `wallet` to `to` (creating its token
+    /// account) on a current blockhash, with `price` as priority fee, fees paid by `fee_payer`:
+    /// what a caller or the device builds without the signer.
+    pub fn unsigned_transfer(
+        &self,
+        wallet: Address,
+        to: Address,
+        amount: u64,
+        price: Option<u64>,
+        fee_payer: aip_enclave::solana::FeePayer,
+    ) -> aip_enclave::solana::Transaction {
+        let (recent_blockhash, _) = self.rpc().latest_blockhash().unwrap();
         let transfer = aip_enclave::solana::TokenPayment {
             authority: wallet,
-            recipient: *to,
+            recipient: to,
             mint: USDC_MAINNET_MINT,
             decimals: aip_enclave::solana::programs::USDC_DECIMALS,
             program: TokenProgram::Token,
             amount,
             memo: None,
             create_recipient_account: true,
-            compute_unit_limit: Some(60_000),
-            compute_unit_price_micro_lamports: None,
-            fee_payer: aip_enclave::solana::FeePayer::Session,
-            recent_blockhash: blockhash,
+            compute_unit_limit: price.map(|_| 60_000),
+            compute_unit_price_micro_lamports: price,
+            fee_payer,
+            recent_blockhash,
             reference: None,
         };
-        let unsigned =
-            aip_enclave::solana::Transaction::unsigned(transfer.build().unwrap().into_message());
+        aip_enclave::solana::Transaction::unsigned(transfer.build().unwrap().into_message())
+    }
+
+    /// The device pays `amount` USDC from its session wallet to `to` without the signer: it
+    /// builds and signs the transfer itself and sends it to the cluster (the wallet gets SOL
+    /// for the fee first). The signature, as the cluster reports it.
+    pub fn pay_outside_the_signer(&self, device: &SessionKey, to: &Address, amount: u64) -> String {
+        let wallet = Address::new_from_array(device.public_key());
+        self.rpc().airdrop(&wallet, 10_000_000).unwrap();
+        let unsigned = self.unsigned_transfer(
+            wallet,
+            *to,
+            amount,
+            None,
+            aip_enclave::solana::FeePayer::Session,
+        );
         let signed = device.sign_transaction(&unsigned.to_bytes()).unwrap();
         self.rpc().send(&signed).unwrap()
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use aip_client::device::SessionKey;
 use aip_enclave::solana::programs::USDC_MAINNET_MINT;
-use aip_enclave::solana::{explain, Action, FeePayer, TokenPayment, TokenProgram, Transaction};
+use aip_enclave::solana::{explain, Action, FeePayer, TokenProgram, Transaction};
 use aip_tests::lying_rpc::RpcLie;
 use aip_tests::payments::{fresh_address, limits, payment, PayingStack, USDC};
 use aip_tests::service::StackOptions;
@@ -182,24 +182,12 @@ fn caller_transaction(
     price: Option<u64>,
     fee_payer: FeePayer,
 ) -> String {
-    let (recent_blockhash, _) = paying.rpc().latest_blockhash().unwrap();
-    let transaction = TokenPayment {
-        authority: view.public_key.parse().unwrap(),
-        recipient: to,
-        mint: USDC_MAINNET_MINT,
-        decimals: 6,
-        program: TokenProgram::Token,
-        amount,
-        memo: None,
-        create_recipient_account: true,
-        compute_unit_limit: price.map(|_| 60_000),
-        compute_unit_price_micro_lamports: price,
-        fee_payer,
-        recent_blockhash,
-        reference: None,
-    };
-    base64::engine::general_purpose::STANDARD
-        .encode(Transaction::unsigned(transaction.build().unwrap().into_message()).to_bytes())
+    let wallet = view.public_key.parse().unwrap();
+    base64::engine::general_purpose::STANDARD.encode(
+        paying
+            .unsigned_transfer(wallet, to, amount, price, fee_payer)
+            .to_bytes(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -421,18 +421,14 @@ async fn a_lying_rpc_endpoint_cannot_hide_debits_and_none_stops_payments() {
         .pay_when_ready(&payment(&view, "agent", &recipient, 5 * USDC, "after-2"))
         .await;
     assert_eq!(last.status, PaymentStatus::Confirmed, "{last:?}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while paying
-        .signer
-        .payment(&said_failed.payment_id)
-        .await
-        .unwrap()
-        .status
-        != PaymentStatus::Confirmed
-    {
-        assert!(Instant::now() < deadline, "never confirmed once all agreed");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    // Confirmed once all agree.
+    paying
+        .wait_status(
+            &said_failed.payment_id,
+            PaymentStatus::Confirmed,
+            Duration::from_secs(30),
+        )
+        .await;
     let beyond = paying
         .signer
         .smart_payment(&payment(&view, "agent", &recipient, USDC, "after-3"))
@@ -522,13 +518,8 @@ async fn a_debit_dressed_as_a_known_payment_by_one_endpoint_still_counts() {
         .pay_when_ready(&payment(&view, "agent", &recipient, 40 * USDC, "signed"))
         .await;
     assert_eq!(paid.status, PaymentStatus::Confirmed, "{paid:?}");
-    let known: [u8; 64] = bs58::decode(paid.signature.as_deref().unwrap())
-        .into_vec()
-        .unwrap()
-        .try_into()
-        .unwrap();
     let liar = paying.stack.rpc_proxies[2].clone();
-    liar.set(RpcLie::Tag(known));
+    liar.set(RpcLie::tag(paid.signature.as_deref().unwrap()));
 
     paying.stack.stop_host();
     let outside = paying.pay_outside_the_signer(&device, &recipient, 30 * USDC);

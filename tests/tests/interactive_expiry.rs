@@ -144,18 +144,13 @@ async fn an_expiry_interrupted_between_its_writes_is_finished_when_read() {
     paying.reconnect().await;
 
     paying.rpc().expire_blockhash().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while paying
-        .signer
-        .payment(&asked.payment_id)
-        .await
-        .unwrap()
-        .status
-        != PaymentStatus::Expired
-    {
-        assert!(Instant::now() < deadline, "never expired");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    paying
+        .wait_status(
+            &asked.payment_id,
+            PaymentStatus::Expired,
+            Duration::from_secs(60),
+        )
+        .await;
 
     // The crash state: the released reservation, the waiting record.
     paying.stack.stop_host();

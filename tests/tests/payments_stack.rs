@@ -221,26 +221,17 @@ async fn autonomous_interactive_gasless_and_denials() {
 /// An unsigned transaction that pays `to` one USDC and also moves lamports from the wallet to
 /// someone else: a System transfer is not a token intent's business.
 fn smuggling_transaction(paying: &PayingStack, wallet: &Address, to: &Address) -> String {
-    use aip_enclave::solana::{FeePayer, TokenPayment, TokenProgram};
-    let (blockhash, _) = paying.rpc().latest_blockhash().unwrap();
-    let payment = TokenPayment {
-        authority: *wallet,
-        recipient: *to,
-        mint: aip_enclave::solana::programs::USDC_MAINNET_MINT,
-        decimals: 6,
-        program: TokenProgram::Token,
-        amount: USDC,
-        memo: None,
-        create_recipient_account: true,
-        compute_unit_limit: None,
-        compute_unit_price_micro_lamports: None,
-        fee_payer: FeePayer::Service {
-            address: paying.fee_payer,
-        },
-        recent_blockhash: blockhash.clone(),
-        reference: None,
-    };
-    let message = payment.build().unwrap().into_message();
+    let message = paying
+        .unsigned_transfer(
+            *wallet,
+            *to,
+            USDC,
+            None,
+            aip_enclave::solana::FeePayer::Service {
+                address: paying.fee_payer,
+            },
+        )
+        .message;
     let mut instructions = decompile(&message);
     instructions.push(solana_system_interface::instruction::transfer(
         wallet,
@@ -250,7 +241,7 @@ fn smuggling_transaction(paying: &PayingStack, wallet: &Address, to: &Address) -
     let compiled = solana_message::Message::new_with_blockhash(
         &instructions,
         Some(&paying.fee_payer),
-        &blockhash,
+        &message.recent_blockhash,
     );
     let tx = aip_enclave::solana::Transaction::unsigned(
         aip_enclave::solana::Message::from_bytes(&compiled.serialize()).unwrap(),

@@ -58,18 +58,6 @@ fn pay(view: &SessionKeyView, agent: &str, required: &Value, key: &str) -> X402P
     }
 }
 
-async fn wait_status(paying: &PayingStack, id: &str, wanted: PaymentStatus) {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let answer = paying.signer.payment(id).await.unwrap();
-        if answer.status == wanted {
-            return;
-        }
-        assert!(Instant::now() < deadline, "never {wanted:?}: {answer:?}");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-}
-
 /// The payload with one byte of its transaction changed at `index` (from the end).
 fn with_byte_changed(payload: &Value, from_end: usize) -> Value {
     let mut bytes = base64::engine::general_purpose::STANDARD
@@ -169,12 +157,7 @@ async fn an_x402_payment_passes_x402s_own_verifier_and_settles_once_within_the_i
     // payment's landing. A served signature must verify over its message, so none is
     // believed; the payment stays authorized through several tracking rounds.
     let liar = paying.stack.rpc_proxies[1].clone();
-    let payer_signature: [u8; 64] = bs58::decode(&answer.payer_signature)
-        .into_vec()
-        .unwrap()
-        .try_into()
-        .unwrap();
-    liar.set(RpcLie::Tag(payer_signature));
+    liar.set(RpcLie::tag(&answer.payer_signature));
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let tracked = paying.signer.payment(&answer.payment_id).await.unwrap();
@@ -206,7 +189,13 @@ async fn an_x402_payment_passes_x402s_own_verifier_and_settles_once_within_the_i
         "the landed transaction carries the payer's signature"
     );
     // The enclave finds it on chain by the payer's signature.
-    wait_status(&paying, &answer.payment_id, PaymentStatus::Confirmed).await;
+    paying
+        .wait_status(
+            &answer.payment_id,
+            PaymentStatus::Confirmed,
+            Duration::from_secs(90),
+        )
+        .await;
     // Settling the same payload again (a facilitator without its duplicate cache, as the spec
     // warns) reports the same transaction: the cluster ran it once, nothing more moved.
     let twice = facilitator.settle(&answer.payment_payload, requirements);
@@ -366,7 +355,13 @@ async fn what_x402_asks_outside_the_intent_is_refused_and_an_unsettled_payment_i
     assert_eq!(answer.status, PaymentStatus::Authorized);
     assert_eq!(paying.spent_today(&view.id, "agent").await, USDC);
     paying.rpc().expire_blockhash().unwrap();
-    wait_status(&paying, &answer.payment_id, PaymentStatus::Expired).await;
+    paying
+        .wait_status(
+            &answer.payment_id,
+            PaymentStatus::Expired,
+            Duration::from_secs(90),
+        )
+        .await;
     assert_eq!(paying.spent_today(&view.id, "agent").await, 0);
     // Too late for the facilitator: its settlement fails and nothing moves.
     let late = facilitator.settle(&answer.payment_payload, &good["accepts"][0]);

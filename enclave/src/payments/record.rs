@@ -174,6 +174,18 @@ pub(super) async fn save(
     )
 }
 
+/// The payment record stored under `name` now, which must exist (it was read or written
+/// before by the caller).
+pub(super) async fn stored(
+    state: &super::PaymentContext,
+    name: &str,
+) -> Result<PaymentRecord, super::PaymentError> {
+    crate::state::records::read::<PaymentRecord>(&state.store, &state.state_key, name)
+        .await?
+        .map(|(_, record)| record)
+        .ok_or(super::PaymentError::Internal("a payment record vanished"))
+}
+
 /// The payment id for `caller`'s `idempotency_key`.
 pub fn payment_id(caller: &str, idempotency_key: &str) -> String {
     let mut hash = Sha256::new();

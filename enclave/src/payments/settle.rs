@@ -108,12 +108,7 @@ pub(super) async fn finish_released(
         }
         // Moved on meanwhile (the expiry that released it finished its second write, or
         // another read did this): what is stored now is the answer.
-        Err(RecordError::Conflict { .. }) => {
-            records::read::<PaymentRecord>(&state.store, &state.state_key, &name)
-                .await?
-                .map(|(_, current)| current)
-                .ok_or(PaymentError::Internal("a payment record vanished"))
-        }
+        Err(RecordError::Conflict { .. }) => super::record::stored(state, &name).await,
         Err(error) => Err(error.into()),
     }
 }

@@ -17,7 +17,7 @@ use super::actor::Actor;
 use super::context::{InFlight, PaymentContext};
 use super::error::PaymentError;
 use super::flow::{admit, denied_again, reserve_and_continue};
-use super::record::{payment_id, request_sha256, PaymentRecord, Stage, X402Part};
+use super::record::{payment_id, request_sha256, stored, PaymentRecord, Stage, X402Part};
 use crate::policy::Approval;
 use crate::solana::Signable;
 use crate::state::records;
@@ -59,7 +59,7 @@ pub async fn pay(
                 _ if record.signed.is_some() => return answer(&record),
                 _ => {
                     super::flow::resume(state, version, record).await?;
-                    return answer(&read(state, &name).await?);
+                    return answer(&stored(state, &name).await?);
                 }
             }
         }
@@ -68,14 +68,7 @@ pub async fn pay(
     let (record, signable) = build(state, actor, &id, &sha, &request).await?;
     let version = records::write(&state.store, &state.state_key, &name, expected, &record).await?;
     reserve_and_continue(state, version, record, &signable, Approval::None).await?;
-    answer(&read(state, &name).await?)
-}
-
-async fn read(state: &PaymentContext, name: &str) -> Result<PaymentRecord, PaymentError> {
-    records::read::<PaymentRecord>(&state.store, &state.state_key, name)
-        .await?
-        .map(|(_, record)| record)
-        .ok_or(PaymentError::Internal("an x402 payment record vanished"))
+    answer(&stored(state, &name).await?)
 }
 
 /// The requirement chosen and the transaction that pays it, checked like any other payment.
