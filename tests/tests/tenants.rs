@@ -95,6 +95,16 @@ async fn another_tenant_sees_and_spends_nothing() {
         .revoked_at
         .is_none());
 
+    // Analytics are the tenant's own: Globex sees none of Acme's payment, Acme sees it, and
+    // the operator's full key sees the sum over tenants.
+    let of =
+        |report: &aip_wire::payments::AgentAnalytics| (report.total_payments, report.total_volume);
+    assert_eq!(of(&globex.analytics(Some(1)).await.unwrap()), (0, 0));
+    let acme_report = acme.analytics(Some(1)).await.unwrap();
+    assert_eq!(of(&acme_report), (1, 5 * USDC));
+    assert_eq!(acme_report.agents[0].agent_id, "agent");
+    assert!(of(&operator.analytics(Some(1)).await.unwrap()).0 >= 1);
+
     // A delegate manager mints keys only in its own tenant.
     let manager = paying.client_in(&["manage_delegates"], Some("acme")).await;
     let crossing = manager

@@ -1,15 +1,20 @@
 //! Payments by agent and payment intents' conversion, from the signed ledger's entries: rebuilt
 //! from the ledger at boot, kept current as entries are written (every entry passes here,
-//! `keys::record`). Kept per UTC day and agent, so a period is a sum over its days and memory
-//! grows with days and agents, not payments (plus each payment id once, so a payment is
+//! `keys::record`). Kept per tenant, UTC day and agent, so a period is a sum over its days and
+//! memory grows with days and agents, not payments (plus each payment id once, so a payment is
 //! counted once however many entries name it).
+//!
+//! A tenant's keys see only their tenant's figures (agent ids are the tenants' own names, and
+//! one tenant's volume is none of another's business); `full` operator keys see the sum. A
+//! payment belongs to the tenant of its session key, named by the key's
+//! `session_key_registered` entry; an intent to the tenant named by its creation entry.
 //!
 //! A payment counts on the day its `payment_signed` entry was written; it fails on the day
 //! its `payment_expired` entry was (signed, then its blockhash expired unlanded). An intent
 //! counts as created on its `payment_intent_created` day and as paid on the day its payment
 //! was signed.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use aip_wire::ledger::LedgerEntry;
 use aip_wire::payments::{AgentAnalytics, AgentTotals, IntentConversion};
@@ -30,15 +35,34 @@ struct IntentTally {
     paid: u64,
 }
 
+/// One tenant's figures.
 #[derive(Debug, Default)]
-pub struct Analytics {
+struct TenantDays {
     /// By UTC day (days since the epoch), then agent.
     days: BTreeMap<u64, BTreeMap<String, Tally>>,
     intents: BTreeMap<u64, IntentTally>,
+}
+
+/// Whose figures a report sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope<'a> {
+    /// One tenant's.
+    Tenant(&'a str),
+    /// Every tenant's (a `full` operator key).
+    All,
+}
+
+#[derive(Debug, Default)]
+pub struct Analytics {
+    tenants: BTreeMap<String, TenantDays>,
+    /// The tenant of each session key, from its registration entry.
+    key_tenants: HashMap<String, String>,
+    /// The tenant of each intent not yet confirmed, from its creation entry.
+    intent_tenants: HashMap<String, String>,
     signed: HashSet<String>,
     failed: HashSet<String>,
-    /// Payments of confirmed intents not yet signed.
-    intent_payments: HashSet<String>,
+    /// Payments of confirmed intents not yet signed, with the intent's tenant.
+    intent_payments: HashMap<String, String>,
 }
 
 impl Analytics {
@@ -54,7 +78,19 @@ impl Analytics {
             .zip(text("agent_id"))
             .zip(body["amount"].as_u64())
             .map(|((id, agent), amount)| (id, agent, amount));
+        // A key registered before tenants were recorded belongs to no named tenant ("").
+        let key_tenant = |key_tenants: &HashMap<String, String>| {
+            text("session_key_id")
+                .and_then(|key| key_tenants.get(&key).cloned())
+                .unwrap_or_default()
+        };
         match entry.kind.as_str() {
+            "session_key_registered" => {
+                if let Some(key) = text("id") {
+                    self.key_tenants
+                        .insert(key, text("tenant").unwrap_or_default());
+                }
+            }
             "payment_signed" => {
                 let Some((id, agent, amount)) = payment else {
                     return;
@@ -62,11 +98,16 @@ impl Analytics {
                 if !self.signed.insert(id.clone()) {
                     return;
                 }
-                let tally = self.tally(day, agent);
+                let tenant = key_tenant(&self.key_tenants);
+                let tally = self.tally(tenant, day, agent);
                 tally.signed = tally.signed.saturating_add(1);
                 tally.volume = tally.volume.saturating_add(amount);
-                if self.intent_payments.remove(&id) {
-                    self.intents.entry(day).or_default().paid += 1;
+                if let Some(intent_tenant) = self.intent_payments.remove(&id) {
+                    self.tenant(intent_tenant)
+                        .intents
+                        .entry(day)
+                        .or_default()
+                        .paid += 1;
                 }
             }
             // Only a payment the signer signed can fail (an unsigned one expiring is no payment).
@@ -77,30 +118,60 @@ impl Analytics {
                 if !self.signed.contains(&id) || !self.failed.insert(id) {
                     return;
                 }
-                let tally = self.tally(day, agent);
+                let tenant = key_tenant(&self.key_tenants);
+                let tally = self.tally(tenant, day, agent);
                 tally.failed = tally.failed.saturating_add(1);
                 tally.failed_volume = tally.failed_volume.saturating_add(amount);
             }
-            "payment_intent_created" => self.intents.entry(day).or_default().created += 1,
+            "payment_intent_created" => {
+                let tenant = text("tenant").unwrap_or_default();
+                if let Some(intent) = text("intent_id") {
+                    self.intent_tenants.insert(intent, tenant.clone());
+                }
+                self.tenant(tenant).intents.entry(day).or_default().created += 1;
+            }
             "payment_intent_confirmed" => {
-                if let Some(payment) = text("payment_id") {
-                    self.intent_payments.insert(payment);
+                if let Some((intent, payment)) = text("intent_id").zip(text("payment_id")) {
+                    let tenant = self.intent_tenants.remove(&intent).unwrap_or_default();
+                    self.intent_payments.insert(payment, tenant);
                 }
             }
             _ => {}
         }
     }
 
-    fn tally(&mut self, day: u64, agent: String) -> &mut Tally {
-        self.days.entry(day).or_default().entry(agent).or_default()
+    fn tenant(&mut self, tenant: String) -> &mut TenantDays {
+        self.tenants.entry(tenant).or_default()
     }
 
-    /// The figures over the last `period_days` days up to `now_ms`'s (all time if `None`).
-    pub fn report(&self, period_days: Option<u32>, now_ms: u64) -> AgentAnalytics {
+    fn tally(&mut self, tenant: String, day: u64, agent: String) -> &mut Tally {
+        self.tenant(tenant)
+            .days
+            .entry(day)
+            .or_default()
+            .entry(agent)
+            .or_default()
+    }
+
+    /// `scope`'s figures over the last `period_days` days up to `now_ms`'s (all time if
+    /// `None`). Summed over every tenant, agents of the same name in two tenants are one row.
+    pub fn report(
+        &self,
+        scope: Scope<'_>,
+        period_days: Option<u32>,
+        now_ms: u64,
+    ) -> AgentAnalytics {
         let today = now_ms / DAY_MS;
         let first = period_days.map_or(0, |n| today.saturating_sub(u64::from(n).saturating_sub(1)));
+        let tenants: Vec<&TenantDays> = match scope {
+            Scope::Tenant(tenant) => self.tenants.get(tenant).into_iter().collect(),
+            Scope::All => self.tenants.values().collect(),
+        };
         let mut by_agent: BTreeMap<&str, Tally> = BTreeMap::new();
-        for agents in self.days.range(first..).map(|(_, a)| a) {
+        for agents in tenants
+            .iter()
+            .flat_map(|t| t.days.range(first..).map(|(_, a)| a))
+        {
             for (agent, tally) in agents {
                 let sum = by_agent.entry(agent).or_default();
                 sum.signed += tally.signed;
@@ -123,13 +194,13 @@ impl Analytics {
                 }
             })
             .collect();
-        let intents = self
-            .intents
-            .range(first..)
-            .fold(IntentTally::default(), |sum, (_, t)| IntentTally {
+        let intents = tenants.iter().flat_map(|t| t.intents.range(first..)).fold(
+            IntentTally::default(),
+            |sum, (_, t)| IntentTally {
                 created: sum.created + t.created,
                 paid: sum.paid + t.paid,
-            });
+            },
+        );
         AgentAnalytics {
             period_days,
             total_payments: agents.iter().map(|a| a.payments).sum(),
@@ -204,14 +275,14 @@ mod tests {
             analytics.add_entry(&e);
         }
         // p3 was signed before its intent's confirmation entry (out of order): not counted paid.
-        let all = analytics.report(None, 109 * DAY_MS);
+        let all = analytics.report(Scope::All, None, 109 * DAY_MS);
         assert_eq!((all.total_payments, all.total_volume), (3, 6));
         let a = &all.agents[0];
         assert_eq!((a.payments, a.succeeded, a.volume), (2, 1, 5));
         assert_eq!(a.success_rate, Some(0.5));
         assert_eq!((all.intents.created, all.intents.paid), (2, 0));
         // The last 2 days (108 and 109): p2 (failed) and p3.
-        let two = analytics.report(Some(2), 109 * DAY_MS + 5);
+        let two = analytics.report(Scope::All, Some(2), 109 * DAY_MS + 5);
         assert_eq!(two.total_payments, 2);
         assert_eq!(
             two.agents
@@ -222,9 +293,12 @@ mod tests {
         );
         assert_eq!(two.agents[0].success_rate, Some(0.0));
         // Today only.
-        let today = analytics.report(Some(1), 109 * DAY_MS);
+        let today = analytics.report(Scope::All, Some(1), 109 * DAY_MS);
         assert_eq!((today.total_payments, today.intents.created), (1, 1));
-        assert_eq!(analytics.report(Some(1), 200 * DAY_MS).agents, []);
+        assert_eq!(
+            analytics.report(Scope::All, Some(1), 200 * DAY_MS).agents,
+            []
+        );
     }
 
     #[test]
@@ -241,8 +315,72 @@ mod tests {
             serde_json::json!({"intent_id": "i", "payment_id": "p"}),
         ));
         analytics.add_entry(&signed("p", "a", 2, 5));
-        let report = analytics.report(Some(30), 5 * DAY_MS);
+        let report = analytics.report(Scope::All, Some(30), 5 * DAY_MS);
         assert_eq!((report.intents.created, report.intents.paid), (1, 1));
         assert_eq!(report.intents.conversion_rate, Some(1.0));
+    }
+
+    fn registered(key: &str, tenant: &str) -> LedgerEntry {
+        entry(
+            "session_key_registered",
+            1,
+            serde_json::json!({"id": key, "public_key": "p", "tenant": tenant}),
+        )
+    }
+
+    fn signed_from(key: &str, id: &str, agent: &str, amount: u64) -> LedgerEntry {
+        entry(
+            "payment_signed",
+            7,
+            serde_json::json!({"payment_id": id, "agent_id": agent, "session_key_id": key, "amount": amount}),
+        )
+    }
+
+    #[test]
+    fn a_tenant_sees_only_its_own_figures_and_the_operator_their_sum() {
+        let mut analytics = Analytics::default();
+        for e in [
+            registered("k-acme", "acme"),
+            registered("k-globex", "globex"),
+            // The same agent name in both tenants.
+            signed_from("k-acme", "p1", "agent", 5),
+            signed_from("k-acme", "p2", "agent", 2),
+            signed_from("k-globex", "p3", "agent", 40),
+            entry(
+                "payment_intent_created",
+                7,
+                serde_json::json!({"intent_id": "i1", "tenant": "globex"}),
+            ),
+            entry(
+                "payment_intent_confirmed",
+                7,
+                serde_json::json!({"intent_id": "i1", "payment_id": "p4"}),
+            ),
+            signed_from("k-globex", "p4", "shop", 3),
+            entry(
+                "payment_expired",
+                7,
+                serde_json::json!({"payment_id": "p2", "session_key_id": "k-acme", "agent_id": "agent", "amount": 2, "signature": "s"}),
+            ),
+        ] {
+            analytics.add_entry(&e);
+        }
+        let now = 7 * DAY_MS;
+        let acme = analytics.report(Scope::Tenant("acme"), Some(1), now);
+        assert_eq!((acme.total_payments, acme.total_volume), (2, 5));
+        assert_eq!(acme.agents.len(), 1);
+        assert_eq!(acme.agents[0].success_rate, Some(0.5));
+        assert_eq!((acme.intents.created, acme.intents.paid), (0, 0));
+        let globex = analytics.report(Scope::Tenant("globex"), Some(1), now);
+        assert_eq!((globex.total_payments, globex.total_volume), (2, 43));
+        assert_eq!((globex.intents.created, globex.intents.paid), (1, 1));
+        let nobody = analytics.report(Scope::Tenant("initech"), None, now);
+        assert_eq!((nobody.total_payments, nobody.agents.len()), (0, 0));
+        let all = analytics.report(Scope::All, Some(1), now);
+        assert_eq!((all.total_payments, all.total_volume), (4, 48));
+        // "agent" of both tenants is one row in the operator's sum.
+        assert_eq!(all.agents.len(), 2);
+        assert_eq!(all.agents[0].payments, 3);
+        assert_eq!((all.intents.created, all.intents.paid), (1, 1));
     }
 }

@@ -170,6 +170,7 @@ pub async fn create(
         "payment_intent_created",
         json!({
             "intent_id": id,
+            "tenant": record.tenant,
             "agent_id": record.agent_id,
             "amount": record.amount,
             "mint": record.mint,

@@ -122,7 +122,7 @@ pub async fn register(
     record(
         state,
         "session_key_registered",
-        json!({"id": account.id, "public_key": account.public_key.to_string()}),
+        json!({"id": account.id, "public_key": account.public_key.to_string(), "tenant": account.tenant}),
     )
     .await?;
     Ok(account.view())
