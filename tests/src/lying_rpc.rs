@@ -42,6 +42,9 @@ pub enum RpcLie {
     /// Answers honestly but says every transaction that landed failed (in its status and in
     /// the transaction's metadata).
     ReportFailed,
+    /// Lists the wallet's history but serves no transaction (`getTransaction` answers null):
+    /// an endpoint whose transaction store lags its signature index.
+    Lag,
 }
 
 impl RpcLie {
@@ -113,7 +116,8 @@ impl LyingRpc {
                         | RpcLie::DropSends
                         | RpcLie::Tag(_)
                         | RpcLie::Balance(_)
-                        | RpcLie::ReportFailed => acceptor.clone(),
+                        | RpcLie::ReportFailed
+                        | RpcLie::Lag => acceptor.clone(),
                     };
                     let shared = Arc::clone(&serving);
                     let shared_for_cut = Arc::clone(&serving);
@@ -231,9 +235,18 @@ async fn answer(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<Fu
             answer
         }
         RpcLie::ReportFailed => report_failed(&request, upstream, shared),
-        RpcLie::Honest | RpcLie::Down | RpcLie::DropSends | RpcLie::Tag(_) | RpcLie::Balance(_) => {
-            upstream
+        RpcLie::Lag if request["method"] == "getTransaction" => {
+            shared.lies.fetch_add(1, Ordering::SeqCst);
+            let mut answer = upstream;
+            answer["result"] = Value::Null;
+            answer
         }
+        RpcLie::Honest
+        | RpcLie::Down
+        | RpcLie::DropSends
+        | RpcLie::Tag(_)
+        | RpcLie::Balance(_)
+        | RpcLie::Lag => upstream,
     };
     json_response(&rewritten)
 }

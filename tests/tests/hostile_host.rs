@@ -550,6 +550,75 @@ async fn a_debit_dressed_as_a_known_payment_by_one_endpoint_still_counts() {
     );
 }
 
+/// Every endpoint lists the device's own transfer but none serves it yet (their transaction
+/// stores lag): a restarted enclave must not open payments on usage that misses it. It keeps
+/// payments closed until the transfer is served, then counts it: the cap holds on chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payments_stay_closed_while_a_listed_debit_is_not_served() {
+    let (mut paying, device, view) = paying_agent(
+        "lagging-rpc",
+        StackOptions {
+            lying_rpc: true,
+            rpc_endpoints: 2,
+            ..StackOptions::default()
+        },
+    )
+    .await;
+    let recipient = fresh_address();
+    let paid = paying
+        .pay_when_ready(&payment(&view, "agent", &recipient, 40 * USDC, "signed"))
+        .await;
+    assert_eq!(paid.status, PaymentStatus::Confirmed, "{paid:?}");
+
+    paying.stack.stop_host();
+    let outside = paying.pay_outside_the_signer(&device, &recipient, 30 * USDC);
+    for endpoint in &paying.stack.rpc_proxies {
+        endpoint.set(RpcLie::Lag);
+    }
+    paying.stack.start_host();
+    paying.reconnect().await;
+    // Without the transfer, 40 more would fit (40 + 40 of 100): the enclave must not pay yet.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(8) {
+        let early = paying
+            .signer
+            .smart_payment(&payment(&view, "agent", &recipient, 40 * USDC, "early"))
+            .await
+            .unwrap_err();
+        assert_eq!(early.code(), Some("unavailable"), "{early}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(
+        paying.stack.rpc_proxies.iter().all(|e| e.lies() > 0),
+        "both endpoints withheld the transfer"
+    );
+    for endpoint in &paying.stack.rpc_proxies {
+        endpoint.set(RpcLie::Honest);
+    }
+    paying.wait_spent_today(&view.id, 70 * USDC).await;
+    let reconciled = paying.ledger_bodies("chain_reconciled").await;
+    assert!(
+        reconciled
+            .iter()
+            .any(|body| body["signatures"] == serde_json::json!([outside])),
+        "{reconciled:?}"
+    );
+    let over = paying
+        .smart_payment_when_ready(&payment(&view, "agent", &recipient, 40 * USDC, "early"))
+        .await
+        .unwrap_err();
+    assert_eq!(over.code(), Some("policy_denied"), "{over}");
+    let last = paying
+        .pay_when_ready(&payment(&view, "agent", &recipient, 30 * USDC, "last"))
+        .await;
+    assert_eq!(last.status, PaymentStatus::Confirmed, "{last:?}");
+    assert_eq!(
+        paying.usdc_of(&recipient),
+        100 * USDC,
+        "the cap held on chain"
+    );
+}
+
 /// The host rolls back one blob only: a session key's account record, to its sealed version
 /// from before 80 USDC of payments, while the ledger stays current (so a backend that kept
 /// the ledger head sees nothing wrong). Records cannot be relabelled (the version is in the

@@ -6,7 +6,9 @@
 
 use std::time::{Duration, Instant};
 
+use aip_tests::lying_rpc::RpcLie;
 use aip_tests::payments::{fresh_address, limits, payment, PayingStack, USDC};
+use aip_tests::service::StackOptions;
 use aip_wire::payments::{FeeMode, PaymentStatus, SubmitSigned};
 use base64::Engine as _;
 
@@ -178,4 +180,69 @@ async fn an_expiry_interrupted_between_its_writes_is_finished_when_read() {
         .unwrap();
     assert_eq!(again.status, PaymentStatus::Expired);
     assert_eq!(paying.usdc_of(&recipient), 0);
+}
+
+/// The device sends its signed copy of a waiting payment itself, and every RPC endpoint lists
+/// it but none serves it yet (their transaction stores lag). When the blockhash expires, the
+/// release must wait: that unserved transaction may be the copy. Once it is served, it counts
+/// and the reservation goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reservation_stays_while_a_listed_transaction_is_not_served() {
+    let paying = PayingStack::start_options(
+        "interactive-lag",
+        StackOptions {
+            lying_rpc: true,
+            rpc_endpoints: 2,
+            ..StackOptions::default()
+        },
+    )
+    .await;
+    let signer = &paying.signer;
+    let recipient = fresh_address();
+    let (device, view) = paying
+        .session_key(limits(10 * USDC, Some(15 * USDC)), 100 * USDC)
+        .await;
+    paying
+        .session(
+            &view,
+            "agent",
+            limits(10 * USDC, Some(15 * USDC)),
+            FeeMode::Session,
+        )
+        .await;
+    let waiting = paying
+        .smart_payment_when_ready(&payment(&view, "agent", &recipient, 6 * USDC, "a"))
+        .await
+        .unwrap();
+    assert_eq!(waiting.status, PaymentStatus::RequiresSignature);
+    for endpoint in &paying.stack.rpc_proxies {
+        endpoint.set(RpcLie::Lag);
+    }
+    let copy = device
+        .sign_reviewed(&device.review(&waiting).unwrap())
+        .unwrap();
+    paying.rpc().send(&copy).unwrap();
+    assert_eq!(paying.usdc_of(&recipient), 6 * USDC);
+    paying.rpc().expire_blockhash().unwrap();
+
+    // Tracking rounds come every 2 s: through several, the reservation holds.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(8) {
+        let now = signer.payment(&waiting.payment_id).await.unwrap();
+        assert_eq!(now.status, PaymentStatus::RequiresSignature, "{now:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(paying.stack.rpc_proxies.iter().all(|e| e.lies() > 0));
+    for endpoint in &paying.stack.rpc_proxies {
+        endpoint.set(RpcLie::Honest);
+    }
+    paying
+        .wait_status(
+            &waiting.payment_id,
+            PaymentStatus::Expired,
+            Duration::from_secs(60),
+        )
+        .await;
+    let session = &signer.sessions(Some(&view.id)).await.unwrap()[0];
+    assert_eq!(session.spent.day, 6 * USDC, "the copy counts: {session:?}");
 }

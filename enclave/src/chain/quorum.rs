@@ -68,6 +68,14 @@ pub struct History {
     /// Signatures every answering endpoint listed at or behind `newest_common`: a read that
     /// starts after the cursor lists none of them again. Empty without a cursor.
     pub passed: HashSet<String>,
+    /// Signatures a quorum of endpoints listed but none served yet (their transaction stores
+    /// lag their signature indexes): debits or not, they are not counted yet. One endpoint
+    /// alone listing an unserved signature is not here, so that a liar inventing signatures
+    /// cannot hold payments closed (`crate::payments::reconcile`).
+    pub unresolved: Vec<String>,
+    /// How many listed signatures (by any endpoint) no endpoint served: `unresolved` and
+    /// those only a minority listed. While any is, the cursor stays.
+    pub unserved: usize,
 }
 
 /// The signatures every list has at or behind `cursor` (each list newest first): what a read
@@ -278,7 +286,8 @@ impl RpcQuorum {
             *at = (*at).max(*time);
         }
         let mut debits = Vec::new();
-        let mut unresolved = false;
+        let mut unserved = 0;
+        let mut unresolved = Vec::new();
         for (signature, block_time) in seen {
             if known.contains(&signature) {
                 continue;
@@ -289,7 +298,14 @@ impl RpcQuorum {
                 })
                 .await?;
             // A transaction listed but not yet served by any endpoint: read again next round.
-            unresolved |= served.iter().all(Option::is_none);
+            if served.iter().all(Option::is_none) {
+                unserved += 1;
+                let listing = listed.iter().filter(|l| l.contains(signature.as_str()));
+                if listing.count() >= self.quorum {
+                    unresolved.push(signature);
+                }
+                continue;
+            }
             // Known by another of its signatures: an x402 payment, which the service knows by
             // the payer's signature while its id is the facilitator's. Only when every endpoint
             // that serves it says so: one endpoint alone could otherwise hide a real debit by
@@ -316,7 +332,7 @@ impl RpcQuorum {
         }
         debits.sort_by_key(|d| std::cmp::Reverse(d.block_time));
         // The cursor moves only past history that was read whole.
-        let newest_common = newest_common.filter(|_| !unresolved);
+        let newest_common = newest_common.filter(|_| unserved == 0);
         let passed = newest_common
             .as_deref()
             .map(|cursor| passed_by(&lists, cursor))
@@ -325,6 +341,8 @@ impl RpcQuorum {
             debits,
             newest_common,
             passed,
+            unresolved,
+            unserved,
         })
     }
 

@@ -9,7 +9,9 @@
 //! The enclave never signed such a message, but the device holds the session key and could
 //! have signed it and sent it to the cluster itself. Before releasing, the wallet's history
 //! is therefore reconciled (`reconcile`): a copy that landed is counted as a debit of the key
-//! before its reservation goes, so the caps never drop below what the chain shows.
+//! before its reservation goes, so the caps never drop below what the chain shows. While any
+//! endpoint lists a transaction of the wallet that none serves, the reservation stays (it may
+//! be that copy); a liar inventing signatures can only delay the release.
 
 use super::context::{InFlight, PaymentContext};
 use super::error::PaymentError;
@@ -62,7 +64,14 @@ pub async fn expire_interactive(state: &PaymentContext) -> Result<usize, Payment
         if observed <= record.last_valid_block_height {
             continue;
         }
-        reconcile_account(state, &record.session_key_id).await?;
+        // A transaction listed but not served yet may be the device's copy: not yet.
+        if reconcile_account(state, &record.session_key_id)
+            .await?
+            .unserved
+            > 0
+        {
+            continue;
+        }
         let record = release(
             state,
             version,

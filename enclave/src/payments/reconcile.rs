@@ -15,15 +15,37 @@ use super::keys::record;
 use crate::chain::Span;
 use crate::policy::{ObservedDebit, UnixSeconds, Window};
 
-/// Reconciles every account with sessions; the number of debits added.
-pub async fn reconcile_all(state: &PaymentContext) -> Result<usize, PaymentError> {
-    let mut added = 0;
-    for account in state.accounts.all().await? {
-        if !account.sessions.is_empty() {
-            added += reconcile_account(state, &account.id).await?;
+/// What a reconciliation round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Round {
+    /// Debits (or folded hours) added to usage.
+    pub added: usize,
+    /// Transactions a quorum of endpoints listed and none served yet
+    /// ([`crate::chain::History::unresolved`]): not counted until served.
+    pub unresolved: usize,
+    /// Transactions any endpoint listed and none served ([`crate::chain::History::unserved`]).
+    pub unserved: usize,
+}
+
+impl Round {
+    fn and(self, other: Round) -> Round {
+        Round {
+            added: self.added + other.added,
+            unresolved: self.unresolved + other.unresolved,
+            unserved: self.unserved + other.unserved,
         }
     }
-    Ok(added)
+}
+
+/// Reconciles every account with sessions.
+pub async fn reconcile_all(state: &PaymentContext) -> Result<Round, PaymentError> {
+    let mut round = Round::default();
+    for account in state.accounts.all().await? {
+        if !account.sessions.is_empty() {
+            round = round.and(reconcile_account(state, &account.id).await?);
+        }
+    }
+    Ok(round)
 }
 
 /// Reads the wallet's history since the account's cursor (the whole 30-day window the first
@@ -33,7 +55,7 @@ pub async fn reconcile_all(state: &PaymentContext) -> Result<usize, PaymentError
 pub(super) async fn reconcile_account(
     state: &PaymentContext,
     id: &str,
-) -> Result<usize, PaymentError> {
+) -> Result<Round, PaymentError> {
     let payer = state.payer()?;
     let account = state.accounts.get(id).await?;
     let wallet = account.public_key.to_string();
@@ -57,8 +79,13 @@ pub(super) async fn reconcile_account(
         .map_err(PaymentError::Chain)?;
     let cursor_moved =
         history.newest_common.is_some() && history.newest_common != account.chain_cursor;
+    let round = Round {
+        added: 0,
+        unresolved: history.unresolved.len(),
+        unserved: history.unserved,
+    };
     if history.debits.is_empty() && !cursor_moved {
-        return Ok(0);
+        return Ok(round);
     }
     // The whole window was read when there was no cursor: folded hours compare by total.
     let whole_history = account.chain_cursor.is_none();
@@ -104,7 +131,7 @@ pub(super) async fn reconcile_account(
         })
         .await?;
     if added.amount == 0 {
-        return Ok(0);
+        return Ok(round);
     }
     tracing::warn!(
         session_key = id,
@@ -124,7 +151,10 @@ pub(super) async fn reconcile_account(
         }),
     )
     .await?;
-    Ok(added.recorded.len().max(added.hours_raised))
+    Ok(Round {
+        added: added.recorded.len().max(added.hours_raised),
+        ..round
+    })
 }
 
 /// A key whose usage holds this many records waiting for reconciliation to pass them
@@ -151,8 +181,13 @@ async fn reconcile_busy(state: &PaymentContext) -> Result<usize, PaymentError> {
 }
 
 /// Anchors the clock to a trusted time and reconciles, now and then every `every`; payments
-/// wait for the first success of both (a window is never judged by an unanchored clock).
-/// Between full rounds, busy keys are reconciled every `busy_every` ([`BUSY_RECORDS`]).
+/// wait for the first success of both (a window is never judged by an unanchored clock), and
+/// for a first round that left nothing unresolved: after a restart, state may be older than
+/// the chain, and a debit a quorum lists but no endpoint serves yet would otherwise go
+/// uncounted while payments open. (Once open, a debit made outside the signer is counted when
+/// a round first reads it, as it always is.)
+/// Between full rounds, busy keys are reconciled every `busy_every` ([`BUSY_RECORDS`]); until
+/// payments open, the full round is retried on that cadence.
 pub async fn keep_reconciled(
     state: std::sync::Arc<PaymentContext>,
     every: std::time::Duration,
@@ -164,11 +199,14 @@ pub async fn keep_reconciled(
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
-            _ = busy.tick(), if state.reconciled() => {
-                if let Err(error) = reconcile_busy(&state).await {
-                    tracing::warn!(error = %aip_wire::process::error_chain(&error), "reconciling busy keys failed; retrying");
+            _ = busy.tick() => {
+                // Until payments open, the full round is what is retried, on this cadence.
+                if state.reconciled() {
+                    if let Err(error) = reconcile_busy(&state).await {
+                        tracing::warn!(error = %aip_wire::process::error_chain(&error), "reconciling busy keys failed; retrying");
+                    }
+                    continue;
                 }
-                continue;
             }
         }
         if let Err(error) = crate::trusted_time::anchor_clock(&state).await {
@@ -176,9 +214,19 @@ pub async fn keep_reconciled(
             continue;
         }
         match reconcile_all(&state).await {
-            Ok(added) => {
+            Ok(round) if round.unresolved > 0 && !state.reconciled() => {
+                tracing::warn!(
+                    added = round.added,
+                    unresolved = round.unresolved,
+                    "transactions the RPC quorum lists are not served yet; payments stay closed"
+                );
+            }
+            Ok(round) => {
                 if state.mark_reconciled() {
-                    tracing::info!(added, "usage reconciled with the chain; payments open");
+                    tracing::info!(
+                        added = round.added,
+                        "usage reconciled with the chain; payments open"
+                    );
                 }
             }
             Err(error) => {
