@@ -45,7 +45,13 @@ pub enum RpcLie {
     /// Lists the wallet's history but serves no transaction (`getTransaction` answers null):
     /// an endpoint whose transaction store lags its signature index.
     Lag,
+    /// Answers honestly but lists, first in every history, a signature no transaction has
+    /// ([`INVENTED`]).
+    Invent,
 }
+
+/// The signature [`RpcLie::Invent`] lists.
+pub const INVENTED: [u8; 64] = [7; 64];
 
 impl RpcLie {
     /// [`RpcLie::Tag`] with `signature` (base58, as the signer's answers give it).
@@ -117,7 +123,8 @@ impl LyingRpc {
                         | RpcLie::Tag(_)
                         | RpcLie::Balance(_)
                         | RpcLie::ReportFailed
-                        | RpcLie::Lag => acceptor.clone(),
+                        | RpcLie::Lag
+                        | RpcLie::Invent => acceptor.clone(),
                     };
                     let shared = Arc::clone(&serving);
                     let shared_for_cut = Arc::clone(&serving);
@@ -241,12 +248,16 @@ async fn answer(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<Fu
             answer["result"] = Value::Null;
             answer
         }
+        RpcLie::Invent if request["method"] == "getSignaturesForAddress" => {
+            invent_signature(upstream, shared)
+        }
         RpcLie::Honest
         | RpcLie::Down
         | RpcLie::DropSends
         | RpcLie::Tag(_)
         | RpcLie::Balance(_)
-        | RpcLie::Lag => upstream,
+        | RpcLie::Lag
+        | RpcLie::Invent => upstream,
     };
     json_response(&rewritten)
 }
@@ -342,5 +353,20 @@ fn report_failed(request: &Value, mut answer: Value, shared: &Shared) -> Value {
         }
         _ => {}
     }
+    answer
+}
+
+/// `answer` (a `getSignaturesForAddress` page) with [`INVENTED`] listed first, as the newest.
+fn invent_signature(mut answer: Value, shared: &Shared) -> Value {
+    let Some(list) = answer["result"].as_array_mut() else {
+        return answer;
+    };
+    let newest = list.first().cloned().unwrap_or_else(|| json!({"slot": 1}));
+    let mut invented = newest;
+    invented["signature"] = json!(bs58::encode(INVENTED).into_string());
+    invented["err"] = Value::Null;
+    invented["blockTime"] = json!(crate::unix_now());
+    list.insert(0, invented);
+    shared.lies.fetch_add(1, Ordering::SeqCst);
     answer
 }

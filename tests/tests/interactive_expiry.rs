@@ -12,12 +12,14 @@ use aip_tests::service::StackOptions;
 use aip_wire::payments::{FeeMode, PaymentStatus, SubmitSigned};
 use base64::Engine as _;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unsigned_payments_expire_with_their_blockhash_and_a_copy_that_landed_still_counts() {
-    let paying = PayingStack::start("interactive-expiry").await;
-    let signer = &paying.signer;
-    let recipient = fresh_address();
-    // No autonomy: every payment waits for the device.
+/// A session key without autonomy (every payment waits for the device) and its agent's
+/// session: 10 a payment, 15 a day.
+async fn waiting_session(
+    paying: &PayingStack,
+) -> (
+    aip_client::device::SessionKey,
+    aip_wire::payments::SessionKeyView,
+) {
     let (device, view) = paying
         .session_key(limits(10 * USDC, Some(15 * USDC)), 100 * USDC)
         .await;
@@ -29,6 +31,15 @@ async fn unsigned_payments_expire_with_their_blockhash_and_a_copy_that_landed_st
             FeeMode::Session,
         )
         .await;
+    (device, view)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsigned_payments_expire_with_their_blockhash_and_a_copy_that_landed_still_counts() {
+    let paying = PayingStack::start("interactive-expiry").await;
+    let signer = &paying.signer;
+    let recipient = fresh_address();
+    let (device, view) = waiting_session(&paying).await;
     let ask = |key: &str, amount: u64| payment(&view, "agent", &recipient, amount, key);
     let landed_copy = signer.smart_payment(&ask("a", 6 * USDC)).await.unwrap();
     let abandoned = signer.smart_payment(&ask("b", 6 * USDC)).await.unwrap();
@@ -112,17 +123,7 @@ async fn unsigned_payments_expire_with_their_blockhash_and_a_copy_that_landed_st
 async fn an_expiry_interrupted_between_its_writes_is_finished_when_read() {
     let mut paying = PayingStack::start("interrupted-expiry").await;
     let recipient = fresh_address();
-    let (_, view) = paying
-        .session_key(limits(10 * USDC, Some(15 * USDC)), 100 * USDC)
-        .await;
-    paying
-        .session(
-            &view,
-            "agent",
-            limits(10 * USDC, Some(15 * USDC)),
-            FeeMode::Session,
-        )
-        .await;
+    let (_, view) = waiting_session(&paying).await;
     let asked = paying
         .signer
         .smart_payment(&payment(&view, "agent", &recipient, 6 * USDC, "a"))
@@ -199,17 +200,7 @@ async fn a_reservation_stays_while_a_listed_transaction_is_not_served() {
     .await;
     let signer = &paying.signer;
     let recipient = fresh_address();
-    let (device, view) = paying
-        .session_key(limits(10 * USDC, Some(15 * USDC)), 100 * USDC)
-        .await;
-    paying
-        .session(
-            &view,
-            "agent",
-            limits(10 * USDC, Some(15 * USDC)),
-            FeeMode::Session,
-        )
-        .await;
+    let (device, view) = waiting_session(&paying).await;
     let waiting = paying
         .smart_payment_when_ready(&payment(&view, "agent", &recipient, 6 * USDC, "a"))
         .await

@@ -73,9 +73,6 @@ pub struct History {
     /// alone listing an unserved signature is not here, so that a liar inventing signatures
     /// cannot hold payments closed (`crate::payments::reconcile`).
     pub unresolved: Vec<String>,
-    /// How many listed signatures (by any endpoint) no endpoint served: `unresolved` and
-    /// those only a minority listed. While any is, the cursor stays.
-    pub unserved: usize,
 }
 
 /// The signatures every list has at or behind `cursor` (each list newest first): what a read
@@ -286,7 +283,7 @@ impl RpcQuorum {
             *at = (*at).max(*time);
         }
         let mut debits = Vec::new();
-        let mut unserved = 0;
+        let mut unserved = false;
         let mut unresolved = Vec::new();
         for (signature, block_time) in seen {
             if known.contains(&signature) {
@@ -299,7 +296,7 @@ impl RpcQuorum {
                 .await?;
             // A transaction listed but not yet served by any endpoint: read again next round.
             if served.iter().all(Option::is_none) {
-                unserved += 1;
+                unserved = true;
                 let listing = listed.iter().filter(|l| l.contains(signature.as_str()));
                 if listing.count() >= self.quorum {
                     unresolved.push(signature);
@@ -332,7 +329,7 @@ impl RpcQuorum {
         }
         debits.sort_by_key(|d| std::cmp::Reverse(d.block_time));
         // The cursor moves only past history that was read whole.
-        let newest_common = newest_common.filter(|_| unserved == 0);
+        let newest_common = newest_common.filter(|_| !unserved);
         let passed = newest_common
             .as_deref()
             .map(|cursor| passed_by(&lists, cursor))
@@ -342,7 +339,6 @@ impl RpcQuorum {
             newest_common,
             passed,
             unresolved,
-            unserved,
         })
     }
 

@@ -9,9 +9,10 @@
 //! The enclave never signed such a message, but the device holds the session key and could
 //! have signed it and sent it to the cluster itself. Before releasing, the wallet's history
 //! is therefore reconciled (`reconcile`): a copy that landed is counted as a debit of the key
-//! before its reservation goes, so the caps never drop below what the chain shows. While any
-//! endpoint lists a transaction of the wallet that none serves, the reservation stays (it may
-//! be that copy); a liar inventing signatures can only delay the release.
+//! before its reservation goes, so the caps never drop below what the chain shows. While a
+//! quorum of endpoints lists a transaction of the wallet that none serves, the reservation
+//! stays (it may be that copy). One endpoint alone listing it does not hold the release: a liar
+//! could invent signatures to hold every interactive reservation for good.
 
 use super::context::{InFlight, PaymentContext};
 use super::error::PaymentError;
@@ -64,10 +65,10 @@ pub async fn expire_interactive(state: &PaymentContext) -> Result<usize, Payment
         if observed <= record.last_valid_block_height {
             continue;
         }
-        // A transaction listed but not served yet may be the device's copy: not yet.
+        // A transaction a quorum lists but none serves yet may be the device's copy: not yet.
         if reconcile_account(state, &record.session_key_id)
             .await?
-            .unserved
+            .unresolved
             > 0
         {
             continue;

@@ -23,8 +23,6 @@ pub struct Round {
     /// Transactions a quorum of endpoints listed and none served yet
     /// ([`crate::chain::History::unresolved`]): not counted until served.
     pub unresolved: usize,
-    /// Transactions any endpoint listed and none served ([`crate::chain::History::unserved`]).
-    pub unserved: usize,
 }
 
 impl Round {
@@ -32,7 +30,6 @@ impl Round {
         Round {
             added: self.added + other.added,
             unresolved: self.unresolved + other.unresolved,
-            unserved: self.unserved + other.unserved,
         }
     }
 }
@@ -82,7 +79,6 @@ pub(super) async fn reconcile_account(
     let round = Round {
         added: 0,
         unresolved: history.unresolved.len(),
-        unserved: history.unserved,
     };
     if history.debits.is_empty() && !cursor_moved {
         return Ok(round);
