@@ -51,7 +51,7 @@ pub enum RpcLie {
 }
 
 /// The signature [`RpcLie::Invent`] lists.
-pub const INVENTED: [u8; 64] = [7; 64];
+const INVENTED: [u8; 64] = [7; 64];
 
 impl RpcLie {
     /// [`RpcLie::Tag`] with `signature` (base58, as the signer's answers give it).

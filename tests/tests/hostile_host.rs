@@ -504,8 +504,30 @@ async fn a_rewritten_configuration_gets_no_state_key() {
 /// of 100 holds on chain.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_debit_dressed_as_a_known_payment_by_one_endpoint_still_counts() {
-    let (mut paying, device, view) = paying_agent(
-        "tagging-rpc",
+    let (mut paying, device, view, recipient, paid) =
+        forty_paid_behind_three_endpoints("tagging-rpc").await;
+    let liar = paying.stack.rpc_proxies[2].clone();
+    liar.set(RpcLie::tag(paid.signature.as_deref().unwrap()));
+    let outside = thirty_paid_outside_across_a_restart(&mut paying, &device, &recipient).await;
+    assert!(liar.lies() > 0, "the endpoint did lie");
+    the_outside_transfer_counts(&paying, &view, &recipient, &outside).await;
+}
+
+/// Three RPC endpoints (quorum two) behind lying proxies, and an autonomous agent (50 a
+/// payment, 100 a day) that has paid 40 through the signer: the start of the tests where the
+/// device then pays outside the signer. The stack, the device, its key, the recipient and the
+/// payment.
+async fn forty_paid_behind_three_endpoints(
+    name: &str,
+) -> (
+    PayingStack,
+    SessionKey,
+    aip_wire::payments::SessionKeyView,
+    solana_address::Address,
+    aip_wire::payments::PaymentAnswer,
+) {
+    let (paying, device, view) = paying_agent(
+        name,
         StackOptions {
             lying_rpc: true,
             rpc_endpoints: 3,
@@ -518,15 +540,21 @@ async fn a_debit_dressed_as_a_known_payment_by_one_endpoint_still_counts() {
         .pay_when_ready(&payment(&view, "agent", &recipient, 40 * USDC, "signed"))
         .await;
     assert_eq!(paid.status, PaymentStatus::Confirmed, "{paid:?}");
-    let liar = paying.stack.rpc_proxies[2].clone();
-    liar.set(RpcLie::tag(paid.signature.as_deref().unwrap()));
+    (paying, device, view, recipient, paid)
+}
 
+/// While the host (and with it the enclave) is down, the device pays 30 to `recipient` on its
+/// own; then the stack comes back. The transfer's signature.
+async fn thirty_paid_outside_across_a_restart(
+    paying: &mut PayingStack,
+    device: &SessionKey,
+    recipient: &solana_address::Address,
+) -> String {
     paying.stack.stop_host();
-    let outside = paying.pay_outside_the_signer(&device, &recipient, 30 * USDC);
+    let outside = paying.pay_outside_the_signer(device, recipient, 30 * USDC);
     paying.stack.start_host();
     paying.reconnect().await;
-    assert!(liar.lies() > 0, "the endpoint did lie");
-    the_outside_transfer_counts(&paying, &view, &recipient, &outside).await;
+    outside
 }
 
 /// After 40 paid through the signer and `outside` (30) paid by the device alone, against a
@@ -568,28 +596,12 @@ async fn the_outside_transfer_counts(
 /// holds on chain. One endpoint inventing a signature nobody serves does not keep them closed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payments_stay_closed_while_a_listed_debit_is_not_served() {
-    let (mut paying, device, view) = paying_agent(
-        "lagging-rpc",
-        StackOptions {
-            lying_rpc: true,
-            rpc_endpoints: 3,
-            ..StackOptions::default()
-        },
-    )
-    .await;
-    let recipient = fresh_address();
-    let paid = paying
-        .pay_when_ready(&payment(&view, "agent", &recipient, 40 * USDC, "signed"))
-        .await;
-    assert_eq!(paid.status, PaymentStatus::Confirmed, "{paid:?}");
-
-    paying.stack.stop_host();
-    let outside = paying.pay_outside_the_signer(&device, &recipient, 30 * USDC);
+    let (mut paying, device, view, recipient, _) =
+        forty_paid_behind_three_endpoints("lagging-rpc").await;
     for endpoint in &paying.stack.rpc_proxies {
         endpoint.set(RpcLie::Lag);
     }
-    paying.stack.start_host();
-    paying.reconnect().await;
+    let outside = thirty_paid_outside_across_a_restart(&mut paying, &device, &recipient).await;
     // Without the transfer, 40 more would fit (40 + 40 of 100): the enclave must not pay yet.
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(8) {

@@ -17,7 +17,7 @@ use super::error::{ApiError, ErrorCode};
 use super::keys::KeyRecord;
 use super::scope::Scope;
 use super::state::ApiState;
-use crate::payments::{analytics, device, dry_run, flow, intents, keys, sessions, x402};
+use crate::payments::{device, dry_run, flow, intents, keys, sessions, x402};
 use aip_wire::payments::{PaymentAnswer, PaymentStatus};
 
 type Answer = Result<(StatusCode, Json<Value>), ApiError>;
@@ -265,12 +265,6 @@ pub async fn agents(
     let Query(query) =
         query.map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("query: {e}")))?;
     let caller = state.authorize(&headers, Scope::ReadAnalytics)?;
-    let actor = actor(&caller);
-    let scope = if actor.full {
-        analytics::Scope::All
-    } else {
-        analytics::Scope::Tenant(actor.tenant)
-    };
     if query.period_days.is_some_and(|n| !(1..=3650).contains(&n)) {
         return Err(ApiError::new(
             ErrorCode::BadRequest,
@@ -285,7 +279,7 @@ pub async fn agents(
         .analytics
         .lock()
         .map_err(|_| ApiError::new(ErrorCode::Internal, "analytics are unavailable"))?
-        .report(scope, query.period_days, now_ms);
+        .report(actor(&caller), query.period_days, now_ms);
     ok(StatusCode::OK, &report)
 }
 

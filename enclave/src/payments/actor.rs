@@ -16,9 +16,15 @@ pub struct Actor<'a> {
 }
 
 impl Actor<'_> {
+    /// Whether this caller may see what belongs to `tenant`: the one rule for session keys,
+    /// payment intents and analytics.
+    pub fn sees_tenant(&self, tenant: &str) -> bool {
+        self.full || tenant == self.tenant
+    }
+
     /// Whether this caller may see and act on `account`.
     pub fn sees(&self, account: &Account) -> bool {
-        self.full || account.tenant == self.tenant
+        self.sees_tenant(&account.tenant)
     }
 
     /// The account `id`, if this caller may see it; `UnknownSessionKey` otherwise.

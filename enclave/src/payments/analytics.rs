@@ -19,6 +19,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use aip_wire::ledger::LedgerEntry;
 use aip_wire::payments::{AgentAnalytics, AgentTotals, IntentConversion};
 
+use super::actor::Actor;
+
 const DAY_MS: u64 = 86_400_000;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -41,15 +43,6 @@ struct TenantDays {
     /// By UTC day (days since the epoch), then agent.
     days: BTreeMap<u64, BTreeMap<String, Tally>>,
     intents: BTreeMap<u64, IntentTally>,
-}
-
-/// Whose figures a report sums.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope<'a> {
-    /// One tenant's.
-    Tenant(&'a str),
-    /// Every tenant's (a `full` operator key).
-    All,
 }
 
 #[derive(Debug, Default)]
@@ -153,20 +146,23 @@ impl Analytics {
             .or_default()
     }
 
-    /// `scope`'s figures over the last `period_days` days up to `now_ms`'s (all time if
-    /// `None`). Summed over every tenant, agents of the same name in two tenants are one row.
+    /// The figures of the tenants `actor` sees ([`Actor::sees_tenant`]) over the last
+    /// `period_days` days up to `now_ms`'s (all time if `None`). Summed over several tenants,
+    /// agents of the same name in two tenants are one row.
     pub fn report(
         &self,
-        scope: Scope<'_>,
+        actor: Actor<'_>,
         period_days: Option<u32>,
         now_ms: u64,
     ) -> AgentAnalytics {
         let today = now_ms / DAY_MS;
         let first = period_days.map_or(0, |n| today.saturating_sub(u64::from(n).saturating_sub(1)));
-        let tenants: Vec<&TenantDays> = match scope {
-            Scope::Tenant(tenant) => self.tenants.get(tenant).into_iter().collect(),
-            Scope::All => self.tenants.values().collect(),
-        };
+        let tenants: Vec<&TenantDays> = self
+            .tenants
+            .iter()
+            .filter(|(tenant, _)| actor.sees_tenant(tenant))
+            .map(|(_, days)| days)
+            .collect();
         let mut by_agent: BTreeMap<&str, Tally> = BTreeMap::new();
         for agents in tenants
             .iter()
@@ -218,6 +214,22 @@ impl Analytics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A `full` operator key: every tenant.
+    const OPERATOR: Actor<'static> = Actor {
+        key_id: "operator",
+        tenant: "operator",
+        full: true,
+    };
+
+    /// A key of `tenant`.
+    fn member(tenant: &str) -> Actor<'_> {
+        Actor {
+            key_id: "k",
+            tenant,
+            full: false,
+        }
+    }
 
     fn entry(kind: &str, day: u64, body: serde_json::Value) -> LedgerEntry {
         LedgerEntry {
@@ -275,14 +287,14 @@ mod tests {
             analytics.add_entry(&e);
         }
         // p3 was signed before its intent's confirmation entry (out of order): not counted paid.
-        let all = analytics.report(Scope::All, None, 109 * DAY_MS);
+        let all = analytics.report(OPERATOR, None, 109 * DAY_MS);
         assert_eq!((all.total_payments, all.total_volume), (3, 6));
         let a = &all.agents[0];
         assert_eq!((a.payments, a.succeeded, a.volume), (2, 1, 5));
         assert_eq!(a.success_rate, Some(0.5));
         assert_eq!((all.intents.created, all.intents.paid), (2, 0));
         // The last 2 days (108 and 109): p2 (failed) and p3.
-        let two = analytics.report(Scope::All, Some(2), 109 * DAY_MS + 5);
+        let two = analytics.report(OPERATOR, Some(2), 109 * DAY_MS + 5);
         assert_eq!(two.total_payments, 2);
         assert_eq!(
             two.agents
@@ -293,12 +305,9 @@ mod tests {
         );
         assert_eq!(two.agents[0].success_rate, Some(0.0));
         // Today only.
-        let today = analytics.report(Scope::All, Some(1), 109 * DAY_MS);
+        let today = analytics.report(OPERATOR, Some(1), 109 * DAY_MS);
         assert_eq!((today.total_payments, today.intents.created), (1, 1));
-        assert_eq!(
-            analytics.report(Scope::All, Some(1), 200 * DAY_MS).agents,
-            []
-        );
+        assert_eq!(analytics.report(OPERATOR, Some(1), 200 * DAY_MS).agents, []);
     }
 
     #[test]
@@ -315,7 +324,7 @@ mod tests {
             serde_json::json!({"intent_id": "i", "payment_id": "p"}),
         ));
         analytics.add_entry(&signed("p", "a", 2, 5));
-        let report = analytics.report(Scope::All, Some(30), 5 * DAY_MS);
+        let report = analytics.report(OPERATOR, Some(30), 5 * DAY_MS);
         assert_eq!((report.intents.created, report.intents.paid), (1, 1));
         assert_eq!(report.intents.conversion_rate, Some(1.0));
     }
@@ -366,17 +375,17 @@ mod tests {
             analytics.add_entry(&e);
         }
         let now = 7 * DAY_MS;
-        let acme = analytics.report(Scope::Tenant("acme"), Some(1), now);
+        let acme = analytics.report(member("acme"), Some(1), now);
         assert_eq!((acme.total_payments, acme.total_volume), (2, 5));
         assert_eq!(acme.agents.len(), 1);
         assert_eq!(acme.agents[0].success_rate, Some(0.5));
         assert_eq!((acme.intents.created, acme.intents.paid), (0, 0));
-        let globex = analytics.report(Scope::Tenant("globex"), Some(1), now);
+        let globex = analytics.report(member("globex"), Some(1), now);
         assert_eq!((globex.total_payments, globex.total_volume), (2, 43));
         assert_eq!((globex.intents.created, globex.intents.paid), (1, 1));
-        let nobody = analytics.report(Scope::Tenant("initech"), None, now);
+        let nobody = analytics.report(member("initech"), None, now);
         assert_eq!((nobody.total_payments, nobody.agents.len()), (0, 0));
-        let all = analytics.report(Scope::All, Some(1), now);
+        let all = analytics.report(OPERATOR, Some(1), now);
         assert_eq!((all.total_payments, all.total_volume), (4, 48));
         // "agent" of both tenants is one row in the operator's sum.
         assert_eq!(all.agents.len(), 2);

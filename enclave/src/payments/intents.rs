@@ -303,7 +303,7 @@ async fn read(
             .await?
             .ok_or_else(unknown)?;
     // Another tenant's intent does not exist for this caller.
-    if record.id != id || !(actor.full || record.tenant == actor.tenant) {
+    if record.id != id || !actor.sees_tenant(&record.tenant) {
         return Err(unknown());
     }
     Ok((version, record))
