@@ -158,12 +158,9 @@ pub async fn boot(
         allowed_sets: config.lit.allowed_sets.clone(),
         node_timeout: Duration::from_millis(config.lit.node_timeout_ms),
         max_price_wei: config.lit.max_price_wei,
+        reuse: Arc::default(),
     };
-    let me = EnclaveIdentity {
-        producer: Arc::clone(&producer),
-        keys: keys.clone(),
-        release_key,
-    };
+    let me = EnclaveIdentity::new(Arc::clone(&producer), keys.clone(), release_key);
     let metrics = EnclaveMetrics::new();
     let started = std::time::Instant::now();
     let state_key = derive_state_key(&lit, &me, &config.deployment)

@@ -155,21 +155,20 @@ pub async fn collect<F>(
 where
     F: Future<Output = Result<String, String>> + Send + 'static,
 {
-    let (signature, tally) =
-        collect_signature(requests, target.network_key, target.identity, options).await?;
+    let check = PreparedCheck::new(target.network_key, target.identity);
+    let (signature, tally) = collect_signature(requests, &check, options).await?;
     let plaintext = decrypt(target.ciphertext, &signature).map_err(CollectError::Decrypt)?;
     Ok((plaintext, tally))
 }
 
-/// Asks all nodes concurrently and returns the network's combined signature over `identity`
-/// as soon as `threshold` shares combine to one the pinned key accepts.
+/// Asks all nodes concurrently and returns the network's combined signature over the
+/// identity of `check` as soon as `threshold` shares combine to one its key accepts.
 ///
-/// The signature is the time-lock decryption key of everything encrypted to `identity`, so
-/// it is a secret: callers derive keys from it (the enclave's state key) and drop it.
+/// The signature is the time-lock decryption key of everything encrypted to that identity,
+/// so it is a secret: callers derive keys from it (the enclave's state key) and drop it.
 pub async fn collect_signature<F>(
     requests: Vec<NodeRequest<F>>,
-    network_key: &NetworkKey,
-    identity: &[u8],
+    check: &PreparedCheck,
     options: CollectOptions,
 ) -> Result<(CombinedSignature, Tally), CollectError>
 where
@@ -191,7 +190,7 @@ where
             (index, request.verification_key, outcome)
         });
     }
-    let check = PreparedCheck::new(network_key, identity);
+    let identity = check.identity();
     let mut pool: Vec<DecryptionShare> = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         let Ok((index, key, outcome)) = joined else {
@@ -226,7 +225,7 @@ where
         if let Some(signature) = search(
             &pool,
             threshold,
-            &check,
+            check,
             &mut tally,
             options.max_subset_checks,
         ) {

@@ -60,8 +60,13 @@ pub struct PayloadV1 {
     pub ciphertext_and_tag: String,
 }
 
-/// This side's X25519 key for one exchange (the secret is wiped on drop by `crypto_box`).
-pub struct BoxKey(SecretKey);
+/// This side's X25519 key for one exchange (the secret is wiped on drop by `crypto_box`),
+/// with its public key, computed once: a release seals to and opens from every node, and each
+/// use names this key twice (in the nonce and the payload).
+pub struct BoxKey {
+    secret: SecretKey,
+    public: [u8; 32],
+}
 
 impl std::fmt::Debug for BoxKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -71,15 +76,20 @@ impl std::fmt::Debug for BoxKey {
 
 impl BoxKey {
     pub fn generate() -> Self {
-        Self(SecretKey::generate(&mut OsRng))
+        Self::from_secret(SecretKey::generate(&mut OsRng))
     }
 
     pub fn from_bytes(secret: [u8; 32]) -> Self {
-        Self(SecretKey::from_bytes(secret))
+        Self::from_secret(SecretKey::from_bytes(secret))
+    }
+
+    fn from_secret(secret: SecretKey) -> Self {
+        let public = *secret.public_key().as_bytes();
+        Self { secret, public }
     }
 
     pub fn public_key(&self) -> [u8; 32] {
-        *self.0.public_key().as_bytes()
+        self.public
     }
 
     /// Seals `message` to `recipient`, created at `created_at` (unix seconds).
@@ -106,11 +116,16 @@ impl BoxKey {
         let nonce = nonce(&random, seconds, recipient, &self.public_key());
         // `crypto_box` is libsodium's "easy" box: NaCl's box without its 32 zero bytes of
         // plaintext and 16 of output. Lit's format keeps the output's, so they are put back.
-        let sealed = SalsaBox::new(&PublicKey::from(*recipient), &self.0)
+        let sealed = SalsaBox::new(&PublicKey::from(*recipient), &self.secret)
             .encrypt(&nonce.into(), message)
             .map_err(|_| E2eeError::Seal)?;
-        let mut ciphertext_and_tag = vec![0u8; BOX_ZERO_BYTES];
-        ciphertext_and_tag.extend_from_slice(&sealed);
+        // Hex of the zero bytes, then of the box, written in place (hex::encode builds its
+        // string a character at a time: it was a tenth of a release's CPU).
+        let mut ciphertext_and_tag = vec![b'0'; 2 * (BOX_ZERO_BYTES + sealed.len())];
+        hex::encode_to_slice(&sealed, &mut ciphertext_and_tag[2 * BOX_ZERO_BYTES..])
+            .map_err(|_| E2eeError::Seal)?;
+        let ciphertext_and_tag =
+            String::from_utf8(ciphertext_and_tag).map_err(|_| E2eeError::Seal)?;
         let created = time::OffsetDateTime::from_unix_timestamp(created_at)
             .ok()
             .and_then(|t| {
@@ -124,7 +139,7 @@ impl BoxKey {
                 verification_key: hex::encode(self.public_key()),
                 random: hex::encode(random),
                 created_at: created,
-                ciphertext_and_tag: hex::encode(ciphertext_and_tag),
+                ciphertext_and_tag,
             },
         })
     }
@@ -156,7 +171,7 @@ impl BoxKey {
         let seconds = u64::try_from(created.unix_timestamp()).map_err(|_| E2eeError::TimeRange)?;
         let nonce = nonce(&random, seconds, &self.public_key(), &sender);
         let message = Zeroizing::new(
-            SalsaBox::new(&PublicKey::from(sender), &self.0)
+            SalsaBox::new(&PublicKey::from(sender), &self.secret)
                 .decrypt(&nonce.into(), &boxed[BOX_ZERO_BYTES..])
                 .map_err(|_| E2eeError::Open)?,
         );

@@ -95,8 +95,12 @@ type MillerLoop = blsful::inner_types::MillerLoopResult;
 /// the signature (hash-to-G2 of the identity and the Miller loop of `e(pk, H(m))`) done once,
 /// before or while the shares arrive. A subset search then pays one Miller loop and one
 /// final exponentiation per candidate, and the release path has them off its critical path.
+/// It depends only on the network key and the identity, both public, so a caller that
+/// releases the same identity again may keep it (the enclave does, per session key).
 #[derive(Debug, Clone)]
 pub struct PreparedCheck {
+    network_key: NetworkKey,
+    identity: Vec<u8>,
     key_and_hash: MillerLoop,
 }
 
@@ -106,8 +110,20 @@ impl PreparedCheck {
         let hashed = G2Prepared::from(hash_identity(identity).to_affine());
         let key = network_key.0 .0.to_affine();
         Self {
+            network_key: *network_key,
+            identity: identity.to_vec(),
             key_and_hash: multi_miller_loop(&[(&key, &hashed)]),
         }
+    }
+
+    /// Whether this is the check of `identity` under `network_key`.
+    pub fn is_for(&self, network_key: &NetworkKey, identity: &[u8]) -> bool {
+        self.network_key == *network_key && self.identity == identity
+    }
+
+    /// The identity whose signature this check accepts.
+    pub fn identity(&self) -> &[u8] {
+        &self.identity
     }
 
     /// Whether `signature` is the network's signature over the prepared identity. The

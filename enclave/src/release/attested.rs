@@ -3,8 +3,9 @@
 //!
 //! 1. Handshake with every node (through the host's egress): each must report the pinned
 //!    network key, and names the identity key requests to it are sealed to.
-//! 2. Produce evidence for a fresh nonce, binding this enclave's TLS and signing keys, its
-//!    configuration and the address of its release key (binding v2).
+//! 2. Produce evidence for a nonce, binding this enclave's TLS and signing keys, its
+//!    configuration and the address of its release key (binding v2). Handshakes and evidence
+//!    are kept for the next releases for a while (`reuse`, which says why that is safe).
 //! 3. Sign in as that address (SIWE, EIP-191), delegating to a fresh Ed25519 session key with a
 //!    ReCap for decrypting this one identity, with the evidence and the allowed measurement
 //!    sets as `litParam` resources. Per node, the session key signs a request naming that
@@ -21,7 +22,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aip_attestation::{BoundKeys, Evidence, EvidenceProducer, ProduceError};
+use aip_attestation::{BoundKeys, Evidence, EvidenceProducer};
 use aip_lit::collect::{
     collect_signature, BoxedAnswer, CollectError, CollectOptions, NodeRequest, Tally,
 };
@@ -42,6 +43,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::release_key::ReleaseKey;
+use super::reuse::{EvidenceError, KnownNodes, PreparedChecks, ReleaseEvidence};
 use crate::egress_json::{post, Egress};
 
 /// How long a release request's sign-in is good for, and how far behind a node's clock may be.
@@ -58,10 +60,8 @@ pub enum ReleaseError {
         asked: usize,
         threshold: usize,
     },
-    #[error("producing attestation evidence")]
-    Evidence(#[source] ProduceError),
-    #[error("the evidence task stopped before producing evidence")]
-    EvidenceTask,
+    #[error("attestation evidence")]
+    Evidence(#[source] EvidenceError),
     #[error("signing in to the Lit nodes")]
     SignIn(#[source] SiweError),
     #[error("lit_threshold_unmet")]
@@ -85,14 +85,41 @@ pub struct LitNetwork {
     pub node_timeout: Duration,
     /// The session signature's `maxPrice`, wei.
     pub max_price_wei: u64,
+    /// What releases through this network keep for the next (`Default::default()` for a
+    /// network just configured; clones share it).
+    pub reuse: Arc<NetworkReuse>,
 }
 
-/// Who asks: the evidence source, the keys it binds, the release key it signs in with.
+/// The nodes' handshakes and the prepared pairing checks, kept across releases.
+#[derive(Debug, Default)]
+pub struct NetworkReuse {
+    nodes: KnownNodes,
+    checks: PreparedChecks,
+}
+
+/// Who asks: the evidence source, the keys it binds, the release key it signs in with, and
+/// the evidence releases show now.
 #[derive(Debug, Clone)]
 pub struct EnclaveIdentity {
     pub producer: Arc<dyn EvidenceProducer>,
     pub keys: BoundKeys,
     pub release_key: Arc<ReleaseKey>,
+    evidence: Arc<ReleaseEvidence>,
+}
+
+impl EnclaveIdentity {
+    pub fn new(
+        producer: Arc<dyn EvidenceProducer>,
+        keys: BoundKeys,
+        release_key: Arc<ReleaseKey>,
+    ) -> Self {
+        Self {
+            producer,
+            keys,
+            release_key,
+            evidence: Arc::default(),
+        }
+    }
 }
 
 impl LitNetwork {
@@ -129,13 +156,10 @@ impl LitNetwork {
                 threshold: self.threshold,
             });
         }
-        let mut nonce = [0u8; 32];
-        OsRng.fill_bytes(&mut nonce);
-        let producer = Arc::clone(&me.producer);
-        let keys = me.keys.clone();
-        let evidence = tokio::task::spawn_blocking(move || producer.produce(&keys, &nonce))
+        let shown = me
+            .evidence
+            .current(&me.producer, &me.keys)
             .await
-            .map_err(|_| ReleaseError::EvidenceTask)?
             .map_err(ReleaseError::Evidence)?;
         let evidence_ms = started.elapsed().as_millis() - handshakes_ms;
         let request = Arc::new(decryption_request(
@@ -143,9 +167,9 @@ impl LitNetwork {
                 conditions: &self.conditions,
                 allowed_sets: &self.allowed_sets,
                 data_hash_hex,
-                evidence: &evidence,
+                evidence: &shown.evidence,
                 keys: &me.keys,
-                nonce: &nonce,
+                nonce: &shown.nonce,
                 max_price_wei: self.max_price_wei,
             },
             &me.release_key,
@@ -156,9 +180,11 @@ impl LitNetwork {
             .map(|(host, port, node)| {
                 let (egress, request, timeout) =
                     (self.egress.clone(), Arc::clone(&request), self.node_timeout);
+                let reuse = Arc::clone(&self.reuse);
                 let answer: BoxedAnswer = Box::pin(async move {
                     let share = ask(&egress, &request, (&host, port), &node, now, timeout).await;
                     share.map_err(|error| {
+                        reuse.nodes.forget(&host, port);
                         // A node's refusal names its cause (an attestation it does not
                         // accept, a session it does not take): the operator's only view of
                         // why a release failed.
@@ -175,10 +201,13 @@ impl LitNetwork {
             .collect();
         let mut options = CollectOptions::new(self.threshold);
         options.node_timeout = self.node_timeout;
-        let collected =
-            collect_signature(requests, &self.network_key, identity.as_bytes(), options)
-                .await
-                .map_err(ReleaseError::Collect);
+        let check = self
+            .reuse
+            .checks
+            .get(&self.network_key, identity.as_bytes());
+        let collected = collect_signature(requests, &check, options)
+            .await
+            .map_err(ReleaseError::Collect);
         tracing::debug!(
             handshakes_ms,
             evidence_ms,
@@ -189,7 +218,7 @@ impl LitNetwork {
     }
 
     /// The nodes that answered a handshake with the pinned network key, in configuration
-    /// order, with what they said.
+    /// order, with what they said: kept from an earlier release, or asked now.
     async fn handshakes(&self) -> Vec<(String, u16, NodeHandshake)> {
         let mut challenge = [0u8; 32];
         OsRng.fill_bytes(&mut challenge);
@@ -197,6 +226,9 @@ impl LitNetwork {
         let asks = self.nodes.iter().map(|(host, port)| {
             let body = body.clone();
             async move {
+                if let Some(node) = self.reuse.nodes.get(host, *port, &self.network_key) {
+                    return Some((host.clone(), *port, node));
+                }
                 let answer = post(
                     &self.egress,
                     host,
@@ -215,7 +247,12 @@ impl LitNetwork {
                     }
                 };
                 match handshake {
-                    Ok(node) => Some((host.clone(), *port, node)),
+                    Ok(node) => {
+                        self.reuse
+                            .nodes
+                            .remember(host, *port, &self.network_key, &node);
+                        Some((host.clone(), *port, node))
+                    }
                     Err(error) => {
                         let error = aip_wire::process::error_chain(&error);
                         tracing::warn!(%host, port, %error, "handshake refused; node ignored");
@@ -294,12 +331,15 @@ pub fn decryption_request(
     let (issued_at, expiration) = (now - SIGN_IN_SKEW_S, now + SIGN_IN_LIFETIME_S);
     let session = SessionKey::generate();
     let identity = request.conditions.identity(request.data_hash_hex);
+    // The sign-in's own nonce, new per request (the evidence's may be shown again).
+    let mut sign_in_nonce = [0u8; 16];
+    OsRng.fill_bytes(&mut sign_in_nonce);
     let message = capability_message(
         Capability {
             address: release_key.address(),
             domain: "aip-signer",
             statement: "aip-signer attested release.",
-            nonce: &hex::encode(&request.nonce[..16]),
+            nonce: &hex::encode(sign_in_nonce),
             issued_at,
             expiration,
             extra_resources: vec![

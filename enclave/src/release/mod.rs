@@ -3,6 +3,7 @@
 
 pub mod attested;
 pub mod release_key;
+pub mod reuse;
 
-pub use attested::{EnclaveIdentity, LitNetwork, ReleaseError};
+pub use attested::{EnclaveIdentity, LitNetwork, NetworkReuse, ReleaseError};
 pub use release_key::ReleaseKey;

@@ -67,16 +67,13 @@ impl World {
     /// world's configuration binding.
     pub fn enclave_identity(&self, producer: Arc<dyn EvidenceProducer>) -> EnclaveIdentity {
         let release_key = Arc::new(ReleaseKey::generate());
-        EnclaveIdentity {
-            producer,
-            keys: BoundKeys {
-                tls_spki_der: b"tls spki".to_vec(),
-                signing_public_key: [7; 32],
-                release_address: release_key.address(),
-                config_sha256: self.bound_config(),
-            },
-            release_key,
-        }
+        let keys = BoundKeys {
+            tls_spki_der: b"tls spki".to_vec(),
+            signing_public_key: [7; 32],
+            release_address: release_key.address(),
+            config_sha256: self.bound_config(),
+        };
+        EnclaveIdentity::new(producer, keys, release_key)
     }
 
     /// The Lit network as the enclave sees it, through `egress`, with the world's condition.
@@ -90,6 +87,7 @@ impl World {
             allowed_sets: self.allowed_sets(),
             node_timeout: std::time::Duration::from_secs(10),
             max_price_wei: 0,
+            reuse: Default::default(),
         }
     }
 }
