@@ -26,6 +26,9 @@ pub struct HostMetrics {
     registry: Registry,
     pub store_ops: Family<OpLabels, Counter>,
     pub store_seconds: Histogram,
+    /// Store groups with writes committed (one transaction and fsync each, for every write
+    /// that arrived with the others).
+    pub store_groups: Counter,
     pub egress: Family<OpLabels, Counter>,
     pub ingress_connections: Counter,
     pub enclave_starts: Counter,
@@ -50,6 +53,7 @@ impl HostMetrics {
         let mut registry = Registry::with_prefix("aip_host");
         let store_ops = Family::<OpLabels, Counter>::default();
         let store_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
+        let store_groups = Counter::default();
         let egress = Family::<OpLabels, Counter>::default();
         let ingress_connections = Counter::default();
         let enclave_starts = Counter::default();
@@ -76,6 +80,11 @@ impl HostMetrics {
             store_seconds.clone(),
         );
         registry.register(
+            "store_groups",
+            "Blob store commits with writes (one fsync each, for the writes that arrived together)",
+            store_groups.clone(),
+        );
+        registry.register(
             "egress_requests",
             "Egress requests by target and outcome",
             egress.clone(),
@@ -94,6 +103,7 @@ impl HostMetrics {
             registry,
             store_ops,
             store_seconds,
+            store_groups,
             egress,
             ingress_connections,
             enclave_starts,

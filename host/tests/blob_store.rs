@@ -151,9 +151,14 @@ fn rusqlite_version_bump(path: &std::path::Path) -> i64 {
         .unwrap()
 }
 
-#[tokio::test]
-async fn the_control_channel_serves_the_store_over_a_socket() {
-    let dir = temp_dir("control");
+/// A store in `dir` served on `dir/control.sock`.
+async fn serve(
+    dir: &std::path::Path,
+) -> (
+    Arc<Mutex<BlobStore>>,
+    Endpoint,
+    tokio::task::JoinHandle<Result<(), aip_wire::WireError>>,
+) {
     let store = Arc::new(Mutex::new(BlobStore::open(&dir.join("store.db")).unwrap()));
     let endpoint = Endpoint::Unix(dir.join("control.sock"));
     let listener = Listener::bind(&endpoint).await.unwrap();
@@ -162,6 +167,13 @@ async fn the_control_channel_serves_the_store_over_a_socket() {
         Arc::clone(&store),
         HostMetrics::new(),
     ));
+    (store, endpoint, server)
+}
+
+#[tokio::test]
+async fn the_control_channel_serves_the_store_over_a_socket() {
+    let dir = temp_dir("control");
+    let (_store, endpoint, server) = serve(&dir).await;
 
     let mut enclave = Stream::connect(&endpoint).await.unwrap();
     let mut ask = async |request: ControlRequest| -> ControlResponse {
@@ -252,6 +264,142 @@ async fn the_control_channel_serves_the_store_over_a_socket() {
                 version: 1
             }]
         }
+    );
+    server.abort();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Requests committed together: each write is its own compare-and-set (a refused or invalid
+/// one leaves the others), reads see the group's earlier writes, and all of it is kept.
+#[test]
+fn a_group_runs_each_request_on_its_own_terms_under_one_commit() {
+    let dir = temp_dir("group");
+    let path = dir.join("store.db");
+    let mut store = BlobStore::open(&path).unwrap();
+    store.put("state/a", None, 1, b"one").unwrap();
+    /// (key, expected, version, data, outcome: Ok(PutOutcome) or Err(()) for a refusal)
+    type Row<'a> = (&'a str, Option<u64>, u64, &'a [u8], Result<PutOutcome, ()>);
+    let table: [Row; 6] = [
+        (
+            "state/a",
+            Some(1),
+            2,
+            b"two",
+            Ok(PutOutcome::Stored { version: 2 }),
+        ),
+        // The group's own write is what the next one is compared with.
+        (
+            "state/a",
+            Some(1),
+            3,
+            b"x",
+            Ok(PutOutcome::Conflict { current: Some(2) }),
+        ),
+        ("state/a b", None, 1, b"x", Err(())),
+        ("state/a", Some(2), 2, b"x", Err(())),
+        (
+            "state/b",
+            None,
+            1,
+            b"bee",
+            Ok(PutOutcome::Stored { version: 1 }),
+        ),
+        (
+            "state/a",
+            Some(2),
+            3,
+            b"three",
+            Ok(PutOutcome::Stored { version: 3 }),
+        ),
+    ];
+    let (outcomes, seen) = store
+        .group(|group| {
+            let outcomes: Vec<_> = table
+                .iter()
+                .map(|(key, expected, version, data, _)| {
+                    group.put(key, *expected, *version, data).map_err(|_| ())
+                })
+                .collect();
+            (outcomes, group.get("state/b").unwrap())
+        })
+        .unwrap();
+    for ((key, _, version, _, expected), outcome) in table.iter().zip(&outcomes) {
+        assert_eq!(outcome, expected, "{key} {version}");
+    }
+    assert_eq!(seen, Some((1, b"bee".to_vec())));
+    drop(store);
+    let store = BlobStore::open(&path).unwrap();
+    assert_eq!(store.get("state/a").unwrap(), Some((3, b"three".to_vec())));
+    assert_eq!(store.get("state/b").unwrap(), Some((1, b"bee".to_vec())));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Many connections writing one record at once through the committer: every version is
+/// stored exactly once (no two writers both told `Stored` for it), a conflict names another
+/// version than the writer's, and the record ends as the last write left it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_connections_keep_compare_and_set() {
+    const WRITERS: usize = 12;
+    const EACH: usize = 15;
+    let dir = temp_dir("concurrent");
+    let (store, endpoint, server) = serve(&dir).await;
+    let mut writers = tokio::task::JoinSet::new();
+    for writer in 0..WRITERS {
+        let endpoint = endpoint.clone();
+        writers.spawn(async move {
+            let mut stream = Stream::connect(&endpoint).await.unwrap();
+            let mut stored = Vec::new();
+            let mut known: Option<u64> = None;
+            while stored.len() < EACH {
+                let version = known.unwrap_or(0) + 1;
+                let request = ControlRequest::Put {
+                    key: "state/shared".into(),
+                    expected: known,
+                    version,
+                    data: format!("{writer}:{version}").into_bytes(),
+                };
+                send(&mut stream, &request, DEFAULT_FRAME_CAP)
+                    .await
+                    .unwrap();
+                match receive(&mut stream, DEFAULT_FRAME_CAP)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                {
+                    ControlResponse::Stored { version: v } => {
+                        assert_eq!(v, version);
+                        stored.push(version);
+                        known = Some(version);
+                    }
+                    ControlResponse::Conflict { current } => {
+                        assert_ne!(current, known, "a conflict names another version");
+                        known = current;
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+            (writer, stored)
+        });
+    }
+    let mut versions = std::collections::BTreeMap::new();
+    while let Some(done) = writers.join_next().await {
+        let (writer, stored) = done.unwrap();
+        for version in stored {
+            assert!(
+                versions.insert(version, writer).is_none(),
+                "version {version} stored twice"
+            );
+        }
+    }
+    let total = (WRITERS * EACH) as u64;
+    assert_eq!(
+        versions.keys().copied().collect::<Vec<_>>(),
+        (1..=total).collect::<Vec<_>>()
+    );
+    let last = versions[&total];
+    assert_eq!(
+        store.lock().unwrap().get("state/shared").unwrap(),
+        Some((total, format!("{last}:{total}").into_bytes()))
     );
     server.abort();
     std::fs::remove_dir_all(&dir).unwrap();

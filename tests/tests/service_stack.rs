@@ -240,6 +240,7 @@ async fn boot_restart_rollback_and_tampering() {
     }
     for needle in [
         "aip_host_store_operations_total{op=\"put\",outcome=\"stored\"}",
+        "aip_host_store_groups_total",
         "outcome=\"connected\"",
         "aip_host_enclave_starts_total 1",
         "aip_enclave_requests_total{code=\"rollback_detected\",route=\"*\",status=\"409\"} 1",

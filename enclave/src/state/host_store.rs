@@ -2,6 +2,8 @@
 //! sealed bytes; versions make every write a compare-and-set, so a host or a second enclave
 //! that wrote in between turns a write into a `Conflict` instead of a silent overwrite.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use aip_wire::control::{receive, send, ControlRequest, ControlResponse, KeyVersion, MetricSample};
 use aip_wire::frame::DEFAULT_FRAME_CAP;
 use aip_wire::{Endpoint, Stream, WireError};
@@ -36,25 +38,45 @@ pub enum Written {
     Conflict { current: Option<u64> },
 }
 
-/// One connection to the host's control endpoint, reopened after a failure.
+/// How many connections to the host's control endpoint one store keeps at most. A
+/// connection carries one request at a time; with several, payments in flight write at once
+/// and the host commits their writes together (one fsync for all) instead of in turn.
+pub const CONNECTIONS: usize = 8;
+
+/// Connections to the host's control endpoint, opened as concurrent requests need them and
+/// reopened after a failure.
 #[derive(Debug)]
 pub struct HostStore {
     endpoint: Endpoint,
-    connection: Mutex<Option<Stream>>,
+    connections: [Mutex<Option<Stream>>; CONNECTIONS],
+    /// Which connection a request waits for when all are busy.
+    next: AtomicUsize,
 }
 
 impl HostStore {
     pub fn new(endpoint: Endpoint) -> Self {
         Self {
             endpoint,
-            connection: Mutex::new(None),
+            connections: std::array::from_fn(|_| Mutex::new(None)),
+            next: AtomicUsize::new(0),
         }
     }
 
-    /// One request, one answer. A broken connection is dropped, so the next call reconnects;
-    /// the failed call itself is reported, never retried blindly (a write may have landed).
+    /// One request, one answer, on a free connection (or, all busy, the next in turn). A
+    /// broken connection is dropped, so the next call reconnects; the failed call itself is
+    /// reported, never retried blindly (a write may have landed).
     async fn ask(&self, request: &ControlRequest) -> Result<ControlResponse, HostStoreError> {
-        let mut slot = self.connection.lock().await;
+        let free = self
+            .connections
+            .iter()
+            .find_map(|slot| slot.try_lock().ok());
+        let mut slot = match free {
+            Some(slot) => slot,
+            None => {
+                let turn = self.next.fetch_add(1, Ordering::Relaxed) % CONNECTIONS;
+                self.connections[turn].lock().await
+            }
+        };
         if slot.is_none() {
             *slot = Some(Stream::connect(&self.endpoint).await?);
         }
