@@ -163,8 +163,10 @@ pub(super) async fn reserve_and_continue(
     drop(budget);
     match reserved {
         Ok(Reserved::Autonomous) => {
+            // Not saved here: the account write that made the reservation put the payment in
+            // the delegation's in-flight set, which is what a resumed payment goes by; the
+            // flag is stored with the signature (a write per payment fewer).
             record.autonomous = true;
-            let version = save(state, version, &record).await?;
             sign_autonomously(state, version, record).await
         }
         // An x402 payment answers a request in flight: it cannot wait for the device.

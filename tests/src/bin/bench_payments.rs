@@ -2,7 +2,8 @@
 //! aip-host -> aip-enclave -> Lit devnet -> Solana devnet), a fixed count at each
 //! concurrency; prints throughput, p50 and p99 latency, the CPU milliseconds each process
 //! spent per payment (from /proc: user + system, with its children, such as the Lit devnet's
-//! Node action runners), and the enclave's peak RSS.
+//! Node action runners), the host store's writes and commits per payment, the enclave's mean
+//! Lit release (from its own metric) beside the p50, and the enclave's peak RSS.
 //!
 //! Usage: bench-payments [COUNT] [CONCURRENCY,...]   (defaults: 200 1,4,16,64)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -84,6 +85,47 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
+/// The host's `/metrics` text (empty if it does not answer).
+fn host_metrics(address: std::net::SocketAddr) -> String {
+    ureq::get(&format!("http://{address}/metrics"))
+        .call()
+        .ok()
+        .and_then(|r| r.into_string().ok())
+        .unwrap_or_default()
+}
+
+/// The value of the sample whose line starts with `name` (labels included, then a space).
+fn metric(metrics: &str, name: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| {
+        l.strip_prefix(name)
+            .and_then(|v| v.trim().parse::<f64>().ok())
+    })
+}
+
+/// Counters read from the host's `/metrics` between levels.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counters {
+    /// Host store writes stored, and the commits (fsyncs) they took.
+    writes: f64,
+    commits: f64,
+    /// The enclave's Lit releases: total milliseconds and how many.
+    release_ms: f64,
+    releases: f64,
+}
+
+/// The counters now, once the enclave's report (every 2 s) includes what just happened.
+async fn counters(address: std::net::SocketAddr) -> Counters {
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let metrics = host_metrics(address);
+    let value = |name: &str| metric(&metrics, name).unwrap_or(0.0);
+    Counters {
+        writes: value("aip_host_store_operations_total{op=\"put\",outcome=\"stored\"} "),
+        commits: value("aip_host_store_groups_total "),
+        release_ms: value("aip_enclave_lit_release_ms_sum "),
+        releases: value("aip_enclave_lit_release_ms_count "),
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let mut args = std::env::args().skip(1);
@@ -138,6 +180,7 @@ async fn main() {
 
     println!("autonomous USDC payments through the local stack ({count} per level)");
     for concurrency in levels {
+        let counted = counters(paying.stack.metrics).await;
         let before = cpu();
         let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let started = Instant::now();
@@ -218,28 +261,23 @@ async fn main() {
             table.join(", "),
             per_payment[0] + per_payment[1]
         );
+        let now = counters(paying.stack.metrics).await;
+        println!(
+            "  host store per payment: {:.1} writes in {:.1} commits",
+            (now.writes - counted.writes) / count as f64,
+            (now.commits - counted.commits) / count as f64,
+        );
+        let releases = now.releases - counted.releases;
+        if releases > 0.0 {
+            let mean = (now.release_ms - counted.release_ms) / releases;
+            println!(
+                "  Lit release (the enclave's wait for the t-th share, and its own combine, verify, decrypt): mean {mean:.0} ms over {releases} releases; p50 minus it {:.0} ms",
+                percentile(&latencies, 0.5).as_secs_f64() * 1000.0 - mean
+            );
+        }
         match peak_rss_kib(enclave) {
             Some(kib) => println!("  enclave peak RSS so far: {:.1} MiB", kib as f64 / 1024.0),
             None => println!("  enclave peak RSS: unavailable"),
         }
-    }
-    // The enclave reports every 2 s; wait for the last payments to be in the report.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    let metrics = ureq::get(&format!("http://{}/metrics", paying.stack.metrics))
-        .call()
-        .ok()
-        .and_then(|r| r.into_string().ok())
-        .unwrap_or_default();
-    let value = |name: &str| {
-        metrics.lines().find_map(|l| {
-            l.strip_prefix(name)
-                .and_then(|v| v.trim().parse::<f64>().ok())
-        })
-    };
-    if let (Some(sum), Some(n)) = (
-        value("aip_enclave_lit_release_ms_sum "),
-        value("aip_enclave_lit_release_ms_count "),
-    ) {
-        println!("Lit release (handshakes, evidence, shares, combine, verify, decrypt): mean {:.0} ms over {n} releases", sum / n);
     }
 }
