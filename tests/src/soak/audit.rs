@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use aip_client::signer::Signer;
+use aip_client::signer::{Signer, SignerError};
 use aip_wire::ledger::{verify_chain, verify_export, LedgerEntry, LedgerHead};
 use aip_wire::payments::PaymentStatus;
 use ed25519_dalek::VerifyingKey;
@@ -53,13 +53,46 @@ pub struct Findings {
     pub final_status: BTreeMap<String, usize>,
 }
 
+/// How long the audit waits out the API's rate limit for one read before calling it a
+/// failure.
+const RATE_LIMIT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// A read, asked again while `limited` says the API refused it for its rate limit: the audit
+/// reads every payment and session (tens of thousands after a long optimised run), far more
+/// than one API key may ask per second, and a rate limit is a refusal to answer now, not a
+/// finding.
+async fn patiently<R, F, Fut>(mut read: F, limited: impl Fn(&R) -> bool) -> R
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = R>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        let answer = read().await;
+        if !limited(&answer) || started.elapsed() >= RATE_LIMIT_PATIENCE {
+            return answer;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+/// Whether a typed read was refused with `rate_limited`.
+fn rate_limited<T>(answer: &Result<T, SignerError>) -> bool {
+    matches!(answer, Err(error) if error.code() == Some("rate_limited"))
+}
+
 /// The whole ledger, verified as one chain ending at the signed head of the current boot.
 async fn ledger(signer: &Signer, findings: &mut Findings) -> Vec<LedgerEntry> {
     let mut entries: Vec<LedgerEntry> = Vec::new();
     let mut after = (0u64, [0u8; 32]);
     loop {
         let path = format!("/v1/ledger?from={}&limit=1000", after.0 + 1);
-        let export = match signer.raw("GET", &path, None).await {
+        let answer = patiently(
+            || signer.raw("GET", &path, None),
+            |answer| matches!(answer, Ok(a) if a.status == 429),
+        )
+        .await;
+        let export = match answer {
             Ok(answer) if answer.status == 200 => answer.json(),
             other => {
                 findings
@@ -302,7 +335,7 @@ pub async fn audit(
         .filter_map(|k| VerifyingKey::from_bytes(k).ok())
         .collect();
     for id in &ids {
-        let answer = match signer.payment(id).await {
+        let answer = match patiently(|| signer.payment(id), rate_limited).await {
             Ok(answer) => answer,
             Err(e) => {
                 v(&mut findings, format!("payment {id}: {e}"));
@@ -374,7 +407,7 @@ pub async fn audit(
     let key_ids: BTreeSet<&str> = sessions.iter().map(|s| s.key_id.as_str()).collect();
     for key_id in key_ids {
         let landed_total = per_key.get(key_id).copied().unwrap_or(0);
-        match signer.session_key(key_id).await {
+        match patiently(|| signer.session_key(key_id), rate_limited).await {
             Ok(view) => {
                 let committed = view.autonomy.map(|a| a.committed).unwrap_or(0);
                 if committed != landed_total {
@@ -383,7 +416,7 @@ pub async fn audit(
             }
             Err(e) => v(&mut findings, format!("key {key_id}: {e}")),
         }
-        match signer.sessions(Some(key_id)).await {
+        match patiently(|| signer.sessions(Some(key_id)), rate_limited).await {
             Ok(views) => {
                 for view in views {
                     let landed = per_session
