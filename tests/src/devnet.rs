@@ -159,6 +159,17 @@ impl LitDevnet {
         args.extend_from_slice(extra);
         Self::start(&args)
     }
+
+    /// As [`LitDevnet::start_attested`], each of the three nodes in a process of its own, so
+    /// that one can be killed or restarted alone, on the fixed ports from `port_base` (a
+    /// restarted node keeps its address); in node order, node 0 first: it deals the key
+    /// shares the others load.
+    pub fn start_attested_apart(dir: &Path, port_base: u16) -> Vec<Self> {
+        let base = port_base.to_string();
+        (0..3)
+            .map(|i| Self::start_attested(dir, &["--port-base", &base, "--only", &i.to_string()]))
+            .collect()
+    }
 }
 
 fn kill(child: &mut Child) {

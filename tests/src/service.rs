@@ -99,7 +99,7 @@ pub fn binaries() -> Binaries {
 /// outgoing connection's source port or any `bind(0)` (a CI run once lost the host's metrics
 /// port that way). Ports are handed out in blocks, from a start that depends on the process id
 /// so that test binaries do not start on the same block, and each block once per process.
-fn consecutive_free_ports(count: u16) -> u16 {
+pub fn consecutive_free_ports(count: u16) -> u16 {
     use std::sync::atomic::{AtomicU32, Ordering};
     const FIRST: u32 = 10_000;
     const BLOCKS: u32 = (32_768 - FIRST) / PORT_BLOCK as u32;
@@ -254,11 +254,7 @@ impl Stack {
         // which pins the configuration's identity, is written once the configuration is.
         let lit_port_base = consecutive_free_ports(3);
         let (lit, lit_nodes) = if options.split_processes {
-            // Node 0 first: it deals the key shares the others then load.
-            let nodes: Vec<LitDevnet> = (0..3)
-                .map(|i| start_lit(&dir, lit_port_base, &["--only", &i.to_string()]))
-                .collect();
-            (None, nodes)
+            (None, LitDevnet::start_attested_apart(&dir, lit_port_base))
         } else {
             (
                 Some(start_lit(&dir, lit_port_base, options.lit_args)),

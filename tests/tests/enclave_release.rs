@@ -10,7 +10,8 @@ use aip_enclave::release::ReleaseError;
 use aip_lit::NetworkKey;
 
 mod common;
-use common::attested::{host_egress, host_egress_trusting, node_addresses, world};
+use aip_tests::devnet::Crashable;
+use common::attested::{host_egress, host_egress_trusting, node_addresses, world, world_apart};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_enclave_releases_through_the_hosts_egress() {
@@ -83,4 +84,37 @@ async fn the_enclave_releases_through_the_hosts_egress() {
         "{err}"
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Lit's nodes make their identity key at start, so a node that restarts answers requests
+/// sealed to a handshake kept from before it with a refusal. With another node down, the
+/// threshold needs the restarted one: its request, failed under the kept handshake, is sent
+/// again under a new one within the same release.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_is_asked_again_under_its_new_identity_key() {
+    let (mut w, mut others) = world_apart("restarted-node");
+    let key = NetworkKey::from_hex(&w.net.network_public_key).unwrap();
+    let secret = b"the enclave's 32-byte state key!";
+    let encrypted = encrypt_for(&key, &w.condition(), secret).unwrap();
+    let nodes = node_addresses(&w.net);
+    let me = w.enclave_identity(w.producer.clone());
+    let network = w.lit_network(host_egress(&w.dir, "all", &nodes).await, nodes.clone());
+    let (plaintext, tally) = network
+        .release(&me, &encrypted.ciphertext, &encrypted.data_to_encrypt_hash)
+        .await
+        .unwrap();
+    assert_eq!(plaintext.as_slice(), secret);
+    assert!(tally.valid >= 2, "{tally:?}");
+
+    // Every node's handshake is kept now. Node 0 comes back with a new identity key; node 1
+    // goes down.
+    w.net.restart();
+    others[0].kill();
+    let (plaintext, tally) = network
+        .release(&me, &encrypted.ciphertext, &encrypted.data_to_encrypt_hash)
+        .await
+        .unwrap();
+    assert_eq!(plaintext.as_slice(), secret);
+    assert_eq!(tally.valid, 2, "{tally:?}");
+    let _ = std::fs::remove_dir_all(&w.dir);
 }

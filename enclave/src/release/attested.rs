@@ -177,22 +177,16 @@ impl LitNetwork {
         let now = unix_now();
         let requests: Vec<NodeRequest<BoxedAnswer>> = answered
             .into_iter()
-            .map(|(host, port, node)| {
-                let (egress, request, timeout) =
-                    (self.egress.clone(), Arc::clone(&request), self.node_timeout);
-                let reuse = Arc::clone(&self.reuse);
-                let answer: BoxedAnswer = Box::pin(async move {
-                    let share = ask(&egress, &request, (&host, port), &node, now, timeout).await;
-                    share.map_err(|error| {
-                        reuse.nodes.forget(&host, port);
-                        // A node's refusal names its cause (an attestation it does not
-                        // accept, a session it does not take): the operator's only view of
-                        // why a release failed.
-                        let error = aip_wire::process::error_chain(&*error);
-                        tracing::warn!(%host, port, %error, "a Lit node did not sign");
-                        error
-                    })
-                });
+            .map(|node| {
+                let asking = NodeAsk {
+                    egress: self.egress.clone(),
+                    network_key: self.network_key,
+                    timeout: self.node_timeout,
+                    reuse: Arc::clone(&self.reuse),
+                };
+                let request = Arc::clone(&request);
+                let answer: BoxedAnswer =
+                    Box::pin(async move { asking.share(&request, node, now).await });
                 NodeRequest {
                     answer,
                     verification_key: None,
@@ -219,53 +213,133 @@ impl LitNetwork {
 
     /// The nodes that answered a handshake with the pinned network key, in configuration
     /// order, with what they said: kept from an earlier release, or asked now.
-    async fn handshakes(&self) -> Vec<(String, u16, NodeHandshake)> {
-        let mut challenge = [0u8; 32];
-        OsRng.fill_bytes(&mut challenge);
-        let body = handshake_request("aip-signer", &hex::encode(challenge));
-        let asks = self.nodes.iter().map(|(host, port)| {
-            let body = body.clone();
-            async move {
-                if let Some(node) = self.reuse.nodes.get(host, *port, &self.network_key) {
-                    return Some((host.clone(), *port, node));
-                }
-                let answer = post(
-                    &self.egress,
-                    host,
-                    *port,
-                    HANDSHAKE_PATH,
-                    &body,
-                    self.node_timeout,
-                )
-                .await;
-                let handshake = match answer {
-                    Ok((_, answer)) => read_handshake(&answer, &self.network_key),
-                    Err(error) => {
-                        let error = aip_wire::process::error_chain(&error);
-                        tracing::warn!(%host, port, %error, "handshake failed");
-                        return None;
-                    }
-                };
-                match handshake {
-                    Ok(node) => {
-                        self.reuse
-                            .nodes
-                            .remember(host, *port, &self.network_key, &node);
-                        Some((host.clone(), *port, node))
-                    }
-                    Err(error) => {
-                        let error = aip_wire::process::error_chain(&error);
-                        tracing::warn!(%host, port, %error, "handshake refused; node ignored");
-                        None
-                    }
-                }
+    async fn handshakes(&self) -> Vec<AnsweredNode> {
+        let asks = self.nodes.iter().map(|(host, port)| async move {
+            if let Some(handshake) = self.reuse.nodes.get(host, *port, &self.network_key) {
+                return Some(AnsweredNode {
+                    host: host.clone(),
+                    port: *port,
+                    handshake,
+                    kept: true,
+                });
             }
+            let handshake = handshake(
+                &self.egress,
+                (host, *port),
+                &self.network_key,
+                self.node_timeout,
+                &self.reuse.nodes,
+            )
+            .await?;
+            Some(AnsweredNode {
+                host: host.clone(),
+                port: *port,
+                handshake,
+                kept: false,
+            })
         });
         futures::future::join_all(asks)
             .await
             .into_iter()
             .flatten()
             .collect()
+    }
+}
+
+/// A node that answered a handshake with the pinned network key, now or in an earlier release
+/// (`kept`).
+#[derive(Debug)]
+struct AnsweredNode {
+    host: String,
+    port: u16,
+    handshake: NodeHandshake,
+    kept: bool,
+}
+
+/// What asking one node for its share needs, owned (each node's request is a task of its own).
+struct NodeAsk {
+    egress: Egress,
+    network_key: NetworkKey,
+    timeout: Duration,
+    reuse: Arc<NetworkReuse>,
+}
+
+impl NodeAsk {
+    /// The node's share. A request sent under a kept handshake that fails is sent once more
+    /// under a new one: the node may have restarted with a new identity key, and one node's
+    /// restart should cost no release the threshold could still meet. Any failure leaves the
+    /// node to be handshaken again by the next release.
+    async fn share(
+        &self,
+        request: &DecryptionRequest,
+        node: AnsweredNode,
+        now: i64,
+    ) -> Result<String, String> {
+        let address = (node.host.as_str(), node.port);
+        let mut share = ask(
+            &self.egress,
+            request,
+            address,
+            &node.handshake,
+            now,
+            self.timeout,
+        )
+        .await;
+        if share.is_err() && node.kept {
+            self.reuse.nodes.forget(&node.host, node.port);
+            let renewed = handshake(
+                &self.egress,
+                address,
+                &self.network_key,
+                self.timeout,
+                &self.reuse.nodes,
+            )
+            .await;
+            if let Some(renewed) = renewed.filter(|renewed| *renewed != node.handshake) {
+                tracing::info!(host = %node.host, port = node.port, "a Lit node's handshake changed; asking it again");
+                share = ask(&self.egress, request, address, &renewed, now, self.timeout).await;
+            }
+        }
+        share.map_err(|error| {
+            self.reuse.nodes.forget(&node.host, node.port);
+            // A node's refusal names its cause (an attestation it does not accept, a session
+            // it does not take): the operator's only view of why a release failed.
+            let error = aip_wire::process::error_chain(&*error);
+            tracing::warn!(host = %node.host, port = node.port, %error, "a Lit node did not sign");
+            error
+        })
+    }
+}
+
+/// Asks one node for its handshake; remembers it if it names the pinned network key.
+async fn handshake(
+    egress: &Egress,
+    (host, port): (&str, u16),
+    network_key: &NetworkKey,
+    timeout: Duration,
+    known: &KnownNodes,
+) -> Option<NodeHandshake> {
+    let mut challenge = [0u8; 32];
+    OsRng.fill_bytes(&mut challenge);
+    let body = handshake_request("aip-signer", &hex::encode(challenge));
+    let answer = match post(egress, host, port, HANDSHAKE_PATH, &body, timeout).await {
+        Ok((_, answer)) => answer,
+        Err(error) => {
+            let error = aip_wire::process::error_chain(&error);
+            tracing::warn!(%host, port, %error, "handshake failed");
+            return None;
+        }
+    };
+    match read_handshake(&answer, network_key) {
+        Ok(node) => {
+            known.remember(host, port, network_key, &node);
+            Some(node)
+        }
+        Err(error) => {
+            let error = aip_wire::process::error_chain(&error);
+            tracing::warn!(%host, port, %error, "handshake refused; node ignored");
+            None
+        }
     }
 }
 
@@ -282,8 +356,7 @@ async fn ask(
     timeout: Duration,
 ) -> Result<String, NodeFailure> {
     let sealed = request.seal_for(&format!("{host}:{port}"), node, now)?;
-    let body = serde_json::to_value(&sealed)?;
-    let (_, answer) = post(egress, host, port, SIGN_PATH, &body, timeout).await?;
+    let (_, answer) = post(egress, host, port, SIGN_PATH, &sealed, timeout).await?;
     Ok(request.open_answer(node, &answer)?)
 }
 

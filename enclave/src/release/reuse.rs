@@ -16,8 +16,10 @@
 //! - **Node handshakes** ([`KnownNodes`]). A handshake reports the node's identity key (what
 //!   requests are sealed to) and the network key, which must be the pinned one; Lit's own
 //!   clients handshake once per connection to the network, not per request. A node whose
-//!   request fails for any reason is handshaken again next time (a restarted node may have a
-//!   new identity key), and every handshake is redone after [`HANDSHAKE_REUSE`].
+//!   request under a kept handshake fails is handshaken again at once and, if its identity
+//!   key changed (it restarted: Lit's nodes make theirs at start), asked again within the same
+//!   release; any failed node is handshaken again by the next release, and every handshake is
+//!   redone after [`HANDSHAKE_REUSE`].
 //! - **The signature-independent half of the pairing check** ([`PreparedChecks`]):
 //!   hash-to-G2 of the identity and one Miller loop, a function of the network key and the
 //!   identity (one per session key), both public.

@@ -16,6 +16,7 @@ use aip_wire::{Endpoint, Listener};
 use aip_enclave::config::EgressTlsConfig;
 use aip_enclave::egress_json::Egress;
 use aip_tests::devnet::{host_port, DevnetCa, LitDevnet};
+use aip_tests::service::consecutive_free_ports;
 
 pub struct World {
     pub dir: std::path::PathBuf,
@@ -93,6 +94,22 @@ impl World {
 }
 
 pub fn world(name: &str) -> World {
+    world_on(name, |dir| LitDevnet::start_attested(dir, &[]))
+}
+
+/// A world whose three Lit nodes run in processes of their own, so that one can be restarted
+/// or killed alone: the world's `net` is node 0's process, the others come beside it.
+pub fn world_apart(name: &str) -> (World, Vec<LitDevnet>) {
+    let mut others = Vec::new();
+    let world = world_on(name, |dir| {
+        let mut nodes = LitDevnet::start_attested_apart(dir, consecutive_free_ports(3));
+        others = nodes.split_off(1);
+        nodes.remove(0)
+    });
+    (world, others)
+}
+
+fn world_on(name: &str, start_lit: impl FnOnce(&std::path::Path) -> LitDevnet) -> World {
     let dir = std::env::temp_dir().join(format!("aip-attested-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -102,7 +119,7 @@ pub fn world(name: &str) -> World {
     let policy = MeasurementPolicy::from_toml(&policy_text).unwrap();
     let bank = PcrBank::for_image(IMAGE, b"aip-enclave");
     let producer = Arc::new(DevProducer::new(pki, bank, "i-dev-attested"));
-    let net = LitDevnet::start_attested(&dir, &[]);
+    let net = start_lit(&dir);
     assert_eq!(
         net.attested_release["actionCid"],
         aip_lit::action::attested_release_cid()
