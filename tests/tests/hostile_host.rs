@@ -509,8 +509,10 @@ async fn a_debit_dressed_as_a_known_payment_by_one_endpoint_still_counts() {
     let liar = paying.stack.rpc_proxies[2].clone();
     liar.set(RpcLie::tag(paid.signature.as_deref().unwrap()));
     let outside = thirty_paid_outside_across_a_restart(&mut paying, &device, &recipient).await;
-    assert!(liar.lies() > 0, "the endpoint did lie");
     the_outside_transfer_counts(&paying, &view, &recipient, &outside).await;
+    // Asked once the transfer is counted: the restarted enclave's reconciliation, which read
+    // the liar's answers, may still be running when the stack answers again.
+    assert!(liar.lies() > 0, "the endpoint did lie");
 }
 
 /// Three RPC endpoints (quorum two) behind lying proxies, and an autonomous agent (50 a
