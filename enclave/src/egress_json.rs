@@ -127,6 +127,12 @@ pub enum EgressJsonError {
     NotJson { target: String },
     #[error("{target} did not answer within {0:?}", .timeout)]
     Timeout { target: String, timeout: Duration },
+    #[error("the request body for {target} does not serialize")]
+    Body {
+        target: String,
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 /// POSTs `body` to `https://host:port/path` through the egress proxy; the JSON answer of a 2xx.
@@ -151,16 +157,22 @@ pub async fn post_json(
 }
 
 /// POSTs `body` as [`post_json`] does; the status and body of any answer (a Naga node seals
-/// its refusals too, so the body of a 401 is read like that of a 200).
+/// its refusals too, so the body of a 401 is read like that of a 200). The body is serialized
+/// straight from its type: a sealed Lit request, tens of kilobytes of hex, made a
+/// `serde_json::Value` first cost a copy and a second pass over it.
 pub async fn post(
     egress: &Egress,
     host: &str,
     port: u16,
     path: &str,
-    body: &Value,
+    body: &impl serde::Serialize,
     timeout: Duration,
 ) -> Result<(u16, Vec<u8>), EgressJsonError> {
     let target = format!("{host}:{port}");
+    let body = serde_json::to_vec(body).map_err(|source| EgressJsonError::Body {
+        target: target.clone(),
+        source,
+    })?;
     tokio::time::timeout(timeout, exchange(egress, host, port, path, body, &target))
         .await
         .map_err(|_| EgressJsonError::Timeout {
@@ -174,7 +186,7 @@ async fn exchange(
     host: &str,
     port: u16,
     path: &str,
-    body: &Value,
+    body: Vec<u8>,
     target: &str,
 ) -> Result<(u16, Vec<u8>), EgressJsonError> {
     let server_name =
@@ -220,7 +232,7 @@ async fn exchange(
     // same sealed request with the same share; JSON-RPC reads, and a transaction lands once).
     let response = egress
         .pool
-        .send(target, connect, &parts, body.to_string().into(), true)
+        .send(target, connect, &parts, body.into(), true)
         .await
         .map_err(|e| match e {
             PooledError::Connect(e) => e,

@@ -247,7 +247,12 @@ fn followed_signature(record: &PaymentRecord, tx: &Transaction) -> Result<String
         .ok_or(PaymentError::Internal("a transaction without signatures"))
 }
 
-/// Sends the signed transaction unless the cluster already has it; confirms if it landed.
+/// Sends the signed transaction; confirms if it landed.
+///
+/// Sent first and asked about only if no endpoint took it: a transaction signed a moment ago
+/// cannot be on chain yet, and one a resumed payment had already sent is refused as already
+/// processed (the cluster keeps one copy per signature) and then found landed. Asking first
+/// cost every payment a quorum round.
 pub(super) async fn submit(
     state: &PaymentContext,
     version: u64,
@@ -257,13 +262,13 @@ pub(super) async fn submit(
     let signed = record.signed.clone().ok_or(PaymentError::Internal(
         "a signed payment without its signature",
     ))?;
-    let already = matches!(
-        payer.rpc.status(&signed.signature).await,
-        Ok(LandedStatus::Landed { .. })
-    );
-    if !already {
-        let bytes = record.signed_transaction_bytes()?;
-        if let Err(error) = payer.rpc.send(&bytes).await {
+    let bytes = record.signed_transaction_bytes()?;
+    if let Err(error) = payer.rpc.send(&bytes).await {
+        let landed = matches!(
+            payer.rpc.status(&signed.signature).await,
+            Ok(LandedStatus::Landed { .. })
+        );
+        if !landed {
             tracing::warn!(payment = %record.id, error = %aip_wire::process::error_chain(&error), "submission failed; the payment stays signed and counted, and is sent again until it lands or expires");
             return Err(PaymentError::Chain(error));
         }
