@@ -13,7 +13,7 @@ use super::context::PaymentContext;
 use super::error::PaymentError;
 use super::keys::record;
 use crate::chain::Span;
-use crate::policy::{ObservedDebit, UnixSeconds, Window};
+use crate::policy::{Counted, ObservedDebit, UnixSeconds, Usage, Window};
 
 /// What a reconciliation round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -97,19 +97,13 @@ pub(super) async fn reconcile_account(
     // Under the account's lock: a payment signed meanwhile is known by now and skipped.
     let added = state
         .update_account(id, |account| {
-            let mut counted = account.key_usage.count_chain(&observed, whole_history);
-            for session in account.sessions.values_mut() {
-                let in_session = session.state.usage.count_chain(&observed, whole_history);
-                // Which session made a debit cannot be known: each counts it, and the delegation
-                // counts the most any usage added.
-                counted.amount = counted.amount.max(in_session.amount);
-                counted.hours_raised = counted.hours_raised.max(in_session.hours_raised);
-                for signature in in_session.recorded {
-                    if !counted.recorded.contains(&signature) {
-                        counted.recorded.push(signature);
-                    }
-                }
-            }
+            let sessions: Vec<&mut Usage> = account
+                .sessions
+                .values_mut()
+                .map(|s| &mut s.state.usage)
+                .collect();
+            let counted =
+                count_unaccounted(&mut account.key_usage, sessions, &observed, whole_history);
             if counted.amount > 0 {
                 if let Some(delegation) = account.delegation.as_mut() {
                     delegation.committed = delegation.committed.saturating_add(counted.amount);
@@ -151,6 +145,43 @@ pub(super) async fn reconcile_account(
         added: added.recorded.len().max(added.hours_raised),
         ..round
     })
+}
+
+/// Counts the observed debits that no usage of the account accounts for in the key's usage and
+/// in every session's (which session made a debit cannot be known: each counts it), and
+/// returns what the delegation counts: the most any usage added. What counts as accounted for
+/// is decided over all the usages together, under the account's lock: a payment signed after
+/// the history was read is known to its own session and to the key only, and was taken by the
+/// other sessions for a debit made outside the signer (each counted it, and the delegation
+/// with them: usage above what landed, seen in a 20-minute soak).
+fn count_unaccounted(
+    key_usage: &mut Usage,
+    mut sessions: Vec<&mut Usage>,
+    observed: &[ObservedDebit],
+    whole_history: bool,
+) -> Counted {
+    let known: std::collections::HashSet<&str> = std::iter::once(&*key_usage)
+        .chain(sessions.iter().map(|usage| &**usage))
+        .flat_map(|usage| usage.records())
+        .filter_map(|r| r.state.signature())
+        .collect();
+    let unaccounted: Vec<ObservedDebit> = observed
+        .iter()
+        .filter(|debit| !known.contains(debit.signature.as_str()))
+        .cloned()
+        .collect();
+    let mut counted = key_usage.count_chain(&unaccounted, whole_history);
+    for usage in sessions.iter_mut() {
+        let in_session = usage.count_chain(&unaccounted, whole_history);
+        counted.amount = counted.amount.max(in_session.amount);
+        counted.hours_raised = counted.hours_raised.max(in_session.hours_raised);
+        for signature in in_session.recorded {
+            if !counted.recorded.contains(&signature) {
+                counted.recorded.push(signature);
+            }
+        }
+    }
+    counted
 }
 
 /// A key whose usage holds this many records waiting for reconciliation to pass them
@@ -228,6 +259,40 @@ pub async fn keep_reconciled(
             Err(error) => {
                 tracing::warn!(error = %aip_wire::process::error_chain(&error), "reconciliation with the chain failed; retrying");
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn debit(signature: &str, amount: u64) -> ObservedDebit {
+        ObservedDebit {
+            signature: signature.into(),
+            amount,
+            at: UnixSeconds(1_000),
+        }
+    }
+
+    /// Agent a's payment, signed after the history was read, is known to a's session and to
+    /// the key; session b must not take it for a debit made outside the signer. A debit no
+    /// usage knows is counted by every usage, once for the delegation.
+    #[test]
+    fn a_payment_one_session_made_is_not_an_outside_debit_for_the_others() {
+        let (mut key, mut a, mut b) = (Usage::default(), Usage::default(), Usage::default());
+        key.record_observed(29_343, UnixSeconds(1_000), "paid by a".into());
+        a.record_observed(29_343, UnixSeconds(1_000), "paid by a".into());
+        let observed = [debit("paid by a", 29_343), debit("outside", 5)];
+        let counted = count_unaccounted(&mut key, vec![&mut a, &mut b], &observed, false);
+        assert_eq!(
+            counted.amount, 5,
+            "the delegation counts only the outside debit"
+        );
+        assert_eq!(counted.recorded, vec!["outside".to_owned()]);
+        assert!(!b.knows_signature("paid by a"), "b counted a's payment");
+        for usage in [&key, &a, &b] {
+            assert!(usage.knows_signature("outside"));
         }
     }
 }
