@@ -130,7 +130,15 @@ impl ActionRunners {
             .insert(id, sender);
         let mut line = serde_json::json!({ "id": id, "code": code }).to_string();
         line.push('\n');
-        let written = worker.stdin.lock().await.write_all(line.as_bytes()).await;
+        // Written by a task of its own: a caller dropped mid-write (a node's HTTP handler is
+        // dropped when its client hangs up, as a signer does once it has the threshold) left
+        // half a line in the pipe, which swallowed the next request's line and stalled it
+        // until the caller's timeout. A line is written whole or the runner is gone.
+        let writer = Arc::clone(&worker);
+        let written =
+            tokio::spawn(async move { writer.stdin.lock().await.write_all(line.as_bytes()).await })
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         if let Err(e) = written {
             worker.alive.store(false, Ordering::SeqCst);
             return Err(format!("the action runner stopped: {e}"));
