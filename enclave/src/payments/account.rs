@@ -101,9 +101,9 @@ impl Account {
     /// Every transaction signature the account's usage records hold: payments the service
     /// already knows of, which a read of the wallet's history need not fetch or count again.
     pub fn known_signatures(&self) -> std::collections::HashSet<String> {
-        self.usages()
-            .flat_map(|usage| usage.records())
-            .filter_map(|r| r.state.signature().map(str::to_owned))
+        signatures_in(self.usages())
+            .into_iter()
+            .map(str::to_owned)
             .collect()
     }
 
@@ -252,4 +252,14 @@ pub fn fee_caps(limits: &Limits) -> FeeCaps {
             month: None,
         },
     }
+}
+
+/// The signatures the signed or confirmed records of `usages` carry.
+pub fn signatures_in<'a>(
+    usages: impl Iterator<Item = &'a crate::policy::Usage>,
+) -> std::collections::HashSet<&'a str> {
+    usages
+        .flat_map(|usage| usage.records())
+        .filter_map(|r| r.state.signature())
+        .collect()
 }

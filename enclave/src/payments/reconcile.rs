@@ -9,6 +9,7 @@
 
 use serde_json::json;
 
+use super::account::signatures_in;
 use super::context::PaymentContext;
 use super::error::PaymentError;
 use super::keys::record;
@@ -160,11 +161,7 @@ fn count_unaccounted(
     observed: &[ObservedDebit],
     whole_history: bool,
 ) -> Counted {
-    let known: std::collections::HashSet<&str> = std::iter::once(&*key_usage)
-        .chain(sessions.iter().map(|usage| &**usage))
-        .flat_map(|usage| usage.records())
-        .filter_map(|r| r.state.signature())
-        .collect();
+    let known = signatures_in(std::iter::once(&*key_usage).chain(sessions.iter().map(|u| &**u)));
     let unaccounted: Vec<ObservedDebit> = observed
         .iter()
         .filter(|debit| !known.contains(debit.signature.as_str()))

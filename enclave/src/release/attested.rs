@@ -215,27 +215,24 @@ impl LitNetwork {
     /// order, with what they said: kept from an earlier release, or asked now.
     async fn handshakes(&self) -> Vec<AnsweredNode> {
         let asks = self.nodes.iter().map(|(host, port)| async move {
-            if let Some(handshake) = self.reuse.nodes.get(host, *port, &self.network_key) {
-                return Some(AnsweredNode {
-                    host: host.clone(),
-                    port: *port,
-                    handshake,
-                    kept: true,
-                });
-            }
-            let handshake = handshake(
-                &self.egress,
-                (host, *port),
-                &self.network_key,
-                self.node_timeout,
-                &self.reuse.nodes,
-            )
-            .await?;
+            let (handshake, kept) = match self.reuse.nodes.get(host, *port, &self.network_key) {
+                Some(kept) => (kept, true),
+                None => {
+                    let asked = handshake(
+                        &self.egress,
+                        (host, *port),
+                        &self.network_key,
+                        self.node_timeout,
+                        &self.reuse.nodes,
+                    );
+                    (asked.await?, false)
+                }
+            };
             Some(AnsweredNode {
                 host: host.clone(),
                 port: *port,
                 handshake,
-                kept: false,
+                kept,
             })
         });
         futures::future::join_all(asks)
