@@ -65,8 +65,18 @@ const refuse = (kind, what) => {
 // ---- bytes ------------------------------------------------------------------------------
 
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+// Each alphabet as a table from character code to value (-1: not in it): a lookup per
+// character, where searching the alphabet string cost a fifth of an action's own time.
+const base64Table = (alphabet) => {
+  const table = new Int8Array(128).fill(-1);
+  for (let i = 0; i < 64; i++) table[alphabet.charCodeAt(i)] = i;
+  return table;
+};
+const B64_TABLE = base64Table(B64);
+const B64URL_TABLE = base64Table(B64.slice(0, 62) + "-_");
 function fromBase64(text, url) {
-  const alphabet = url ? B64.slice(0, 62) + "-_" : B64;
+  if (typeof text !== "string") refuse("malformed", "base64 that is not text");
+  const table = url ? B64URL_TABLE : B64_TABLE;
   const body = url ? text : text.replace(/=+$/, "");
   if (!url && text.length % 4 !== 0) refuse("malformed", "base64 of a bad length");
   if (body.length % 4 === 1) refuse("malformed", "base64 of a bad length");
@@ -74,8 +84,9 @@ function fromBase64(text, url) {
   let bits = 0;
   let value = 0;
   let at = 0;
-  for (const ch of body) {
-    const index = alphabet.indexOf(ch);
+  for (let i = 0; i < body.length; i++) {
+    const code = body.charCodeAt(i);
+    const index = code < 128 ? table[code] : -1;
     if (index < 0) refuse("malformed", "not base64");
     value = (value << 6) | index;
     bits += 6;
