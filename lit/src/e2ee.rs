@@ -41,6 +41,8 @@ pub enum E2eeError {
     Padding,
     #[error("sealing failed")]
     Seal,
+    #[error("the payload was sealed by another key than the one expected")]
+    OtherSender,
 }
 
 /// A version 1 encrypted payload as it travels. Fields beside `version` and `payload` are
@@ -92,6 +94,16 @@ impl BoxKey {
         self.public
     }
 
+    /// The box between this key and `peer`: their X25519 agreement, computed once for a
+    /// request sealed to a node and its answer opened from it.
+    pub fn channel(&self, peer: &[u8; 32]) -> Channel {
+        Channel {
+            salsa: SalsaBox::new(&PublicKey::from(*peer), &self.secret),
+            ours: self.public,
+            peer: *peer,
+        }
+    }
+
     /// Seals `message` to `recipient`, created at `created_at` (unix seconds).
     pub fn seal(
         &self,
@@ -99,9 +111,7 @@ impl BoxKey {
         message: &[u8],
         created_at: i64,
     ) -> Result<EncryptedPayload, E2eeError> {
-        let mut random = [0u8; 16];
-        OsRng.fill_bytes(&mut random);
-        self.seal_with(recipient, message, created_at, random)
+        self.channel(recipient).seal(message, created_at)
     }
 
     /// As [`seal`](Self::seal) with a given random value (vectors).
@@ -112,11 +122,69 @@ impl BoxKey {
         created_at: i64,
         random: [u8; 16],
     ) -> Result<EncryptedPayload, E2eeError> {
+        self.channel(recipient)
+            .seal_with(message, created_at, random)
+    }
+
+    /// Opens a payload sealed to this key by whichever key it names: the message and the box
+    /// with that sender (the caller decides whether [`Channel::peer`] is the sender it
+    /// expects; a node seals its answer back in the same box).
+    pub fn open(
+        &self,
+        sealed: &EncryptedPayload,
+    ) -> Result<(Zeroizing<Vec<u8>>, Channel), E2eeError> {
+        let read = Readable::from(sealed)?;
+        let channel = self.channel(&read.sender);
+        let message = channel.open_read(&read)?;
+        Ok((message, channel))
+    }
+}
+
+/// One key pair's box (see [`BoxKey::channel`]); the shared key is wiped on drop by
+/// `crypto_box`.
+pub struct Channel {
+    salsa: SalsaBox,
+    ours: [u8; 32],
+    peer: [u8; 32],
+}
+
+impl std::fmt::Debug for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Channel({} to {}, <secret>)",
+            hex::encode(self.ours),
+            hex::encode(self.peer)
+        )
+    }
+}
+
+impl Channel {
+    /// The other side's public key.
+    pub fn peer(&self) -> [u8; 32] {
+        self.peer
+    }
+
+    /// Seals `message` to the peer, created at `created_at` (unix seconds).
+    pub fn seal(&self, message: &[u8], created_at: i64) -> Result<EncryptedPayload, E2eeError> {
+        let mut random = [0u8; 16];
+        OsRng.fill_bytes(&mut random);
+        self.seal_with(message, created_at, random)
+    }
+
+    /// As [`seal`](Self::seal) with a given random value (vectors).
+    pub fn seal_with(
+        &self,
+        message: &[u8],
+        created_at: i64,
+        random: [u8; 16],
+    ) -> Result<EncryptedPayload, E2eeError> {
         let seconds = u64::try_from(created_at).map_err(|_| E2eeError::TimeRange)?;
-        let nonce = nonce(&random, seconds, recipient, &self.public_key());
+        let nonce = nonce(&random, seconds, &self.peer, &self.ours);
         // `crypto_box` is libsodium's "easy" box: NaCl's box without its 32 zero bytes of
         // plaintext and 16 of output. Lit's format keeps the output's, so they are put back.
-        let sealed = SalsaBox::new(&PublicKey::from(*recipient), &self.secret)
+        let sealed = self
+            .salsa
             .encrypt(&nonce.into(), message)
             .map_err(|_| E2eeError::Seal)?;
         // Hex of the zero bytes, then of the box, written in place (hex::encode builds its
@@ -136,7 +204,7 @@ impl BoxKey {
         Ok(EncryptedPayload {
             version: VERSION.to_string(),
             payload: PayloadV1 {
-                verification_key: hex::encode(self.public_key()),
+                verification_key: hex::encode(self.ours),
                 random: hex::encode(random),
                 created_at: created,
                 ciphertext_and_tag,
@@ -144,11 +212,37 @@ impl BoxKey {
         })
     }
 
-    /// Opens a payload sealed to this key: the message and the sender's public key.
-    pub fn open(
-        &self,
-        sealed: &EncryptedPayload,
-    ) -> Result<(Zeroizing<Vec<u8>>, [u8; 32]), E2eeError> {
+    /// Opens a payload the peer sealed to this key; one that names another sender is
+    /// refused unopened.
+    pub fn open(&self, sealed: &EncryptedPayload) -> Result<Zeroizing<Vec<u8>>, E2eeError> {
+        let read = Readable::from(sealed)?;
+        if read.sender != self.peer {
+            return Err(E2eeError::OtherSender);
+        }
+        self.open_read(&read)
+    }
+
+    fn open_read(&self, read: &Readable) -> Result<Zeroizing<Vec<u8>>, E2eeError> {
+        let nonce = nonce(&read.random, read.seconds, &self.ours, &read.sender);
+        let message = self
+            .salsa
+            .decrypt(&nonce.into(), &read.boxed[BOX_ZERO_BYTES..])
+            .map_err(|_| E2eeError::Open)?;
+        Ok(Zeroizing::new(message))
+    }
+}
+
+/// A version 1 payload's fields, read and checked, before opening.
+struct Readable {
+    sender: [u8; 32],
+    random: [u8; 16],
+    seconds: u64,
+    /// NaCl's box, its zero bytes included (checked).
+    boxed: Vec<u8>,
+}
+
+impl Readable {
+    fn from(sealed: &EncryptedPayload) -> Result<Self, E2eeError> {
         if sealed.version != VERSION.to_string() {
             return Err(E2eeError::Version(sealed.version.clone()));
         }
@@ -169,13 +263,12 @@ impl BoxKey {
         )
         .map_err(E2eeError::Time)?;
         let seconds = u64::try_from(created.unix_timestamp()).map_err(|_| E2eeError::TimeRange)?;
-        let nonce = nonce(&random, seconds, &self.public_key(), &sender);
-        let message = Zeroizing::new(
-            SalsaBox::new(&PublicKey::from(sender), &self.secret)
-                .decrypt(&nonce.into(), &boxed[BOX_ZERO_BYTES..])
-                .map_err(|_| E2eeError::Open)?,
-        );
-        Ok((message, sender))
+        Ok(Self {
+            sender,
+            random,
+            seconds,
+            boxed,
+        })
     }
 }
 
@@ -233,9 +326,30 @@ mod tests {
         lits.payload.created_at = "2027-01-15T08:00:00+00:00".into();
         let (opened, from) = recipient.open(&lits).unwrap();
         assert_eq!(opened.as_slice(), MESSAGE);
-        assert_eq!(from, sender.public_key());
+        assert_eq!(from.peer(), sender.public_key());
         let json = serde_json::to_value(&sealed).unwrap();
         assert_eq!(json["version"], "1");
+    }
+
+    /// A node opens the request and seals its answer in the box the request came in; the
+    /// requester opens it with the box it sealed the request in, and refuses, unopened, an
+    /// answer sealed by any other key (even one that would open).
+    #[test]
+    fn one_box_seals_the_request_and_opens_the_answer() {
+        let client = BoxKey::from_bytes(SENDER_SECRET);
+        let node = BoxKey::from_bytes(RECIPIENT_SECRET);
+        let to_node = client.channel(&node.public_key());
+        let request = to_node.seal_with(MESSAGE, CREATED_AT, RANDOM).unwrap();
+        assert_eq!(request.payload.ciphertext_and_tag, LIT_CIPHERTEXT_AND_TAG);
+        let (opened, to_client) = node.open(&request).unwrap();
+        assert_eq!(opened.as_slice(), MESSAGE);
+        assert_eq!(to_client.peer(), client.public_key());
+        let answer = to_client.seal(b"share", CREATED_AT).unwrap();
+        assert_eq!(to_node.open(&answer).unwrap().as_slice(), b"share");
+        let impostor = BoxKey::generate();
+        let forged = impostor.seal(&client.public_key(), b"share", CREATED_AT).unwrap();
+        assert!(client.open(&forged).is_ok());
+        assert!(matches!(to_node.open(&forged), Err(E2eeError::OtherSender)));
     }
 
     #[test]

@@ -11,13 +11,13 @@
 //!    request, sealed to the node's identity key from a fresh X25519 key
 //!    ([`DecryptionRequest::seal_for`]) and posted to `/web/encryption/sign/v2`.
 //! 4. The answer is sealed back to that X25519 key by the node's identity key
-//!    ([`DecryptionRequest::open_answer`]); inside, `{ok, data: {signatureShare, shareId}}` or
+//!    ([`SealedRequest::open_answer`]); inside, `{ok, data: {signatureShare, shareId}}` or
 //!    `{ok: false, error, errorObject}`.
 
 use serde_json::{json, Value};
 
 use crate::conditions::Conditions;
-use crate::e2ee::{BoxKey, E2eeError, EncryptedPayload};
+use crate::e2ee::{BoxKey, Channel, E2eeError, EncryptedPayload};
 use crate::network_key::NetworkKey;
 use crate::recap::Recap;
 use crate::session_sig::{
@@ -192,24 +192,34 @@ impl DecryptionRequest {
         ))
     }
 
-    /// The sealed body of `/web/encryption/sign/v2` for one node, created at `now` (unix s).
+    /// The sealed body of `/web/encryption/sign/v2` for one node, created at `now` (unix s),
+    /// and the box its answer opens with.
     pub fn seal_for(
         &self,
         node_address: &str,
         node: &NodeHandshake,
         now: i64,
-    ) -> Result<EncryptedPayload, NagaError> {
-        seal(
-            &self.box_key,
-            &self.body_for(node_address, node.epoch)?,
-            node,
-            now,
-        )
+    ) -> Result<SealedRequest, NagaError> {
+        let channel = self.box_key.channel(&node.identity_key);
+        let body = self.body_for(node_address, node.epoch)?;
+        let payload = seal_on(&channel, &body, now)?;
+        Ok(SealedRequest { payload, channel })
     }
+}
 
-    /// Opens one node's answer to this request (see [`open_answer`]).
-    pub fn open_answer(&self, node: &NodeHandshake, answer: &[u8]) -> Result<String, NagaError> {
-        open_answer(&self.box_key, node, answer)
+/// One node's sealed request, and the box its answer is opened with: the X25519 agreement
+/// with that node is made once for both.
+#[derive(Debug)]
+pub struct SealedRequest {
+    /// What is posted.
+    pub payload: EncryptedPayload,
+    channel: Channel,
+}
+
+impl SealedRequest {
+    /// Opens the node's answer to this request (see [`open_answer`]).
+    pub fn open_answer(&self, answer: &[u8]) -> Result<String, NagaError> {
+        open_on(&self.channel, answer)
     }
 }
 
@@ -236,8 +246,12 @@ pub fn seal(
     node: &NodeHandshake,
     now: i64,
 ) -> Result<EncryptedPayload, NagaError> {
-    box_key
-        .seal(&node.identity_key, body.to_string().as_bytes(), now)
+    seal_on(&box_key.channel(&node.identity_key), body, now)
+}
+
+fn seal_on(channel: &Channel, body: &Value, now: i64) -> Result<EncryptedPayload, NagaError> {
+    channel
+        .seal(body.to_string().as_bytes(), now)
         .map_err(NagaError::E2ee)
 }
 
@@ -249,6 +263,10 @@ pub fn open_answer(
     node: &NodeHandshake,
     answer: &[u8],
 ) -> Result<String, NagaError> {
+    open_on(&box_key.channel(&node.identity_key), answer)
+}
+
+fn open_on(channel: &Channel, answer: &[u8]) -> Result<String, NagaError> {
     let sealed: EncryptedPayload = match serde_json::from_slice(answer) {
         Ok(sealed) => sealed,
         Err(_) => {
@@ -258,10 +276,10 @@ pub fn open_answer(
             return Err(NagaError::NoData);
         }
     };
-    let (opened, sender) = box_key.open(&sealed).map_err(NagaError::E2ee)?;
-    if sender != node.identity_key {
-        return Err(NagaError::WrongSender);
-    }
+    let opened = channel.open(&sealed).map_err(|error| match error {
+        E2eeError::OtherSender => NagaError::WrongSender,
+        error => NagaError::E2ee(error),
+    })?;
     let envelope: GenericResponse<EncryptionSignResponse> =
         serde_json::from_slice(&opened).map_err(NagaError::Json)?;
     Ok(refused_or_data(envelope)?.signature_share.to_string())

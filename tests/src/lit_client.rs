@@ -66,11 +66,9 @@ pub fn ask(
     let (_, answer) = post(
         agent,
         &format!("{}{SIGN_PATH}", node.url),
-        &serde_json::to_value(sealed).unwrap(),
+        &serde_json::to_value(&sealed.payload).unwrap(),
     )?;
-    request
-        .open_answer(&node.handshake, &answer)
-        .map_err(|e| error_chain(&e))
+    sealed.open_answer(&answer).map_err(|e| error_chain(&e))
 }
 
 /// Sends an opened sign request `body` of the test's own making, sealed with `box_key`.

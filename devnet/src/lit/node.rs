@@ -163,7 +163,7 @@ async fn encryption_sign(State(node): State<Arc<NodeState>>, body: axum::body::B
     };
     let answer = serde_json::to_vec(&answer).unwrap_or_default();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    match node.identity.seal(&requester, &answer, now) {
+    match requester.seal(&answer, now) {
         Ok(sealed) => (status, Json(sealed)).into_response(),
         Err(e) => plain(StatusCode::INTERNAL_SERVER_ERROR, "sealing", e.to_string()),
     }

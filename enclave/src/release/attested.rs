@@ -353,8 +353,8 @@ async fn ask(
     timeout: Duration,
 ) -> Result<String, NodeFailure> {
     let sealed = request.seal_for(&format!("{host}:{port}"), node, now)?;
-    let (_, answer) = post(egress, host, port, SIGN_PATH, &sealed, timeout).await?;
-    Ok(request.open_answer(node, &answer)?)
+    let (_, answer) = post(egress, host, port, SIGN_PATH, &sealed.payload, timeout).await?;
+    Ok(sealed.open_answer(&answer)?)
 }
 
 fn unix_now() -> i64 {
