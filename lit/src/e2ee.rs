@@ -347,7 +347,9 @@ mod tests {
         let answer = to_client.seal(b"share", CREATED_AT).unwrap();
         assert_eq!(to_node.open(&answer).unwrap().as_slice(), b"share");
         let impostor = BoxKey::generate();
-        let forged = impostor.seal(&client.public_key(), b"share", CREATED_AT).unwrap();
+        let forged = impostor
+            .seal(&client.public_key(), b"share", CREATED_AT)
+            .unwrap();
         assert!(client.open(&forged).is_ok());
         assert!(matches!(to_node.open(&forged), Err(E2eeError::OtherSender)));
     }
