@@ -79,6 +79,10 @@ enum Command {
         /// Node index that answers with a wrong share (repeatable).
         #[arg(long)]
         wrong: Vec<usize>,
+        /// Node index that seals its answers with a key other than its identity key
+        /// (repeatable).
+        #[arg(long)]
+        foreign_seal: Vec<usize>,
         /// Evaluate Lit Action conditions (the attested release) as Lit's nodes do, running
         /// the action's JavaScript with Node.
         #[arg(long)]
@@ -139,12 +143,18 @@ fn main() -> ExitCode {
             down,
             slow,
             wrong,
+            foreign_seal,
             lit_actions,
             node,
             tls_dir,
             only,
         } => {
-            let faults = lit::faults::Faults { down, slow, wrong };
+            let faults = lit::faults::Faults {
+                down,
+                slow,
+                wrong,
+                foreign_seal,
+            };
             let lit_actions = lit_actions.then(|| Arc::new(lit::lit_action::LitActions::new(node)));
             let threshold = threshold.unwrap_or_else(|| lit::default_threshold(nodes));
             match faults.check(nodes) {

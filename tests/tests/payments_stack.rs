@@ -403,7 +403,9 @@ async fn concurrent_payments_hold_the_cap_approval_and_expiry() {
 }
 
 /// Lit faults: with one of three nodes down the payment is signed; with a node sending
-/// wrong shares the bad share is excluded and the payment is signed; with the network gone
+/// wrong shares the bad share is excluded and the payment is signed; with a node sealing its
+/// answer under another key than its handshake named, the answer is refused unopened and the
+/// payment is signed with the others' shares; with the network gone
 /// the answer is lit_threshold_unmet and the reservation is released; when it returns, a
 /// retry of that payment pays once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -416,6 +418,18 @@ async fn lit_faults() {
             "lit-wrong",
             &[
                 "--wrong",
+                "1",
+                "--slow",
+                "0=300..300",
+                "--slow",
+                "2=300..300",
+            ],
+        ),
+        // The same timing: the foreign-sealed answer arrives first.
+        (
+            "lit-foreign-seal",
+            &[
+                "--foreign-seal",
                 "1",
                 "--slow",
                 "0=300..300",
@@ -448,6 +462,16 @@ async fn lit_faults() {
                     .stack
                     .log_shows("did not combine", std::time::Duration::from_secs(5)),
                 "the wrong share was detected"
+            );
+            continue;
+        }
+        if name == "lit-foreign-seal" {
+            assert!(
+                paying.stack.log_shows(
+                    "sealed by another key than the node's identity key",
+                    std::time::Duration::from_secs(5)
+                ),
+                "the foreign-sealed answer was refused"
             );
             continue;
         }

@@ -1,6 +1,8 @@
 //! Fault injection for tests and benchmarks: `--down I`, `--slow I=MIN..MAX` (milliseconds,
 //! uniform per request), `--wrong I` (a share over another message, under the node's own
-//! identifier, so only a verification catches it).
+//! identifier, so only a verification catches it), `--foreign-seal I` (the node's answer sealed
+//! by a key other than the identity key its handshake named, so only the requester's check of
+//! the sender catches it).
 
 use std::ops::RangeInclusive;
 use std::time::Duration;
@@ -12,6 +14,7 @@ use rand_core::{OsRng, RngCore};
 pub struct NodeFaults {
     pub latency_ms: Option<RangeInclusive<u64>>,
     pub wrong_share: bool,
+    pub foreign_seal: bool,
 }
 
 impl NodeFaults {
@@ -31,6 +34,7 @@ pub struct Faults {
     pub down: Vec<usize>,
     pub slow: Vec<(usize, RangeInclusive<u64>)>,
     pub wrong: Vec<usize>,
+    pub foreign_seal: Vec<usize>,
 }
 
 impl Faults {
@@ -46,6 +50,7 @@ impl Faults {
                 .find(|(i, _)| *i == index)
                 .map(|(_, r)| r.clone()),
             wrong_share: self.wrong.contains(&index),
+            foreign_seal: self.foreign_seal.contains(&index),
         }
     }
 
@@ -55,6 +60,7 @@ impl Faults {
             .down
             .iter()
             .chain(self.wrong.iter())
+            .chain(self.foreign_seal.iter())
             .chain(self.slow.iter().map(|(i, _)| i));
         for index in indices {
             if *index >= nodes {
@@ -100,8 +106,15 @@ mod tests {
             down: vec![0],
             slow: vec![(1, 10..=10)],
             wrong: vec![2],
+            foreign_seal: vec![1],
         };
         assert!(faults.check(3).is_ok());
+        let foreign = Faults {
+            foreign_seal: vec![3],
+            ..Faults::default()
+        };
+        assert!(foreign.check(3).is_err());
+        assert!(faults.for_node(1).foreign_seal && !faults.for_node(2).foreign_seal);
         assert!(faults.check(2).is_err());
         assert_eq!(faults.for_node(1).delay(), Some(Duration::from_millis(10)));
         assert!(faults.for_node(2).wrong_share && faults.for_node(0).delay().is_none());

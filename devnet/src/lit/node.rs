@@ -163,7 +163,12 @@ async fn encryption_sign(State(node): State<Arc<NodeState>>, body: axum::body::B
     };
     let answer = serde_json::to_vec(&answer).unwrap_or_default();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    match requester.seal(&answer, now) {
+    let sealed = if node.setup.faults.foreign_seal {
+        BoxKey::generate().seal(&requester.peer(), &answer, now)
+    } else {
+        requester.seal(&answer, now)
+    };
+    match sealed {
         Ok(sealed) => (status, Json(sealed)).into_response(),
         Err(e) => plain(StatusCode::INTERNAL_SERVER_ERROR, "sealing", e.to_string()),
     }
