@@ -30,6 +30,7 @@ use crate::metrics::EnclaveMetrics;
 use crate::payments::analytics::Analytics;
 use crate::payments::payer::load_or_create_fee_payer;
 use crate::payments::registry::Accounts;
+use crate::payments::release_batch::ReleaseBatches;
 use crate::payments::Payer;
 use crate::release::{EnclaveIdentity, LitNetwork, ReleaseKey};
 use crate::state::host_store::HostStore;
@@ -227,6 +228,7 @@ pub async fn boot(
                 fee_payer_lamports_per_day: solana.fee_payer_lamports_per_day,
                 x402_network: solana.x402_network.clone(),
                 fee_budget: tokio::sync::Mutex::new(()),
+                releases: ReleaseBatches::new(config.lit.payments_per_release),
             })
         }
     };

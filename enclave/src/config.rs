@@ -56,6 +56,17 @@ pub struct LitConfig {
     /// that do not charge (the devnet) and is refused by ones that do (docs/lit.md).
     #[serde(default)]
     pub max_price_wei: u64,
+    /// The most payments of one session key that one release signs. Payments of a key that
+    /// wait for its release at the same time share it: each is decided, reserved and persisted
+    /// on its own first, and the key, once released, signs them in one synchronous step and is
+    /// wiped (`payments/release_batch.rs`). 1 releases once per payment. Left out of the
+    /// serialized configuration at its default, so configurations that do not set it keep
+    /// their identity.
+    #[serde(
+        default = "default_payments_per_release",
+        skip_serializing_if = "is_default_payments_per_release"
+    )]
+    pub payments_per_release: usize,
 }
 
 /// Whom the enclave's egress TLS trusts (every egress connection is TLS that ends in the
@@ -135,6 +146,16 @@ fn default_history_page_size() -> usize {
 
 fn default_node_timeout_ms() -> u64 {
     10_000
+}
+
+const DEFAULT_PAYMENTS_PER_RELEASE: usize = 32;
+
+fn default_payments_per_release() -> usize {
+    DEFAULT_PAYMENTS_PER_RELEASE
+}
+
+fn is_default_payments_per_release(value: &usize) -> bool {
+    *value == DEFAULT_PAYMENTS_PER_RELEASE
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -283,6 +304,9 @@ impl EnclaveConfig {
         }
         if !(100..=120_000).contains(&lit.node_timeout_ms) {
             return invalid("lit.node_timeout_ms is outside 100..120000".into());
+        }
+        if !(1..=256).contains(&lit.payments_per_release) {
+            return invalid("lit.payments_per_release is outside 1..256".into());
         }
         if !self.egress_tls.web_pki && self.egress_tls.ca_pem.is_none() {
             return invalid(

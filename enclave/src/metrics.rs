@@ -1,9 +1,11 @@
 //! The enclave's own counters, reported to the host over the control channel every few
 //! seconds (the host cannot see inside TLS) and exposed there under `aip_enclave_*`:
-//! requests by route, status and error code, policy denials by rule, and Lit release latency. Labels carry no request
-//! data beyond the matched route pattern.
+//! requests by route, status and error code, policy denials by rule, Lit release latency and
+//! the payments signed with released keys. Labels carry no request data beyond the matched
+//! route pattern.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,6 +31,8 @@ pub struct EnclaveMetrics {
     /// Policy denials by rule (a bounded set of names).
     denials: Mutex<BTreeMap<&'static str, u64>>,
     lit: Mutex<Latency>,
+    /// Payments signed with a released session key (several may share one release).
+    released_payments: AtomicU64,
 }
 
 impl EnclaveMetrics {
@@ -64,6 +68,12 @@ impl EnclaveMetrics {
             lit.count += 1;
             lit.sum_ms += ms;
         }
+    }
+
+    /// `count` payments signed with the key one release of a session key brought.
+    pub fn count_released_payments(&self, count: usize) {
+        self.released_payments
+            .fetch_add(count as u64, Ordering::Relaxed);
     }
 
     pub fn samples(&self) -> Vec<MetricSample> {
@@ -118,6 +128,11 @@ impl EnclaveMetrics {
             ));
             out.push(sample("aip_enclave_lit_release_ms_sum", &[], lit.sum_ms));
         }
+        out.push(sample(
+            "aip_enclave_lit_released_payments_total",
+            &[],
+            self.released_payments.load(Ordering::Relaxed) as f64,
+        ));
         out
     }
 }

@@ -81,6 +81,16 @@ fn a_valid_config_parses_with_the_digest_of_its_bytes() {
     let other_sets = MeasuredConfig::from_toml(&other_sets).unwrap();
     assert_eq!(other_sets.identity, measured.identity);
     assert_ne!(other_sets.sha256, measured.sha256);
+    // Payments per release: its default is the identity of a configuration that leaves it
+    // out (configurations from before it existed keep theirs); another value is another one.
+    assert_eq!(measured.config.lit.payments_per_release, 32);
+    let with = |n: usize| {
+        let text = text.replacen("[lit]", &format!("[lit]\npayments_per_release = {n}"), 1);
+        MeasuredConfig::from_toml(&text).unwrap()
+    };
+    assert_eq!(with(32).identity, measured.identity);
+    assert_ne!(with(1).identity, measured.identity);
+    assert_eq!(with(1).config.lit.payments_per_release, 1);
 }
 
 #[test]
@@ -122,6 +132,16 @@ fn invalid_configs_are_refused_with_the_field() {
             "operator_ca_pem",
         ),
         ("[lit]", "[lit]\nunknown = 1", "TOML"),
+        (
+            "[lit]",
+            "[lit]\npayments_per_release = 0",
+            "lit.payments_per_release",
+        ),
+        (
+            "[lit]",
+            "[lit]\npayments_per_release = 257",
+            "lit.payments_per_release",
+        ),
         ("\"entries\":[", "\"entrees\":[", "lit.allowed_sets"),
         (
             "web_pki = true",

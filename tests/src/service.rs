@@ -145,6 +145,23 @@ fn output(command: &mut Command) -> String {
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
+/// The host's `/metrics` text (empty if it does not answer).
+pub fn host_metrics(address: std::net::SocketAddr) -> String {
+    ureq::get(&format!("http://{address}/metrics"))
+        .call()
+        .ok()
+        .and_then(|r| r.into_string().ok())
+        .unwrap_or_default()
+}
+
+/// The value of the sample whose line starts with `name` (labels included, then a space).
+pub fn metric(metrics: &str, name: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| {
+        l.strip_prefix(name)
+            .and_then(|v| v.trim().parse::<f64>().ok())
+    })
+}
+
 /// What a stack is started with.
 #[derive(Debug, Clone, Copy)]
 pub struct StackOptions {
@@ -173,6 +190,8 @@ pub struct StackOptions {
     /// two), so each can be killed alone (scripts/soak). Lit faults (`lit_args`) are not
     /// applied.
     pub split_processes: bool,
+    /// The enclave's `lit.payments_per_release` (its default when `None`).
+    pub payments_per_release: Option<usize>,
 }
 
 /// The allowed-sets hash a stack's configuration holds until its policy exists.
@@ -199,6 +218,7 @@ impl Default for StackOptions {
             solana_config: "",
             config_from_host: false,
             split_processes: false,
+            payments_per_release: None,
         }
     }
 }
@@ -302,7 +322,10 @@ impl Stack {
             quote(&nodes),
             network.attested_release["actionCid"].as_str().unwrap(),
             UNPINNED_SETS,
-        );
+        ) + &options
+            .payments_per_release
+            .map(|n| format!("payments_per_release = {n}\n"))
+            .unwrap_or_default();
         let chain_endpoints = if options.split_processes {
             1
         } else {

@@ -7,6 +7,7 @@
 use aip_client::device::SessionKey;
 use aip_client::signer::SignerError;
 use aip_tests::payments::{fresh_address, limits, payment, PayingStack, USDC};
+use aip_tests::service::{host_metrics, metric};
 use aip_wire::payments::{FeeMode, PaymentStatus, SubmitSigned};
 use base64::Engine as _;
 use solana_address::Address;
@@ -400,6 +401,116 @@ async fn concurrent_payments_hold_the_cap_approval_and_expiry() {
         "session_expired"
     );
     assert_eq!(paying.usdc_of(&recipient), 120 * USDC);
+}
+
+/// Payments of one session key in flight together share its Lit release (the nodes answer
+/// after 700 ms, so a burst overlaps). Sharing the release shares nothing else: each payment
+/// still passes its own policy, so a backend that floods a key to ride on one release gets
+/// exactly the cap on chain; each transfer lands once, from its own key's wallet; and
+/// another key's burst at the same moment is signed by its own release.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payments_in_flight_together_share_a_release_and_nothing_else() {
+    let paying = PayingStack::start_with(
+        "shared-release",
+        &[
+            "--slow",
+            "0=700..700",
+            "--slow",
+            "1=700..700",
+            "--slow",
+            "2=700..700",
+        ],
+    )
+    .await;
+    let (_, capped) = paying
+        .autonomous(
+            SessionKey::generate(),
+            limits(USDC, Some(6 * USDC)),
+            100 * USDC,
+            1000 * USDC,
+            "agent",
+        )
+        .await;
+    let (_, other) = paying
+        .autonomous(
+            SessionKey::generate(),
+            limits(USDC, Some(10 * USDC)),
+            100 * USDC,
+            1000 * USDC,
+            "agent",
+        )
+        .await;
+    let released = || {
+        let metrics = host_metrics(paying.stack.metrics);
+        let value = |name| metric(&metrics, name).unwrap_or(0.0);
+        (
+            value("aip_enclave_lit_release_ms_count "),
+            value("aip_enclave_lit_released_payments_total "),
+        )
+    };
+    // The enclave reports its counters every 2 s.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let (releases_before, payments_before) = released();
+    let (to_capped, to_other) = (fresh_address(), fresh_address());
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..10 {
+        let signer = paying.signer.clone();
+        let request = payment(&capped, "agent", &to_capped, USDC, &format!("flood-{i}"));
+        tasks.spawn(async move { ("capped", signer.smart_payment(&request).await) });
+    }
+    for i in 0..4 {
+        let signer = paying.signer.clone();
+        let request = payment(&other, "agent", &to_other, USDC, &format!("other-{i}"));
+        tasks.spawn(async move { ("other", signer.smart_payment(&request).await) });
+    }
+    let mut outcomes = std::collections::BTreeMap::<(&str, String), usize>::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (key, result) = joined.unwrap();
+        let outcome = match result {
+            Ok(answer) => format!("{:?}", answer.status),
+            Err(error) => format!("{} {error}", error.code().unwrap_or("?")),
+        };
+        *outcomes.entry((key, outcome)).or_default() += 1;
+    }
+    let confirmed = |key| outcomes.get(&(key, "Confirmed".to_owned())).copied();
+    assert_eq!(confirmed("capped"), Some(6), "{outcomes:?}");
+    assert_eq!(confirmed("other"), Some(4), "{outcomes:?}");
+    assert_eq!(outcomes.len(), 3, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .any(|((key, outcome), count)| *key == "capped"
+                && *count == 4
+                && outcome.starts_with("policy_denied")
+                && outcome.contains("daily_cap")),
+        "{outcomes:?}"
+    );
+    // The chain: exactly the cap from the capped key's wallet, the other key's four from its
+    // own.
+    assert_eq!(paying.usdc_of(&to_capped), 6 * USDC);
+    assert_eq!(paying.usdc_of(&to_other), 4 * USDC);
+    assert_eq!(
+        paying.usdc_of(&capped.public_key.parse().unwrap()),
+        94 * USDC
+    );
+    assert_eq!(
+        paying.usdc_of(&other.public_key.parse().unwrap()),
+        96 * USDC
+    );
+    // Ten payments signed with released keys, in fewer releases than payments.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let (releases, payments) = loop {
+        let (releases, payments) = released();
+        if payments - payments_before >= 10.0 || std::time::Instant::now() > deadline {
+            break (releases - releases_before, payments - payments_before);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    assert_eq!(payments, 10.0);
+    assert!(
+        (2.0..10.0).contains(&releases),
+        "{releases} releases for 10 payments of two keys"
+    );
 }
 
 /// Lit faults: with one of three nodes down the payment is signed; with a node sending

@@ -36,7 +36,7 @@ pub enum PaymentError {
     #[error("payment {0} is being processed; retry with the same idempotency key")]
     InProgress(String),
     #[error("the Lit network did not release the session key: {}", aip_wire::process::error_chain(.0))]
-    Lit(#[source] ReleaseError),
+    Lit(#[source] std::sync::Arc<ReleaseError>),
     #[error("the Solana cluster: {}", aip_wire::process::error_chain(.0))]
     Chain(#[source] RpcError),
     /// The resource's payment requirements are not something this signer pays.

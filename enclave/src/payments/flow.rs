@@ -14,7 +14,7 @@ use super::context::PaymentContext;
 use super::error::PaymentError;
 use super::fee_budget::FeeBudget;
 use super::record::{payment_id, request_sha256, save, PaymentRecord, Stage};
-use super::released_key::{sign_once, SignOnceError};
+use super::release_batch::{release_and_sign, ReleasedSignError, ToSign};
 use super::settle::{finish_signed, release_unsigned};
 use crate::policy::{Approval, SpendState};
 use crate::solana::{Message, Signable, Transaction};
@@ -245,7 +245,9 @@ fn autonomous_in_flight(account: &Account, id: &str) -> bool {
         .is_some_and(|d| d.in_flight.contains(id))
 }
 
-/// Obtains the session key from Lit, checks it is this session's, signs, wipes it.
+/// Obtains the session key from Lit (in a release of its own, or one it shares with the
+/// key's other payments in flight: `release_batch`), checks it is this session's, signs,
+/// wipes it.
 async fn sign_autonomously(
     state: &PaymentContext,
     version: u64,
@@ -259,45 +261,39 @@ async fn sign_autonomously(
             "autonomy was disabled while this payment was in flight; nothing was signed".into(),
         ));
     };
-    let started = std::time::Instant::now();
-    let released = payer
-        .lit
-        .release(
-            &payer.me,
-            &delegation.ciphertext,
-            &delegation.data_to_encrypt_hash,
-        )
-        .await;
-    state.metrics.observe_lit(started.elapsed());
-    let plaintext = match released {
-        Ok((plaintext, tally)) => {
-            if tally.subset_checks > 1 || tally.invalid > 0 {
-                tracing::warn!(payment = %record.id, invalid = tally.invalid, combinations = tally.subset_checks, "a Lit node's share did not combine: excluded, released with the others");
-            }
-            plaintext
-        }
+    let tx = Transaction::unsigned(signable_of(&record)?.into_message());
+    let signed = release_and_sign(
+        payer,
+        &state.metrics,
+        ToSign {
+            payment: &record.id,
+            session_key_id: &record.session_key_id,
+            public_key: &account.public_key,
+            ciphertext: &delegation.ciphertext,
+            data_hash: &delegation.data_to_encrypt_hash,
+            tx,
+            fee_payer_signs: record.service_fee_payer,
+        },
+    )
+    .await;
+    let tx = match signed {
+        Ok(tx) => tx,
         Err(error) => {
-            tracing::warn!(payment = %record.id, error = %aip_wire::process::error_chain(&error), "session key release failed");
+            let error = match error {
+                ReleasedSignError::Release(error) => {
+                    tracing::warn!(payment = %record.id, error = %aip_wire::process::error_chain(&*error), "session key release failed");
+                    PaymentError::Lit(error)
+                }
+                ReleasedSignError::Key(error) => PaymentError::Delegation(format!(
+                    "the delegated ciphertext does not hold this session's key ({error}); nothing was signed"
+                )),
+                ReleasedSignError::Sign(_) => PaymentError::Internal(
+                    "the session key or fee payer is not a signer of the message",
+                ),
+            };
             release_unsigned(state, version, record).await?;
-            return Err(PaymentError::Lit(error));
+            return Err(error);
         }
     };
-    let mut tx = Transaction::unsigned(signable_of(&record)?.into_message());
-    let fee_payer = record.service_fee_payer.then_some(&payer.fee_payer);
-    // Synchronous, in a frame of its own that is scrubbed at once: the key never lives in
-    // this future's state (`ReleasedKey` is not `Send`; no await can hold it).
-    let signed = sign_once(plaintext, &account.public_key, &mut tx, fee_payer).map_err(|error| match error {
-        SignOnceError::Key(error) => PaymentError::Delegation(format!(
-            "the delegated ciphertext does not hold this session's key ({error}); nothing was signed"
-        )),
-        SignOnceError::Sign(_) => {
-            PaymentError::Internal("the session key or fee payer is not a signer of the message")
-        }
-    });
-    crate::wipe::scrub_stack();
-    if let Err(error) = signed {
-        release_unsigned(state, version, record).await?;
-        return Err(error);
-    }
     finish_signed(state, version, record, tx).await
 }

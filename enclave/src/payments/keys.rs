@@ -194,7 +194,7 @@ pub async fn enable_autonomy(
         )
         .await;
     state.metrics.observe_lit(started.elapsed());
-    let (plaintext, _) = released.map_err(PaymentError::Lit)?;
+    let (plaintext, _) = released.map_err(|error| PaymentError::Lit(std::sync::Arc::new(error)))?;
     let opened = check_once(plaintext, &account.public_key);
     crate::wipe::scrub_stack();
     if let Err(error) = opened {

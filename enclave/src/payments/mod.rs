@@ -21,6 +21,7 @@ pub mod payer;
 pub mod reconcile;
 pub mod record;
 pub mod registry;
+pub mod release_batch;
 pub mod released_key;
 pub mod sessions;
 pub mod settle;

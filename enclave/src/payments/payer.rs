@@ -42,6 +42,8 @@ pub struct Payer {
     /// Held while a gasless payment checks the fee payer's daily budget and reserves, so two
     /// payments cannot both take its last lamports.
     pub fee_budget: tokio::sync::Mutex<()>,
+    /// The releases under way that payments of the same session key may join.
+    pub releases: super::release_batch::ReleaseBatches,
 }
 
 /// Compute units a token payment with an idempotent account creation needs, with margin.

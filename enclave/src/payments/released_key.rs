@@ -67,19 +67,22 @@ impl ReleasedKey {
     }
 }
 
-/// Opens the released key, signs `tx` with it (after the fee payer, if it co-signs) and drops
-/// it, all below the caller's frame: moving a key leaves copies of it behind on the stack,
-/// and the caller scrubs that stack (`crate::wipe::scrub_stack`) as soon as this returns.
+/// Opens the released key, signs each transaction with it (after the fee payer, where it
+/// co-signs) and drops it, all below the caller's frame: moving a key leaves copies of it
+/// behind on the stack, and the caller scrubs that stack (`crate::wipe::scrub_stack`) as soon
+/// as this returns. Each transaction gets its own outcome; a plaintext that is not the
+/// session's key signs none.
 #[inline(never)]
-pub fn sign_once(
+pub fn sign_each<'a>(
     plaintext: Zeroizing<Vec<u8>>,
     expected: &Address,
-    tx: &mut Transaction,
-    fee_payer: Option<&SigningKeypair>,
-) -> Result<(), SignOnceError> {
+    transactions: impl IntoIterator<Item = (&'a mut Transaction, Option<&'a SigningKeypair>)>,
+) -> Result<Vec<Result<(), crate::solana::SignError>>, ReleasedKeyError> {
     let key = ReleasedKey::open(plaintext, expected)?;
-    key.sign(tx, fee_payer)?;
-    Ok(())
+    Ok(transactions
+        .into_iter()
+        .map(|(tx, fee_payer)| key.sign(tx, fee_payer))
+        .collect())
 }
 
 /// Checks that `plaintext` holds `expected`'s key and drops it, below the caller's frame (see
@@ -90,14 +93,6 @@ pub fn check_once(
     expected: &Address,
 ) -> Result<(), ReleasedKeyError> {
     ReleasedKey::open(plaintext, expected).map(drop)
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SignOnceError {
-    #[error("the released key")]
-    Key(#[from] ReleasedKeyError),
-    #[error("signing")]
-    Sign(#[from] crate::solana::SignError),
 }
 
 impl std::fmt::Debug for ReleasedKey {
@@ -137,5 +132,65 @@ mod tests {
             ReleasedKey::open(Zeroizing::new(vec![7u8; 31]), &expected).err(),
             Some(ReleasedKeyError::NotASeed(31))
         );
+    }
+
+    #[test]
+    fn signs_each_transaction_it_can_and_none_with_another_key() {
+        use crate::solana::{FeePayer, TokenPayment, TokenProgram};
+        let seed = Zeroizing::new([9u8; 32]);
+        let session = SigningKeypair::from_seed(&seed);
+        let transfer = |authority: Address| {
+            let payment = TokenPayment {
+                authority,
+                recipient: SigningKeypair::generate().address(),
+                mint: crate::solana::programs::USDC_MAINNET_MINT,
+                decimals: crate::solana::programs::USDC_DECIMALS,
+                program: TokenProgram::Token,
+                amount: 1,
+                memo: None,
+                create_recipient_account: false,
+                compute_unit_limit: None,
+                compute_unit_price_micro_lamports: None,
+                fee_payer: FeePayer::Session,
+                recent_blockhash: solana_hash::Hash::new_from_array([7; 32]),
+                reference: None,
+            };
+            Transaction::unsigned(payment.build().unwrap().into_message())
+        };
+        let (mut mine, mut also_mine) = (transfer(session.address()), transfer(session.address()));
+        let mut strangers = transfer(SigningKeypair::generate().address());
+        let outcomes = sign_each(
+            Zeroizing::new(seed.to_vec()),
+            &session.address(),
+            [
+                (&mut mine, None),
+                (&mut strangers, None),
+                (&mut also_mine, None),
+            ],
+        )
+        .unwrap();
+        assert!(outcomes[0].is_ok() && outcomes[2].is_ok());
+        assert!(matches!(
+            outcomes[1],
+            Err(crate::solana::SignError::NotASigner(_))
+        ));
+        let mut expected = transfer(session.address());
+        expected.message = mine.message.clone();
+        session.sign_transaction(&mut expected).unwrap();
+        assert_eq!(mine.signatures, expected.signatures);
+        assert_ne!(also_mine.signatures[0], [0u8; 64]);
+        assert_eq!(strangers.signatures[0], [0u8; 64], "untouched");
+
+        let mut untouched = transfer(session.address());
+        assert_eq!(
+            sign_each(
+                Zeroizing::new(vec![1u8; 32]),
+                &session.address(),
+                [(&mut untouched, None)],
+            )
+            .err(),
+            Some(ReleasedKeyError::OtherKey)
+        );
+        assert_eq!(untouched.signatures[0], [0u8; 64]);
     }
 }

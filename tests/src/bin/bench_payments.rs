@@ -6,6 +6,9 @@
 //! Lit release (from its own metric) beside the p50, and the enclave's peak RSS.
 //!
 //! Usage: bench-payments [COUNT] [CONCURRENCY,...]   (defaults: 200 1,4,16,64)
+//!
+//! `AIP_PAYMENTS_PER_RELEASE=N` sets the enclave's `lit.payments_per_release` (1: a release
+//! per payment, as before releases were shared).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
@@ -13,6 +16,7 @@ use std::time::{Duration, Instant};
 use aip_client::device::SessionKey;
 use aip_tests::devnet::Crashable;
 use aip_tests::payments::{fresh_address, limits, payment, PayingStack, USDC};
+use aip_tests::service::{host_metrics, metric, StackOptions};
 use aip_wire::payments::PaymentStatus;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -85,23 +89,6 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-/// The host's `/metrics` text (empty if it does not answer).
-fn host_metrics(address: std::net::SocketAddr) -> String {
-    ureq::get(&format!("http://{address}/metrics"))
-        .call()
-        .ok()
-        .and_then(|r| r.into_string().ok())
-        .unwrap_or_default()
-}
-
-/// The value of the sample whose line starts with `name` (labels included, then a space).
-fn metric(metrics: &str, name: &str) -> Option<f64> {
-    metrics.lines().find_map(|l| {
-        l.strip_prefix(name)
-            .and_then(|v| v.trim().parse::<f64>().ok())
-    })
-}
-
 /// Counters read from the host's `/metrics` between levels.
 #[derive(Debug, Clone, Copy, Default)]
 struct Counters {
@@ -111,6 +98,8 @@ struct Counters {
     /// The enclave's Lit releases: total milliseconds and how many.
     release_ms: f64,
     releases: f64,
+    /// Payments signed with a released session key (several may share a release).
+    released_payments: f64,
 }
 
 /// The counters now, once the enclave's report (every 2 s) includes what just happened.
@@ -123,6 +112,7 @@ async fn counters(address: std::net::SocketAddr) -> Counters {
         commits: value("aip_host_store_groups_total "),
         release_ms: value("aip_enclave_lit_release_ms_sum "),
         releases: value("aip_enclave_lit_release_ms_count "),
+        released_payments: value("aip_enclave_lit_released_payments_total "),
     }
 }
 
@@ -136,7 +126,17 @@ async fn main() {
             .collect()
     });
     eprintln!("starting the stack (Lit devnet, Solana devnet, aip-host, aip-enclave)...");
-    let paying = PayingStack::start("bench").await;
+    let per_release = std::env::var("AIP_PAYMENTS_PER_RELEASE")
+        .ok()
+        .map(|n| n.parse().expect("AIP_PAYMENTS_PER_RELEASE"));
+    let paying = PayingStack::start_options(
+        "bench",
+        StackOptions {
+            payments_per_release: per_release,
+            ..StackOptions::default()
+        },
+    )
+    .await;
     let mut big = limits(USDC, None);
     big.max_per_day = Some(1_000_000 * USDC);
     let (_, view) = paying
@@ -273,6 +273,10 @@ async fn main() {
             println!(
                 "  Lit release (the enclave's wait for the t-th share, and its own combine, verify, decrypt): mean {mean:.0} ms over {releases} releases; p50 minus it {:.0} ms",
                 percentile(&latencies, 0.5).as_secs_f64() * 1000.0 - mean
+            );
+            println!(
+                "  payments signed per release: {:.2}",
+                (now.released_payments - counted.released_payments) / releases
             );
         }
         match peak_rss_kib(enclave) {
