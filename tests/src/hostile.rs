@@ -1,9 +1,9 @@
 //! The hostile host, on the control channel: a proxy between the enclave and `aip-host`'s
 //! control socket that speaks the real protocol (aip-wire control frames) and misbehaves on
 //! purpose, as an operator with root on the host could: it hides records, drops the reply to
-//! a write that the store did make durable, and answers time requests with any time. (Older
-//! versions of blobs are replayed in the store itself, as a host with root does: see
-//! `hostile_host.rs`.)
+//! a write that the store did make durable, fails writes, and answers time requests with any
+//! time. (Older versions of blobs are replayed in the store itself, as a host with root does:
+//! see `hostile_host.rs`.)
 //!
 //! It runs on a thread of its own (its own runtime), so it keeps serving while a test blocks
 //! and across restarts of the host and the enclave.
@@ -23,6 +23,9 @@ pub struct Mischief {
     /// The next `n` writes under the prefix reach the store, and the reply is dropped (the
     /// connection closes instead).
     pub drop_write_replies: Option<(String, usize)>,
+    /// The next `n` writes under the prefix never reach the store: the host answers that it
+    /// failed (as a full disk would).
+    pub fail_writes: Option<(String, usize)>,
     /// Time answers are the host's time plus this.
     pub time_ahead_ms: u64,
 }
@@ -32,6 +35,7 @@ pub struct Mischief {
 pub struct Acted {
     pub hidden: usize,
     pub replies_dropped: usize,
+    pub writes_failed: usize,
     pub times_forged: usize,
 }
 
@@ -121,6 +125,15 @@ fn plan(request: &ControlRequest, shared: &Mutex<Shared>) -> Plan {
             Plan::Forward { drop_reply: false }
         }
         ControlRequest::Put { key, .. } => {
+            if let Some((prefix, left)) = &mut mischief.fail_writes {
+                if *left > 0 && key.starts_with(prefix.as_str()) {
+                    *left -= 1;
+                    acted.writes_failed += 1;
+                    return Plan::Answer(ControlResponse::Failed {
+                        reason: "the disk is full (hostile host)".into(),
+                    });
+                }
+            }
             let drop_reply = match &mut mischief.drop_write_replies {
                 Some((prefix, left)) if *left > 0 && key.starts_with(prefix.as_str()) => {
                     *left -= 1;

@@ -169,6 +169,89 @@ async fn a_dropped_write_reply_does_not_wedge_the_enclave() {
     ));
 }
 
+/// The host fails a write of a busy session key's record (as a full disk would) while eight
+/// payments of it are in flight: the enclave writes a key's record once for the changes made
+/// while its previous write was under way (`payments/registry.rs`), so one failed write may
+/// fail several payments. Each of those is refused `unavailable` with nothing reserved and
+/// nothing signed, the others pay, the enclave's totals stay equal to what the chain moved,
+/// a retry of each refused payment pays it once, and the daily cap holds on chain to the
+/// cent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_account_write_fails_the_payments_it_held_and_changes_nothing() {
+    let paying = PayingStack::start_options("hostile-failed-write", hostile()).await;
+    let hostile = paying.stack.hostile.clone().unwrap();
+    let (_, view) = paying
+        .autonomous(
+            SessionKey::generate(),
+            limits(USDC, Some(10 * USDC)),
+            100 * USDC,
+            100 * USDC,
+            "agent",
+        )
+        .await;
+    let recipient = fresh_address();
+    let spent = || async {
+        paying.signer.sessions(Some(&view.id)).await.unwrap()[0]
+            .spent
+            .day
+    };
+    // Idle now: the next write of the key's record is a payment's reservation.
+    hostile.mischief(|m| m.fail_writes = Some(("session-keys/".into(), 1)));
+    let burst = |keys: Vec<String>| {
+        let mut tasks = tokio::task::JoinSet::new();
+        for key in keys {
+            let signer = paying.signer.clone();
+            let request = payment(&view, "agent", &recipient, USDC, &key);
+            tasks.spawn(async move { (key, signer.smart_payment(&request).await) });
+        }
+        tasks
+    };
+    let mut tasks = burst((0..8).map(|i| format!("p{i}")).collect());
+    let (mut paid, mut refused) = (0, Vec::new());
+    while let Some(joined) = tasks.join_next().await {
+        match joined.unwrap() {
+            (_, Ok(answer)) => {
+                assert_eq!(answer.status, PaymentStatus::Confirmed, "{answer:?}");
+                paid += 1;
+            }
+            (key, Err(error)) => {
+                assert_eq!(error.code(), Some("unavailable"), "{error}");
+                refused.push(key);
+            }
+        }
+    }
+    assert_eq!(hostile.acted().writes_failed, 1);
+    assert!(!refused.is_empty(), "the failed write held a payment");
+    assert_eq!(paid + refused.len(), 8);
+    assert_eq!(paying.usdc_of(&recipient), paid as u64 * USDC);
+    assert_eq!(
+        spent().await,
+        paid as u64 * USDC,
+        "nothing of the failed write counts"
+    );
+    // Each refused payment, retried, pays once.
+    let mut tasks = burst(refused);
+    while let Some(joined) = tasks.join_next().await {
+        let (key, answer) = joined.unwrap();
+        let answer = answer.unwrap_or_else(|e| panic!("{key}: {e}"));
+        assert_eq!(answer.status, PaymentStatus::Confirmed, "{answer:?}");
+    }
+    assert_eq!(paying.usdc_of(&recipient), 8 * USDC);
+    assert_eq!(spent().await, 8 * USDC);
+    // Three more: the cap of ten holds on chain.
+    let mut tasks = burst((8..11).map(|i| format!("p{i}")).collect());
+    let mut capped = 0;
+    while let Some(joined) = tasks.join_next().await {
+        if let (_, Err(error)) = joined.unwrap() {
+            assert_eq!(error.code(), Some("policy_denied"), "{error}");
+            capped += 1;
+        }
+    }
+    assert_eq!(capped, 1);
+    assert_eq!(paying.usdc_of(&recipient), 10 * USDC);
+    assert_eq!(spent().await, 10 * USDC);
+}
+
 /// The host hides every key record from a booting enclave. Earlier builds then let any
 /// operator-certificate holder mint a `full` key; now there is no bootstrap request at all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -28,7 +28,11 @@ impl Actor<'_> {
     }
 
     /// The account `id`, if this caller may see it; `UnknownSessionKey` otherwise.
-    pub async fn account(&self, state: &PaymentContext, id: &str) -> Result<Account, PaymentError> {
+    pub async fn account(
+        &self,
+        state: &PaymentContext,
+        id: &str,
+    ) -> Result<std::sync::Arc<Account>, PaymentError> {
         let account = state.accounts.get(id).await?;
         if self.sees(&account) {
             Ok(account)

@@ -5,6 +5,7 @@
 
 use aip_wire::payments::{DryRunAnswer, DryRunDecision, SmartPayment};
 
+use super::account::Account;
 use super::actor::Actor;
 use super::context::PaymentContext;
 use super::error::PaymentError;
@@ -30,7 +31,7 @@ pub async fn decide(
     // The trial reservation is the payment's own logic on a copy; the copy is dropped. Its id
     // is not the payment's, so a live reservation of a payment in flight does not stand in
     // the way of asking about it.
-    let mut trial = account.clone();
+    let mut trial = Account::clone(&account);
     let trial_id = format!("{id}:dry-run");
     let mut tried = trial.reserve(&request.agent_id, &signable, at, Approval::None, &trial_id);
     if tried.is_ok() && record.service_fee_payer {

@@ -20,6 +20,9 @@ pub enum RecordError {
         record: String,
         current: Option<u64>,
     },
+    /// A write that held several callers' changes (`payments::registry`) failed; each is told.
+    #[error("the write that held this change")]
+    Shared(#[source] std::sync::Arc<RecordError>),
 }
 
 /// Reads and opens `name`: its version and value, or `None` if absent.
