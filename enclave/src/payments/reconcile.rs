@@ -184,7 +184,7 @@ fn count_unaccounted(
 /// A key whose usage holds this many records waiting for reconciliation to pass them
 /// ([`crate::policy::Usage::awaiting_pass`]) is reconciled on the busy cadence: each round lets
 /// what it passed fold, so a key paying many times a second keeps a small record (it is sealed
-/// and written again on every payment).
+/// and written whole again with every group of changes).
 const BUSY_RECORDS: usize = 32;
 
 /// Reconciles the keys holding [`BUSY_RECORDS`] records or more that could fold; how many it read.
@@ -211,26 +211,27 @@ async fn reconcile_busy(state: &PaymentContext) -> Result<usize, PaymentError> {
 /// uncounted while payments open. (Once open, a debit made outside the signer is counted when
 /// a round first reads it, as it always is.)
 /// Between full rounds, busy keys are reconciled every `busy_every` ([`BUSY_RECORDS`]); until
-/// payments open, the full round is retried on that cadence.
+/// payments open, the full round is retried every `retry_every`.
 pub async fn keep_reconciled(
     state: std::sync::Arc<PaymentContext>,
     every: std::time::Duration,
     busy_every: std::time::Duration,
+    retry_every: std::time::Duration,
 ) {
     let mut ticker = tokio::time::interval(every);
     let mut busy = tokio::time::interval(busy_every);
     busy.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut retry = tokio::time::interval(retry_every);
+    retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
-            _ = busy.tick() => {
-                // Until payments open, the full round is what is retried, on this cadence.
-                if state.reconciled() {
-                    if let Err(error) = reconcile_busy(&state).await {
-                        tracing::warn!(error = %aip_wire::process::error_chain(&error), "reconciling busy keys failed; retrying");
-                    }
-                    continue;
+            _ = retry.tick(), if !state.reconciled() => {}
+            _ = busy.tick(), if state.reconciled() => {
+                if let Err(error) = reconcile_busy(&state).await {
+                    tracing::warn!(error = %aip_wire::process::error_chain(&error), "reconciling busy keys failed; retrying");
                 }
+                continue;
             }
         }
         if let Err(error) = crate::trusted_time::anchor_clock(&state).await {
