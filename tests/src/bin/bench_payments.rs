@@ -3,7 +3,8 @@
 //! concurrency; prints throughput, p50 and p99 latency, the CPU milliseconds each process
 //! spent per payment (from /proc: user + system, with its children, such as the Lit devnet's
 //! Node action runners), the host store's writes and commits per payment, the enclave's mean
-//! Lit release (from its own metric) beside the p50, and the enclave's peak RSS.
+//! Lit release (from its own metric) beside the p50, the payments signed per release, and the
+//! enclave's peak RSS.
 //!
 //! Usage: bench-payments [COUNT] [CONCURRENCY,...]   (defaults: 200 1,4,16,64)
 //!
