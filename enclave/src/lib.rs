@@ -19,6 +19,8 @@ pub mod payments;
 pub mod release;
 pub mod signed_ledger;
 pub mod state;
+#[cfg(test)]
+mod test_transfers;
 pub mod trusted_time;
 pub mod wipe;
 

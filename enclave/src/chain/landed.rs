@@ -129,32 +129,16 @@ fn debit(meta: &Value, owner: &str, mints: &[String]) -> Result<u64, ServedTrans
 #[cfg(test)]
 mod tests {
     use serde_json::json;
-    use solana_hash::Hash;
 
     use super::*;
-    use crate::solana::programs::{USDC_DECIMALS, USDC_MAINNET_MINT};
-    use crate::solana::{FeePayer, SigningKeypair, TokenPayment, TokenProgram};
+    use crate::solana::programs::USDC_MAINNET_MINT;
+    use crate::solana::SigningKeypair;
 
     /// A USDC transfer of 5 signed by its wallet, served as `getTransaction` answers it
     /// (the wallet's account at index 1 went from 10 to 5 USDC).
     fn served(tamper: impl FnOnce(&mut Transaction)) -> (Value, String, String) {
         let wallet = SigningKeypair::generate();
-        let transfer = TokenPayment {
-            authority: wallet.address(),
-            recipient: SigningKeypair::generate().address(),
-            mint: USDC_MAINNET_MINT,
-            decimals: USDC_DECIMALS,
-            program: TokenProgram::Token,
-            amount: 5_000_000,
-            memo: None,
-            create_recipient_account: false,
-            compute_unit_limit: None,
-            compute_unit_price_micro_lamports: None,
-            fee_payer: FeePayer::Session,
-            recent_blockhash: Hash::new_from_array([7; 32]),
-            reference: None,
-        };
-        let mut tx = Transaction::unsigned(transfer.build().unwrap().into_message());
+        let mut tx = crate::test_transfers::usdc_transfer(wallet.address(), 5_000_000);
         wallet.sign_transaction(&mut tx).unwrap();
         let id = bs58::encode(tx.signatures[0]).into_string();
         tamper(&mut tx);

@@ -279,30 +279,8 @@ async fn lead_release(
 
 #[cfg(test)]
 mod tests {
-    use solana_hash::Hash;
-
     use super::*;
-    use crate::solana::programs::{USDC_DECIMALS, USDC_MAINNET_MINT};
-    use crate::solana::{FeePayer, SigningKeypair, TokenPayment, TokenProgram};
-
-    fn transfer(wallet: &Address, amount: u64) -> Transaction {
-        let payment = TokenPayment {
-            authority: *wallet,
-            recipient: SigningKeypair::generate().address(),
-            mint: USDC_MAINNET_MINT,
-            decimals: USDC_DECIMALS,
-            program: TokenProgram::Token,
-            amount,
-            memo: None,
-            create_recipient_account: false,
-            compute_unit_limit: None,
-            compute_unit_price_micro_lamports: None,
-            fee_payer: FeePayer::Session,
-            recent_blockhash: Hash::new_from_array([7; 32]),
-            reference: None,
-        };
-        Transaction::unsigned(payment.build().unwrap().into_message())
-    }
+    use crate::solana::SigningKeypair;
 
     fn ask<'a>(key_id: &'a str, key: &'a Address, ciphertext: &'a str) -> ToSign<'a> {
         ToSign {
@@ -311,7 +289,7 @@ mod tests {
             public_key: key,
             ciphertext,
             data_hash: "00",
-            tx: transfer(key, 1),
+            tx: crate::test_transfers::usdc_transfer(*key, 1),
             fee_payer_signs: false,
         }
     }

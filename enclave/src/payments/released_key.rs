@@ -136,27 +136,9 @@ mod tests {
 
     #[test]
     fn signs_each_transaction_it_can_and_none_with_another_key() {
-        use crate::solana::{FeePayer, TokenPayment, TokenProgram};
         let seed = Zeroizing::new([9u8; 32]);
         let session = SigningKeypair::from_seed(&seed);
-        let transfer = |authority: Address| {
-            let payment = TokenPayment {
-                authority,
-                recipient: SigningKeypair::generate().address(),
-                mint: crate::solana::programs::USDC_MAINNET_MINT,
-                decimals: crate::solana::programs::USDC_DECIMALS,
-                program: TokenProgram::Token,
-                amount: 1,
-                memo: None,
-                create_recipient_account: false,
-                compute_unit_limit: None,
-                compute_unit_price_micro_lamports: None,
-                fee_payer: FeePayer::Session,
-                recent_blockhash: solana_hash::Hash::new_from_array([7; 32]),
-                reference: None,
-            };
-            Transaction::unsigned(payment.build().unwrap().into_message())
-        };
+        let transfer = |authority| crate::test_transfers::usdc_transfer(authority, 1);
         let (mut mine, mut also_mine) = (transfer(session.address()), transfer(session.address()));
         let mut strangers = transfer(SigningKeypair::generate().address());
         let outcomes = sign_each(
