@@ -32,10 +32,9 @@ struct Stored {
     version: u64,
     durable: Arc<Account>,
     /// The latest state, when it holds changes not yet durable; the next change applies to a
-    /// copy of it. Shared with the write under way, which makes it `durable` once stored.
+    /// copy of it and replaces it with a new one. Shared with the write under way, which makes
+    /// it `durable` once stored (and knows nothing changed since if it is still this one).
     latest: Option<Arc<Account>>,
-    /// Changes made so far (ever); a write knows which it holds by this count.
-    changes: u64,
     /// Callers waiting for the latest state's write.
     waiting: Vec<Durable>,
     /// Whether this account's writer is running.
@@ -51,7 +50,6 @@ impl Cell {
             version,
             durable: Arc::new(account),
             latest: None,
-            changes: 0,
             waiting: Vec::new(),
             writing: false,
         })))
@@ -194,7 +192,6 @@ impl Accounts {
             match &outcome {
                 Ok(_) => {
                     stored.latest = Some(Arc::new(next));
-                    stored.changes += 1;
                     stored.waiting.push(durable);
                     if !stored.writing {
                         stored.writing = true;
@@ -226,7 +223,7 @@ impl Accounts {
 /// caller that goes away cannot leave a write half-followed.
 async fn write_behind(cell: Arc<Cell>, store: Arc<HostStore>, key: Arc<StateKey>, name: String) {
     loop {
-        let (snapshot, changes, expected, waiting) = {
+        let (snapshot, expected, waiting) = {
             let mut stored = cell.lock();
             let Some(latest) = stored.latest.as_ref() else {
                 stored.writing = false;
@@ -234,7 +231,7 @@ async fn write_behind(cell: Arc<Cell>, store: Arc<HostStore>, key: Arc<StateKey>
             };
             let snapshot = Arc::clone(latest);
             let waiting = std::mem::take(&mut stored.waiting);
-            (snapshot, stored.changes, stored.version, waiting)
+            (snapshot, stored.version, waiting)
         };
         let written = records::write(&store, &key, &name, Some(expected), &*snapshot).await;
         let mut stored = cell.lock();
@@ -242,7 +239,11 @@ async fn write_behind(cell: Arc<Cell>, store: Arc<HostStore>, key: Arc<StateKey>
             Ok(version) => {
                 stored.version = version;
                 let mut answered = waiting;
-                if stored.changes == changes {
+                if stored
+                    .latest
+                    .as_ref()
+                    .is_some_and(|latest| Arc::ptr_eq(latest, &snapshot))
+                {
                     // Nothing changed since: the latest state is the one written, and whoever
                     // waits now decided on it.
                     stored.latest = None;

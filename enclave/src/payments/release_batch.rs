@@ -117,10 +117,7 @@ impl ReleaseBatches {
     /// Joins an open release of the same key and ciphertext with room, or opens one.
     fn place(&self, ask: &ToSign<'_>) -> Place<'_> {
         if self.max_payments == 1 {
-            return Place::Leads(Lead {
-                batches: self,
-                open: None,
-            });
+            return Place::Leads(Lead::alone(self));
         }
         let mut open = self.lock();
         let releases = open.entry(ask.session_key_id.to_owned()).or_default();
@@ -158,7 +155,15 @@ impl ReleaseBatches {
     }
 }
 
-impl Lead<'_> {
+impl<'a> Lead<'a> {
+    /// A release nobody can join.
+    fn alone(batches: &'a ReleaseBatches) -> Self {
+        Self {
+            batches,
+            open: None,
+        }
+    }
+
     /// Takes the release out of the map: the payments that joined it.
     fn close(&mut self) -> Vec<Joined> {
         let Some((session_key_id, id)) = self.open.take() else {
@@ -202,11 +207,7 @@ pub async fn release_and_sign(
             },
         }
     }
-    let alone = Lead {
-        batches: &payer.releases,
-        open: None,
-    };
-    lead_release(payer, metrics, alone, ask).await
+    lead_release(payer, metrics, Lead::alone(&payer.releases), ask).await
 }
 
 /// Asks the network, then signs this payment's and the joined payments' transactions with
